@@ -1,0 +1,182 @@
+"""A local stand-in for The Grid, with its failure modes, on loopback only.
+
+Stdlib only (http.server), so `gridctl emulator serve` and `doctor --emulate` start fast.
+Each connection gets a daemon thread; stop() wakes and disconnects every one of them, so
+a `hang` scenario or a slow client never holds up shutdown.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import socketserver
+import sys
+import threading
+from collections.abc import Callable
+from http.server import ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from gridctl.emulator.handler import Handler
+from gridctl.emulator.scenarios import SCENARIOS, Scenario
+
+
+class LoopbackOnlyError(ValueError):
+    """The emulator refuses to listen anywhere but loopback."""
+
+
+class UnknownScenarioError(KeyError):
+    def __str__(self) -> str:  # KeyError would repr() the message, quotes and all
+        return str(self.args[0])
+
+
+def _bind_address(host: str) -> str:
+    """The loopback address to bind for `host`, or LoopbackOnlyError."""
+    refusal = LoopbackOnlyError(f"emulator listens on loopback only, not {host!r}")
+    if not host or host.strip() != host:
+        raise refusal
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        if not literal.is_loopback:
+            raise refusal
+        return host
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        raise refusal from None
+    addrs = [str(info[4][0]).split("%")[0] for info in infos]
+    if not addrs or not all(ipaddress.ip_address(a).is_loopback for a in addrs):
+        raise refusal
+    # Prefer IPv4 so "localhost" and a 127.0.0.1 redirect reach the same socket.
+    return next((a for a in addrs if ":" not in a), addrs[0])
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a burst of concurrent clients must not overflow the backlog
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.connections: set[socket.socket] = set()
+        self.conn_lock = threading.Lock()
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can stall.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.conn_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.conn_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Resets and broken pipes are the point of several scenarios: never print tracebacks.
+        if self.emulator.verbose:
+            sys.stderr.write(f"emulator: {sys.exc_info()[1]!r}\n")
+
+
+class Emulator:
+    """A running (or ready-to-run) emulator bound to an ephemeral or given loopback port."""
+
+    def __init__(self, scenario: str = "healthy", host: str = "127.0.0.1", port: int = 0,
+                 latency: float = 0.0, verbose: bool = False) -> None:
+        if scenario not in SCENARIOS:
+            raise UnknownScenarioError(
+                f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+        self.scenario: Scenario = SCENARIOS[scenario]
+        self.latency = latency
+        self.verbose = verbose
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._served = 0  # inference requests that reached the scenario's failure gate
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._server = _Server((_bind_address(host), port), self)
+        self.host = host.lower()
+        self.port: int = self._server.server_address[1]
+        url_host = f"[{self.host}]" if ":" in self.host else self.host
+        self.root_url = f"http://{url_host}:{self.port}"
+        self.base_url = f"{self.root_url}/v1"
+
+    def start(self) -> Emulator:
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name=f"grid-emulator-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Return promptly even with hung or streaming connections open."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()  # wakes handlers parked in hang/slow/latency waits
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(1.0)
+        with self._server.conn_lock:
+            open_conns = list(self._server.connections)
+        for conn in open_conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)  # unblocks a handler stuck in recv()
+            except OSError:
+                pass
+        self._server.server_close()
+
+    def wait(self, seconds: float | None) -> bool:
+        """Sleep (None: until stop) unless stopped meanwhile; True means stopping."""
+        if seconds is not None and seconds <= 0:
+            return self._stopped.is_set()
+        return self._stopped.wait(seconds)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self.requests.append(entry)
+
+    def next_inference(self) -> int:
+        with self._lock:
+            self._served += 1
+            return self._served
+
+    @property
+    def cross_host(self) -> str:
+        return "127.0.0.1" if self.host == "localhost" else "localhost"
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def start(scenario: str = "healthy", host: str = "127.0.0.1", port: int = 0,
+          latency: float = 0.0, verbose: bool = False) -> Emulator:
+    """Start an emulator serving in a daemon thread."""
+    return Emulator(scenario, host, port, latency, verbose).start()
+
+
+def serve_forever(scenario: str = "healthy", host: str = "127.0.0.1", port: int = 0,
+                  latency: float = 0.0, ready: Callable[[Emulator], None] | None = None,
+                  verbose: bool = False) -> None:
+    """Serve in this thread until KeyboardInterrupt (for `gridctl emulator serve`)."""
+    emu = Emulator(scenario, host, port, latency, verbose)
+    if ready is not None:
+        ready(emu)
+    try:
+        emu._server.serve_forever(0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()  # no serving thread, so stop() only disconnects and closes
+

@@ -1,0 +1,346 @@
+"""The catalogue: every word a user reads about a problem comes from here.
+
+`explain`, the rich report, the JSON envelope and the support report all read the same entry,
+so adding a failure mode is one entry here, one place that detects it, and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from collections.abc import Callable
+from typing import Any
+
+from gridctl import grid
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    BUG = 1
+    USAGE = 2
+    CONFIG = 3
+    AUTH = 4
+    PAYMENT = 5
+    NOT_FOUND = 6
+    RATE_LIMITED = 7
+    GRID_FAILING = 8
+    NETWORK = 9
+    BAD_REQUEST = 10
+
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+E, W, I = ERROR, WARNING, INFO
+_T = f"{grid.DOCS}/troubleshooting"
+_AUTH = f"{grid.DOCS}/api-reference/authentication"
+_ERR = f"{grid.DOCS}/api-reference/errors-and-rate-limits"
+_REDIR = f"{grid.DOCS}/api-reference/request-routing-and-redirects"
+_INSTR = f"{grid.DOCS}/current-instruments"
+_RELOAD = f"{grid.DOCS}/api-reference/auto-reload"
+_CHAT = f"{grid.DOCS}/api-reference/consumption-api"
+_AGENT = f"{grid.DOCS}/integrations/custom-agent-integration"
+
+
+@dataclass(frozen=True)
+class Entry:
+    code: str
+    severity: str
+    title: str
+    cause: str
+    fix: str
+    exit_code: ExitCode
+    doc: str | None = None
+    # HTTP statuses and phrases that `gridctl explain` maps to this entry.
+    statuses: tuple[int, ...] = ()
+    phrases: tuple[str, ...] = ()
+
+
+def _e(code: str, sev: str, title: str, cause: str, fix: str, exit_code: ExitCode,
+       doc: str | None = None, statuses: tuple[int, ...] = (), phrases: tuple[str, ...] = ()) -> Entry:
+    return Entry(code, sev, title, cause, fix, exit_code, doc, statuses, phrases)
+
+
+X = ExitCode
+_ENTRIES: tuple[Entry, ...] = (
+    # config
+    _e("config.no_key", E, "No API key configured",
+       "gridctl found no consumption key in --api-key, THEGRID_API_KEY, or the keyring.",
+       f"Create a consumption key at {grid.API_KEYS_URL}, then `export THEGRID_API_KEY=...` "
+       "or run `gridctl auth login`.", X.CONFIG, _AUTH, phrases=("no key", "missing key")),
+    _e("config.env_conflict", W, "SDK environment conflicts with The Grid settings",
+       "An SDK environment variable (OPENAI_*, ANTHROPIC_*) points your harness somewhere other "
+       "than what gridctl tested, or holds a different key.",
+       "Make the SDK variables agree with The Grid: the base URL gridctl prints for your SDK, and "
+       "the same consumption key.", X.CONFIG, _AGENT),
+    _e("config.keyring_unavailable", W, "No working OS keyring",
+       "The OS keyring could not be used (no backend, locked, or failing), so stored keys are unavailable.",
+       "Set THEGRID_API_KEY in the environment, or `gridctl auth login --insecure-storage` "
+       "to keep the key in a 0600 plain-text file.", X.CONFIG),
+    _e("config.key_source", I, "Where the key came from",
+       "Reports which source supplied the key in effect (flag, environment, keyring, file).",
+       "Nothing to fix; remove the higher-precedence source if the wrong key is in effect.", X.OK),
+    _e("config.bad_file", E, "The config file cannot be read",
+       "The gridctl config file is not valid TOML or has values of the wrong type.",
+       "Fix or delete the file named in the message; `gridctl auth login` rewrites it.", X.CONFIG),
+    # url
+    _e("url.invalid", E, "The base URL is not a URL",
+       "The base URL cannot be parsed, has no host, or is not http(s).",
+       f"Use {grid.DEFAULT_BASE_URL}.", X.CONFIG, _T),
+    _e("url.whitespace", E, "Whitespace or quotes in the base URL",
+       "The base URL has spaces, newlines or quote characters around or inside it, usually from copy-paste "
+       "or quoting in a .env file.", "Remove the surrounding whitespace and quotes.", X.CONFIG, _T),
+    _e("url.insecure_scheme", E, "The base URL uses http://",
+       "The Grid serves HTTPS only on port 443; plain http is refused or redirected without the body.",
+       "Use https://.", X.CONFIG, _T),
+    _e("url.trailing_slash", W, "Trailing slash on the base URL",
+       "Most SDKs join paths by string, so a trailing slash yields `//chat/completions`, which can 404.",
+       "Remove the trailing slash.", X.CONFIG, _T),
+    _e("url.doubled_v1", E, "Doubled /v1 in the URL",
+       "The base URL already ends in /v1 and something adds another, giving /v1/v1/... which answers 404.",
+       "If your SDK appends /v1 itself, set the base URL to https://api.thegrid.ai; otherwise use "
+       f"{grid.DEFAULT_BASE_URL} exactly.", X.CONFIG, _T, statuses=(404,), phrases=("/v1/v1", "v1/v1")),
+    _e("url.endpoint_appended", E, "An endpoint path is pasted into the base URL",
+       "The base URL ends in an endpoint such as /chat/completions; the SDK appends it again.",
+       f"Set the base URL to {grid.DEFAULT_BASE_URL}; the SDK adds /chat/completions itself.",
+       X.CONFIG, _T),
+    _e("url.missing_v1", E, "The base URL lacks /v1",
+       "OpenAI-style SDKs append only /chat/completions, so a base without /v1 hits a path that does not exist.",
+       f"Use {grid.DEFAULT_BASE_URL}.", X.CONFIG, _T),
+    _e("url.extra_path", E, "Extra path segments in the base URL",
+       "The base URL has path segments The Grid does not serve.", f"Use {grid.DEFAULT_BASE_URL}: no extra "
+       "path segments.", X.CONFIG, _T),
+    _e("url.host_typo", E, "The host looks like a typo of The Grid's",
+       "The host is a near-miss of a Grid host; the key would be sent to someone else. gridctl refuses to "
+       "send it.", f"Use {grid.DEFAULT_BASE_URL}.", X.CONFIG, _T, phrases=("typo", "thegird")),
+    _e("url.wrong_api_host", E, "Wrong Grid host for this API",
+       "This host of The Grid does not serve this API: trading and platform hosts are not for inference, "
+       "and the Messages beta has its own host.",
+       f"Chat Completions: {grid.DEFAULT_BASE_URL}. Anthropic Messages: {grid.MESSAGES_ROOT}.", X.CONFIG, _T),
+    _e("url.docs_url", E, "The base URL is a documentation or dashboard page",
+       "The base URL points at thegrid.ai's website, docs or dashboard, which answer with HTML.",
+       f"Use the API host: {grid.DEFAULT_BASE_URL}.", X.CONFIG, _T),
+    _e("url.nonstandard_port", W, "Non-standard port",
+       "The Grid serves standard HTTPS on port 443; another port is refused or hangs.",
+       "Remove the port from the URL.", X.CONFIG, _T),
+    _e("url.custom_host", I, "Not one of The Grid's hosts",
+       "The base URL points at another host: a gateway, a proxy or a local emulator. That can be right; "
+       "gridctl tests it as given and will not send the key elsewhere.",
+       f"If you meant The Grid itself, use {grid.DEFAULT_BASE_URL}.", X.OK),
+    # auth
+    _e("auth.missing_key", E, "No key in the header",
+       "The Authorization header has a scheme but no key (often an unset variable: `Bearer $THEGRID_API_KEY` "
+       "with the variable empty).", "Export THEGRID_API_KEY in the shell that runs the client.",
+       X.CONFIG, _AUTH),
+    _e("auth.missing_bearer", E, "Missing `Bearer` before the key",
+       "The Consumption API wants `Authorization: Bearer <key>`; the bare key is rejected with 401.",
+       "Send `Authorization: Bearer $THEGRID_API_KEY`.", X.CONFIG, _AUTH, statuses=(401,)),
+    _e("auth.scheme_case", E, "`Bearer` spelled with the wrong case",
+       "The scheme must be exactly `Bearer` (capital B, lower-case rest).", "Write `Bearer`.", X.CONFIG, _AUTH),
+    _e("auth.double_bearer", E, "`Bearer` appears twice",
+       "The client adds `Bearer` and the key value already has it: `Bearer Bearer <key>`.",
+       "Store the bare key (without `Bearer`) in THEGRID_API_KEY.", X.CONFIG, _AUTH),
+    _e("auth.key_whitespace", E, "Whitespace in the key",
+       "The key has spaces, tabs or a newline in or around it (a pasted line break, `echo` without -n).",
+       "Strip the whitespace: `export THEGRID_API_KEY=\"$(printf %s \"$THEGRID_API_KEY\" | tr -d '[:space:]')\"`.",
+       X.CONFIG, _AUTH),
+    _e("auth.key_quoted", E, "Quotes around the key",
+       "Quote characters became part of the key (a .env file quoted twice, or quotes inside the string).",
+       "Remove the quote characters from the value.", X.CONFIG, _AUTH),
+    _e("auth.non_ascii", E, "Non-ASCII characters in the header",
+       "The header has characters such as smart quotes or a non-breaking space, usually from a word "
+       "processor or chat app; HTTP clients reject or mangle them.", "Retype the header; copy the key "
+       f"again from {grid.API_KEYS_URL}.", X.CONFIG, _AUTH),
+    _e("auth.placeholder_key", E, "The key is a placeholder",
+       "The key is example text such as YOUR_GRID_API_KEY, not a real key.",
+       f"Create a consumption key at {grid.API_KEYS_URL}.", X.CONFIG, _AUTH),
+    _e("auth.foreign_key", E, "That is another vendor's key",
+       "The key has another vendor's prefix (such as OpenAI's `sk-proj-` or Anthropic's `sk-ant-`); "
+       "The Grid rejects it.", f"Use a Grid consumption key from {grid.API_KEYS_URL}.", X.CONFIG, _AUTH),
+    _e("auth.wrong_header", E, "Wrong auth header for this API",
+       "The Consumption API wants `Authorization: Bearer <key>`; the Messages beta wants "
+       "`x-api-key: <key>` with no Bearer.", "Use the header for the API you call.", X.CONFIG, _AUTH),
+    _e("auth.rejected", E, "The Grid rejected the key (401)",
+       "401: the key is wrong, revoked, a Trading key (inference needs a Consumption key), or the header "
+       "is malformed.", f"Check the header format, then create a consumption key at {grid.API_KEYS_URL}.",
+       X.AUTH, _AUTH, statuses=(401,), phrases=("unauthorized", "invalid api key")),
+    _e("auth.forbidden", E, "The key may not do this (403)",
+       "403: the key is valid but not allowed to use this endpoint or instrument.",
+       f"Use a consumption key; check its permissions at {grid.API_KEYS_URL}.", X.AUTH, _AUTH, statuses=(403,)),
+    # model
+    _e("model.unknown", E, "Unknown instrument",
+       "The `model` is not one of The Grid's instruments, so the API answers 404.",
+       "Use one of the nine instruments: " + ", ".join(grid.INSTRUMENTS) + ".", X.CONFIG, _INSTR),
+    _e("model.foreign_name", E, "A lab model name, not an instrument",
+       "Names such as gpt-5.2 or claude-sonnet-4-6 are lab model names; The Grid routes by instrument and "
+       "answers 404 to them.", "Use the instrument for the job (see the suggestion).", X.CONFIG, _INSTR,
+       phrases=("gpt-5.2", "claude-sonnet")),
+    _e("model.case", E, "Instrument name in the wrong case",
+       "Instrument names are lower case; `Text-Prime` is not `text-prime`.", "Write it in lower case.",
+       X.CONFIG, _INSTR),
+    _e("model.not_found", E, "The Grid answered 404 for this instrument",
+       "The request reached The Grid with a correct URL, and the instrument was not found.",
+       "Use one of the nine instruments: " + ", ".join(grid.INSTRUMENTS) + ".", X.NOT_FOUND, _INSTR,
+       statuses=(404,), phrases=("model not found",)),
+    _e("model.not_listed", W, "Instrument not in the live list",
+       "GET /v1/models does not list this instrument for your key.",
+       "Pick an instrument from `gridctl models`.", X.OK, _INSTR),
+    # status
+    _e("status.operational", I, "All systems operational",
+       "The status page reports no incident.", "Nothing to do on The Grid's side.", X.OK),
+    _e("status.degraded", W, "The Grid reports degraded performance",
+       "The status page shows a minor problem; some requests may be slow or fail.",
+       "Retry with backoff; watch https://status.thegrid.ai.", X.OK),
+    _e("status.incident", E, "Active incident on The Grid",
+       "The status page shows an active incident: it's not you.",
+       "Wait for the incident to resolve; subscribe at https://status.thegrid.ai. Retries with backoff "
+       "help in the meantime.", X.GRID_FAILING, phrases=("incident", "outage", "down")),
+    _e("status.maintenance", W, "Maintenance in progress",
+       "The status page shows scheduled maintenance.", "Expect errors until it ends.", X.OK),
+    _e("status.unreachable", W, "The status page could not be read",
+       "gridctl could not fetch or understand the status page; this says nothing about the API itself.",
+       "Open https://status.thegrid.ai in a browser.", X.OK),
+    # net
+    _e("net.dns", E, "DNS lookup failed",
+       "The host name of the base URL did not resolve: a typo, no network, or a DNS/VPN problem.",
+       "Check the host name and your network; `nslookup api.thegrid.ai`.", X.NETWORK, _T,
+       phrases=("name or service not known", "nodename nor servname", "getaddrinfo")),
+    _e("net.refused", E, "Connection refused",
+       "Nothing listens at that host and port: usually a wrong base URL (port, host) or a local proxy down.",
+       f"Confirm {grid.DEFAULT_BASE_URL}: no trailing slash, no extra path segments, no typos.",
+       X.NETWORK, _T, phrases=("connection refused", "econnrefused")),
+    _e("net.connect_timeout", E, "Connection timed out",
+       "The TCP connection did not complete in time: a firewall drops the traffic, or the network is down.",
+       "Check your proxy or firewall; The Grid uses standard HTTPS on port 443.", X.NETWORK, _T,
+       phrases=("connect timeout",)),
+    _e("net.no_response", E, "No response (hang)",
+       "The connection opened but no answer came in time: a proxy or firewall holds the request, or the "
+       "server hangs.", "Check your proxy or firewall; The Grid uses standard HTTPS on port 443.",
+       X.NETWORK, _T, phrases=("hang", "hangs", "no response", "read timeout", "timeout", "timed out")),
+    _e("net.tls", E, "TLS failed",
+       "The TLS handshake or certificate check failed. Behind a corporate proxy that inspects TLS, its "
+       "certificate is not in your trust store.",
+       "Point SSL_CERT_FILE (and REQUESTS_CA_BUNDLE) at your company's CA bundle; never turn verification off.",
+       X.NETWORK, _T, phrases=("certificate", "ssl", "tls", "certificate verify failed")),
+    _e("net.proxy", E, "The proxy failed",
+       "A proxy from HTTPS_PROXY/HTTP_PROXY/ALL_PROXY is in use and failed to connect or tunnel.",
+       "Check the proxy settings, or set NO_PROXY=api.thegrid.ai if the proxy is not needed.", X.NETWORK, _T,
+       phrases=("proxy",)),
+    _e("net.reset", E, "Connection reset",
+       "The connection was closed mid-request: a proxy, firewall or the server dropped it.",
+       "Retry; if it repeats, check what sits between you and api.thegrid.ai.", X.NETWORK, _T,
+       phrases=("connection reset", "econnreset", "broken pipe")),
+    # http
+    _e("http.redirect", I, "The API answered with a redirect",
+       "The Grid may answer 307 Temporary Redirect; the client must re-send the same method, body and "
+       "Authorization header to the new location.",
+       "curl: add -L. SDKs (openai, anthropic, httpx, requests) follow it; a hand-written client must too.",
+       X.OK, _REDIR, statuses=(307, 308), phrases=("redirect", "you are being redirected")),
+    _e("http.redirect_loop", E, "Redirect loop",
+       "The server (or a proxy) kept redirecting past the limit.", "Check proxies between you and "
+       f"{grid.API_HOST}; if it persists, send the request ID to {grid.SUPPORT_EMAIL}.", X.NETWORK, _REDIR),
+    _e("http.html_body", E, "An HTML page instead of JSON",
+       "Something answered with an HTML page: a proxy, captive portal, or the website instead of the API.",
+       f"Check the base URL and any proxy; the API answers JSON at {grid.DEFAULT_BASE_URL}.", X.NETWORK, _T,
+       phrases=("html", "<!doctype html>")),
+    _e("http.bad_request", E, "Bad request (400)",
+       "400: the request body is malformed: a missing required field, invalid JSON, or a parameter the "
+       "API does not accept.", "Compare your body to the Consumption API reference; `gridctl doctor --body FILE` "
+       "lints it.", X.BAD_REQUEST, _CHAT, statuses=(400,)),
+    _e("http.unprocessable", E, "Parameter out of range (422)",
+       "422: the body parses but a parameter value is out of range.", "Check the value named in the error.",
+       X.BAD_REQUEST, _ERR, statuses=(422,)),
+    _e("http.not_found_path", E, "Path not found (404)",
+       "404 on the path: the base URL is wrong (doubled /v1, trailing slash, extra path) or the endpoint does "
+       "not exist (legacy /completions and embeddings are not served).",
+       f"The base URL is {grid.DEFAULT_BASE_URL}. If your SDK auto-appends /v1, set it to https://api.thegrid.ai.",
+       X.NOT_FOUND, _T, statuses=(404,)),
+    _e("http.rate_limited", E, "Rate limited (429)",
+       "429: the per-key or per-instrument rate limit was hit, and stayed hit through the retries.",
+       "Back off and retry; honour Retry-After; use exponential backoff with jitter.", X.RATE_LIMITED, _ERR,
+       statuses=(429,), phrases=("too many requests", "rate limit")),
+    _e("http.server_error", E, "The Grid failed (5xx)",
+       "5xx after the retries: a transient service issue (failed requests are not billed).",
+       "Retry with exponential backoff; check https://status.thegrid.ai.", X.GRID_FAILING, _T,
+       statuses=(500, 502, 504), phrases=("internal server error", "bad gateway")),
+    _e("http.replenishing", E, "Balance replenishment in progress (503)",
+       "503: Auto Top Up is buying tokens for this instrument.",
+       "Retry after a short delay; by the second or third attempt the tokens are usually there.",
+       X.GRID_FAILING, _RELOAD, statuses=(503,), phrases=("service unavailable", "replenish")),
+    _e("http.unexpected", E, "Unexpected answer",
+       "The server answered something gridctl did not expect (an odd status, truncated or non-JSON body).",
+       f"Retry; if it persists, send the request ID to {grid.SUPPORT_EMAIL}.", X.GRID_FAILING, _T),
+    # balance
+    _e("balance.credits_empty", E, "No credits (402)",
+       "402 on every instrument: the USD credits balance is empty.",
+       f"Add credits at {grid.DASHBOARD_URL} and enable Auto-Reload so it does not happen again.",
+       X.PAYMENT, _RELOAD, statuses=(402,), phrases=("payment required", "insufficient credits")),
+    _e("balance.instrument_unavailable", E, "No tokens for this instrument (402)",
+       "402 on some instruments only: no consumption tokens are available for them right now.",
+       "Enable Auto Top Up for the instrument, retry after a short delay, or use another tier meanwhile.",
+       X.PAYMENT, _RELOAD, statuses=(402,), phrases=("no tokens",)),
+    _e("balance.recovered_after_retry", W, "402 cleared on retry",
+       "A 402 went away on retry: Auto-Reload or Auto Top Up bought what was missing.",
+       "Nothing is broken; keep a 402 retry in your client (cold start after idle).", X.OK, _AGENT),
+    # stream
+    _e("stream.ok", I, "Streaming works", "The SSE stream ran to its end.", "Nothing to do.", X.OK),
+    _e("stream.cut", E, "The stream was cut off",
+       "The SSE stream ended without a finish reason or [DONE]: something in between closed it, usually an "
+       "idle timeout on a proxy.", "Increase the idle timeout on whatever sits between your client and "
+       f"{grid.API_HOST} (some corporate proxies cut at 30-60 s).", X.NETWORK, _T,
+       phrases=("stream cut", "streaming cuts off")),
+    _e("stream.idle_gap", W, "Long idle gap in the stream",
+       "The stream went quiet for a long time between events; proxies with short idle timeouts cut such streams.",
+       "Raise the proxy idle timeout above the gap.", X.OK, _T),
+    # body
+    _e("body.invalid_json", E, "The request body is not valid JSON",
+       "The body does not parse as JSON (trailing commas, single quotes, unescaped newlines).",
+       "Fix the JSON at the position given.", X.BAD_REQUEST, _CHAT),
+    _e("body.missing_field", E, "A required field is missing",
+       "Chat Completions needs `model` and a non-empty `messages` list.", "Add the field.", X.BAD_REQUEST, _CHAT),
+    _e("body.unknown_param", W, "A parameter the API does not accept",
+       "The body has a parameter that is not part of the Chat Completions API.",
+       "Remove it, or check its spelling.", X.BAD_REQUEST, _CHAT),
+    _e("body.content_type", E, "The body is not sent as JSON",
+       "curl -d without `Content-Type: application/json` sends the body form-encoded; the API answers 400.",
+       "Add -H 'Content-Type: application/json' (or use --json).", X.BAD_REQUEST, _CHAT),
+    _e("body.out_of_range", E, "A parameter is out of range",
+       "A parameter's value is outside its allowed range; the API answers 422.", "Use a value in range.",
+       X.BAD_REQUEST, _CHAT),
+)
+
+CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: str
+    message: str
+    fix: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def entry(self) -> Entry:
+        return CATALOGUE[self.code]
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "severity": self.severity, "message": self.message,
+                               "fix": self.fix}
+        if self.data:
+            out["data"] = self.data
+        return out
+
+
+def finding(code: str, message: str | None = None, *, fix: str | None = None,
+            severity: str | None = None, **data: Any) -> Finding:
+    """A finding for `code`; message and fix default to the catalogue's words."""
+    entry = CATALOGUE[code]  # KeyError here is a bug: every code must be catalogued
+    return Finding(code, severity or entry.severity, message or entry.cause, fix or entry.fix, dict(data))
+
+
+def exit_code_for(f: Finding) -> ExitCode:
+    if f.severity != E:
+        return ExitCode.OK
+    return CATALOGUE[f.code].exit_code
+
+
+Add = Callable[[Finding], None]  # a sink for findings, usually some list.append

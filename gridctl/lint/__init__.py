@@ -1,0 +1,1 @@
+"""Offline lints: pure functions from text to findings. No network, no printing."""

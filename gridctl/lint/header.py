@@ -1,0 +1,143 @@
+"""Auth-header lint: what makes The Grid answer 401 before the key is even checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gridctl import grid
+from gridctl.findings import Add, Finding, finding
+from gridctl.lint.text import non_ascii_names
+from gridctl.secrets import fingerprint, register
+
+QUOTES = "\"'`\u2018\u2019\u201c\u201d"
+KNOWN_HEADERS = ("authorization", "x-api-key")
+
+
+class HeaderSyntaxError(ValueError):
+    """The text is not a header at all; the message is one line."""
+
+
+@dataclass
+class HeaderLint:
+    name: str
+    findings: list[Finding] = field(default_factory=list)
+    key: str | None = None  # never printed: fingerprint() only
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+
+def split_header(raw: str) -> tuple[str, str]:
+    """`Name: value` -> (name, value); a bare `Bearer ...` is taken as an Authorization value."""
+    text = raw.strip("\r\n")
+    if not text.strip():
+        raise HeaderSyntaxError("empty header: expected 'Authorization: Bearer <key>'")
+    if ":" not in text:
+        if text.strip().lower().startswith("bearer"):
+            return "Authorization", text.strip()
+        raise HeaderSyntaxError("not a header (no colon): expected 'Name: value', e.g. 'Authorization: Bearer <key>'")
+    name, value = text.split(":", 1)
+    if not name.strip() or any(c.isspace() for c in name.strip()):
+        raise HeaderSyntaxError("not a header: the part before the colon is not a header name")
+    return name.strip(), value[1:] if value.startswith(" ") else value
+
+
+def lint_header(raw: str, api: str = "chat") -> HeaderLint:
+    name, value = split_header(raw)
+    result = HeaderLint(name=name)
+    add = result.findings.append
+    lname = name.lower()
+    if lname not in KNOWN_HEADERS:
+        add(finding("auth.wrong_header", f"`{name}` is not an auth header The Grid reads.",
+                    fix=_right_header(api)))
+    elif lname == "x-api-key" and api == "chat":
+        add(finding("auth.wrong_header", "x-api-key is the Messages beta's header; the Consumption API "
+                    "reads `Authorization: Bearer <key>` and answers 401 without it.", fix=_right_header(api)))
+    names = non_ascii_names(value)
+    if names:
+        add(finding("auth.non_ascii", "The header has non-ASCII characters: " + ", ".join(names).lower() + "."))
+    if lname == "x-api-key" or (lname not in KNOWN_HEADERS):
+        key = value
+        if value.strip().lower().startswith("bearer "):
+            add(finding("auth.wrong_header", "x-api-key takes the bare key, without `Bearer`.",
+                        fix="Send `x-api-key: $THEGRID_API_KEY`."))
+            key = value.strip()[7:]
+        result.key = _lint_key_text(key, add)
+        return result
+    result.key = _lint_authorization(value, api, add)
+    return result
+
+
+def _right_header(api: str) -> str:
+    if api == "messages":
+        return "The Messages beta reads `x-api-key: <key>` (no Bearer)."
+    return "Send `Authorization: Bearer $THEGRID_API_KEY`."
+
+
+def _lint_authorization(value: str, api: str, emit: Add) -> str | None:
+    tokens = value.split()
+    if not tokens:
+        emit(finding("auth.missing_key", "The Authorization header is empty."))
+        return None
+    scheme = tokens[0].strip(QUOTES)
+    if scheme.lower() != "bearer":
+        if len(tokens) == 1:
+            emit(finding("auth.missing_bearer", "The header holds the bare key; the word `Bearer` and a "
+                         "space must come first."))
+            return _lint_key_text(value, emit)
+        emit(finding("auth.missing_bearer", f"The scheme is `{scheme}`; The Grid wants `Bearer`."))
+        return _lint_key_text(value.split(None, 1)[1], emit)
+    if scheme != "Bearer":
+        emit(finding("auth.scheme_case", f"The scheme is written `{scheme}`; it must be `Bearer`."))
+    if api == "messages":
+        emit(finding("auth.wrong_header", "The Messages beta documents `x-api-key: <key>` with no Bearer.",
+                     severity="warning", fix=_right_header(api)))
+    rest = value.lstrip()[len(tokens[0]):]
+    if len(tokens) > 1 and tokens[1].strip(QUOTES).lower() == "bearer":
+        emit(finding("auth.double_bearer", "The header reads `Bearer Bearer <key>`."))
+        rest = rest.lstrip()[len(tokens[1]):]
+    if not rest.strip():
+        emit(finding("auth.missing_key", "`Bearer` is followed by no key (an unset variable?)."))
+        return None
+    if rest.startswith("  ") or rest.startswith("\t"):
+        emit(finding("auth.key_whitespace", "More than one space between `Bearer` and the key."))
+    return _lint_key_text(rest.lstrip(" \t"), emit)
+
+
+def _lint_key_text(key: str, emit: Add) -> str | None:
+    """Lints a key value as it would be sent; returns the key with its wrapping removed."""
+    if key != key.strip() or any(c.isspace() for c in key.strip()):
+        where = "inside" if any(c.isspace() for c in key.strip()) else "around"
+        emit(finding("auth.key_whitespace", f"The key has whitespace {where} it."))
+    bare = key.strip()
+    if bare and (bare[0] in QUOTES or bare[-1] in QUOTES):
+        emit(finding("auth.key_quoted", "The key is wrapped in quote characters."))
+    bare = bare.strip(QUOTES).strip()
+    register(bare)
+    lint_key_shape(bare, emit)
+    return bare or None
+
+
+def lint_key_shape(key: str, emit: Add) -> None:
+    """Shape checks that are certain: placeholders, unexpanded variables, other vendors' prefixes."""
+    if not key:
+        emit(finding("auth.missing_key", "The key is empty."))
+        return
+    upper = key.upper()
+    if key.startswith("$") or upper in (p.upper() for p in grid.PLACEHOLDER_KEYS) or "YOUR_" in upper \
+            or (key.startswith("<") and key.endswith(">")):
+        what = "an unexpanded shell variable" if key.startswith("$") else "example text"
+        emit(finding("auth.placeholder_key", f"The key is {what}, not a real key."))
+        return
+    if key.lower().startswith("bearer "):
+        emit(finding("auth.double_bearer", "The key value itself starts with `Bearer `, so the header "
+                     "becomes `Bearer Bearer <key>`."))
+        return
+    for prefix, vendor in grid.FOREIGN_KEY_PREFIXES.items():
+        if key.startswith(prefix):
+            certain = prefix != "sk-"
+            emit(finding("auth.foreign_key", f"The key ({prefix}…{fingerprint(key)[1:]}) looks like "
+                         f"an {vendor}, not a Grid consumption key.",
+                         severity="error" if certain else "warning"))
+            return

@@ -1,0 +1,74 @@
+"""Instrument lint: the `model` field must be an instrument, not a lab model name."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gridctl import grid
+from gridctl.findings import Finding, finding
+
+
+@dataclass
+class ModelLint:
+    name: str
+    findings: list[Finding] = field(default_factory=list)
+    suggestion: str | None = None
+    known: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+
+def foreign_hint(name: str) -> str | None:
+    lowered = name.lower()
+    for prefix, instrument in grid.FOREIGN_MODEL_HINTS:
+        if lowered.startswith(prefix):
+            return instrument
+    if "/" in lowered:
+        return grid.DEFAULT_MODEL
+    return None
+
+
+def lint_model(name: str, live: Sequence[str] | None = None) -> ModelLint:
+    """Lint `name`; `live` is the list from GET /v1/models when it could be read (the authority)."""
+    result = ModelLint(name=name)
+    add = result.findings.append
+    known = set(grid.INSTRUMENTS) | set(grid.LAB_MARKET) | set(live or ())
+    bare = name.strip().strip("\"'")
+    if not bare:
+        add(finding("model.unknown", "The model is empty.", fix=f"Use {grid.DEFAULT_MODEL}."))
+        result.suggestion = grid.DEFAULT_MODEL
+        return result
+    if bare != name:
+        add(finding("model.unknown", f"The model has whitespace or quotes around it: {name!r}.",
+                    fix=f"Send exactly {bare}."))
+        result.suggestion = bare
+    if bare in known:
+        result.known = True
+        if live is not None and bare not in live:
+            add(finding("model.not_listed", f"{bare} is an instrument, but GET /v1/models does not list it "
+                        "for this key."))
+        return result
+    if bare.lower() in known:
+        result.suggestion = bare.lower()
+        add(finding("model.case", f"{bare!r} is {result.suggestion!r} in the wrong case.",
+                    fix=f"Use {result.suggestion}."))
+        return result
+    hint = foreign_hint(bare)
+    if hint:
+        tier = hint.rsplit("-", 1)[1]
+        result.suggestion = hint
+        what = ("the model that served a request (the response's `model` field)" if "/" in bare
+                else "a lab model name")
+        add(finding("model.foreign_name", f"{bare} is {what}, not an instrument; The Grid answers 404.",
+                    fix=f"Use {hint} ({grid.TIER_ADVICE[tier]}); see `gridctl models`."))
+        return result
+    close = difflib.get_close_matches(bare.lower(), sorted(known), n=1, cutoff=0.6)
+    result.suggestion = close[0] if close else grid.DEFAULT_MODEL
+    did = f"Did you mean {close[0]}?" if close else f"Try {grid.DEFAULT_MODEL}."
+    add(finding("model.unknown", f"{bare} is not an instrument. {did}",
+                fix=f"Use {result.suggestion}; `gridctl models` lists them all."))
+    return result

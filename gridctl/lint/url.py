@@ -1,0 +1,214 @@
+"""Base-URL lint and normalisation: pure, offline, total (never raises on any string)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from gridctl import grid
+from gridctl.findings import Add, Finding, finding
+from gridctl.lint.text import edit_distance
+
+QUOTES = "\"'`\u2018\u2019\u201c\u201d\u00ab\u00bb"
+_CTRL = re.compile(r"[\x00-\x1f\x7f]")
+_WS = re.compile(r"\s")
+# Hosts a user may have meant; a near miss of one of these is a typo, not a custom host.
+KNOWN_HOSTS = (grid.API_HOST, grid.MESSAGES_HOST, grid.TRADING_HOST, grid.PLATFORM_HOST, grid.DASHBOARD_HOST,
+               grid.STATUS_HOST, grid.GRID_DOMAIN, "www.thegrid.ai", "docs.thegrid.ai")
+WEBSITE_HOSTS = (grid.GRID_DOMAIN, "www.thegrid.ai", "docs.thegrid.ai", grid.DASHBOARD_HOST, grid.STATUS_HOST)
+OTHER_VENDORS = {"api.openai.com": "OpenAI's API", "api.anthropic.com": "Anthropic's API",
+                 "openrouter.ai": "OpenRouter", "api.groq.com": "Groq's API",
+                 "generativelanguage.googleapis.com": "Google's Gemini API"}
+
+
+PRIORITY = {"url.host_typo": 0, "url.wrong_api_host": 1, "url.docs_url": 1, "url.doubled_v1": 2,
+            "url.endpoint_appended": 3, "url.missing_v1": 4, "url.extra_path": 5, "url.insecure_scheme": 6}
+
+
+@dataclass
+class UrlLint:
+    raw: str
+    findings: list[Finding] = field(default_factory=list)
+    canonical: str | None = None  # the base URL to give the chosen SDK, None when there is no host
+    host: str | None = None
+    grid_host: bool = False
+    refuse_key: bool = False  # a look-alike host: the key must not be sent there
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+
+def _split(text: str) -> tuple[str, str, str, str] | None:
+    """scheme, host, port, path of `text`, or None when it has no usable host."""
+    candidate = text if "://" in text else "https://" + text
+    try:
+        parts = urlsplit(candidate)
+        port = parts.port
+        host = parts.hostname or ""
+    except ValueError:
+        return None
+    if not host or any(c in host for c in " <>{}|\\^"):
+        return None
+    return parts.scheme.lower(), host.lower().rstrip("."), "" if port is None else str(port), parts.path
+
+
+def _typo_target(host: str) -> str | None:
+    """The Grid host `host` is a near miss of, if any."""
+    if grid.is_grid_host(host):
+        return None
+    best = min(KNOWN_HOSTS, key=lambda known: edit_distance(host, known))
+    if edit_distance(host, best) <= 2:
+        return best
+    labels = host.split(".")
+    # thegrid.io, api.thegrid.com, api.the-grid.ai: the right name on the wrong domain
+    for i, label in enumerate(labels[:-1]):
+        if edit_distance(label, "thegrid") <= 1 and ".".join(labels[i:]) != grid.GRID_DOMAIN:
+            prefix = ".".join(labels[:i])
+            guess = f"{prefix}.{grid.GRID_DOMAIN}" if prefix else grid.API_HOST
+            return guess if guess in KNOWN_HOSTS else grid.API_HOST
+    return None
+
+
+def lint_url(raw: str, api: str = "chat", sdk: str | None = None, endpoint: bool = False) -> UrlLint:
+    """Lint a base URL (or, with endpoint=True, a full request URL as curl sends it)."""
+    conv = grid.SDKS.get(sdk or "")
+    if conv is not None:
+        api = conv.api
+    wants_v1 = conv.wants_v1 if conv is not None else True
+    result = UrlLint(raw=raw)
+    add = result.findings.append
+    text = raw
+    if _CTRL.search(text.strip()) or _WS.search(text.strip()):
+        add(finding("url.whitespace", "The URL has whitespace or control characters inside it."))
+    stripped = text.strip().strip(QUOTES).strip()
+    if stripped != text:
+        add(finding("url.whitespace", "The URL has whitespace or quote characters around it."))
+    text = _CTRL.sub("", _WS.sub("", stripped))
+    if not text:
+        add(finding("url.invalid", "The base URL is empty."))
+        return result
+    parts = _split(text)
+    if parts is None:
+        add(finding("url.invalid", "The base URL cannot be parsed as a URL with a host."))
+        return result
+    scheme, host, port, path = parts
+    result.host = host
+    loopback = grid.is_loopback_host(host)
+    if "://" not in text:
+        add(finding("url.invalid", "The URL has no scheme (https://).", fix="Write it with https:// in front."))
+    elif scheme == "http" and not loopback:
+        add(finding("url.insecure_scheme"))
+    elif scheme not in ("http", "https"):
+        add(finding("url.invalid", f"The scheme {scheme}:// is not http(s)."))
+        scheme = "https"
+
+    target = _typo_target(host)
+    if target is not None:
+        result.refuse_key = True
+        add(finding("url.host_typo", f"The host {host} looks like a typo of {target}; gridctl will not send "
+                    "your key there.", fix=f"Use https://{target}.", expected=target))
+        host = target
+    right_host = grid.MESSAGES_HOST if api == "messages" else grid.API_HOST
+    custom = website = False
+    if host in WEBSITE_HOSTS:
+        website = True
+        add(finding("url.docs_url", f"{host} is The Grid's website, docs or dashboard, not the API."))
+        host = right_host
+    elif host in (grid.TRADING_HOST, grid.PLATFORM_HOST):
+        kind = "Trading" if host == grid.TRADING_HOST else "Platform"
+        add(finding("url.wrong_api_host", f"{host} is The Grid's {kind} API; inference goes to {right_host}."))
+        host = right_host
+    elif host in (grid.API_HOST, grid.MESSAGES_HOST) and host != right_host:
+        which = "Anthropic Messages beta" if api == "messages" else "Chat Completions API"
+        add(finding("url.wrong_api_host", f"The {which} is served by {right_host}, not {host}."))
+        host = right_host
+    elif host in grid.NON_PROD_HOSTS:
+        add(finding("url.custom_host", f"{host} is a non-production Grid host.", severity="warning"))
+    elif not grid.is_grid_host(host):
+        custom = True
+        vendor = OTHER_VENDORS.get(host)
+        if vendor:
+            add(finding("url.custom_host", f"{host} is {vendor}, not The Grid.", severity="warning"))
+        elif loopback:
+            add(finding("url.custom_host", f"{host} is this machine: a local gateway or emulator."))
+        elif target is None:
+            add(finding("url.custom_host", f"{host} is not one of The Grid's hosts."))
+    result.grid_host = grid.is_grid_host(host) and not custom
+
+    if port and not custom and port != "443":
+        add(finding("url.nonstandard_port", f"Port {port} on {host}; The Grid serves HTTPS on 443 only."))
+        port = ""
+    # A website URL's path says nothing about the API path: lint it as the bare host.
+    segments, path_notes = _path("" if website else path, endpoint and not website, add)
+    if website:
+        segments = ["v1"]
+    path_segments = _expected_path(segments, result.grid_host, wants_v1, sdk, add, path_notes)
+    if result.grid_host or scheme == "https" or not loopback:
+        scheme = "https" if not loopback else scheme
+    netloc = host + (f":{port}" if port else "")
+    result.canonical = f"{scheme}://{netloc}" + "".join("/" + s for s in path_segments)
+    # The most telling problem first: it becomes the diagnosis.
+    result.findings.sort(key=lambda f: PRIORITY.get(f.code, 9))
+    return result
+
+
+def _path(path: str, endpoint: bool, emit: Add) -> tuple[list[str], list[str]]:
+    """Path segments with the endpoint and doubled /v1 taken out; findings for each."""
+    notes: list[str] = []
+    if len(path) > 1 and path.endswith("/"):
+        emit(finding("url.trailing_slash", "The URL ends in a slash; SDKs then request "
+                     "`//chat/completions`."))
+    if "//" in path.rstrip("/"):
+        notes.append("empty path segment (//)")
+    segments = [s for s in path.split("/") if s]
+    lowered = "/" + "/".join(s.lower() for s in segments)
+    for suffix in grid.ENDPOINT_SUFFIXES:
+        if lowered.endswith(suffix):
+            if not endpoint:
+                emit(finding("url.endpoint_appended",
+                              f"The base URL ends in {suffix}; the SDK appends it again."))
+            segments = segments[: len(segments) - suffix.count("/")]
+            break
+    else:
+        if endpoint:
+            notes.append("no endpoint such as /chat/completions at the end")
+    if sum(1 for s in segments if s.lower() == "v1") >= 2:
+        emit(finding("url.doubled_v1", "The path has /v1 more than once (" + "/" +
+                     "/".join(segments) + ")."))
+    collapsed: list[str] = []
+    for s in segments:
+        if s.lower() == "v1":
+            if "v1" in collapsed:
+                continue
+            s = "v1"
+        collapsed.append(s)
+    return collapsed, notes
+
+
+def _expected_path(segments: list[str], grid_host: bool, wants_v1: bool, sdk: str | None, emit: Add,
+                   notes: list[str]) -> list[str]:
+    if not grid_host:
+        # A gateway's own prefix is its business; only the /v1 convention of the SDK is ours.
+        if not wants_v1 and segments and segments[-1] == "v1":
+            emit(finding("url.doubled_v1", "The Anthropic SDK appends /v1/messages itself, so a base "
+                         "ending in /v1 requests /v1/v1/messages.", fix="Drop /v1 from the base URL."))
+            return segments[:-1]
+        return segments
+    extra = [s for s in segments if s != "v1"]
+    if extra or notes and "empty path segment (//)" in notes:
+        shown = "/" + "/".join(extra) if extra else "//"
+        emit(finding("url.extra_path", f"The path has segments The Grid does not serve: {shown}."))
+    has_v1 = "v1" in segments
+    if wants_v1:
+        if not has_v1:
+            label = f"The {sdk} SDK" if sdk else "An OpenAI-style client"
+            emit(finding("url.missing_v1", f"{label} appends only /chat/completions; without /v1 "
+                         "the request hits a path that does not exist."))
+        return ["v1"]
+    if has_v1:
+        emit(finding("url.doubled_v1", "The Anthropic SDK appends /v1/messages itself, so a base "
+                     "ending in /v1 requests /v1/v1/messages.",
+                     fix=f"Set the base URL to {grid.MESSAGES_ROOT} (no /v1)."))
+    return []

@@ -1,0 +1,158 @@
+"""The only module that prints: the rich checklist, the JSON envelope, one-line errors.
+
+Everything written passes secrets.scrub(), the last line of defence for the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from gridctl.findings import ERROR, WARNING, Finding
+from gridctl.result import FAIL, PASS, SKIP, WARN, CheckResult, Report
+from gridctl.secrets import scrub
+
+SCHEMA = "gridctl/1"
+ENVELOPE_KEYS = ("schema", "command", "ok", "exit_code", "diagnosis", "checks", "request_ids", "target",
+                 "started_at", "duration_ms")
+
+
+@dataclass
+class Output:
+    json: bool = False
+    no_color: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+
+    @property
+    def color(self) -> bool:
+        if self.no_color or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+            return False
+        return bool(getattr(self.stdout, "isatty", lambda: False)())
+
+    @property
+    def interactive_stderr(self) -> bool:
+        return bool(getattr(self.stderr, "isatty", lambda: False)()) and not self.json and not self.quiet
+
+
+def envelope(report: Report) -> dict[str, Any]:
+    cause = report.root_cause()
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "command": report.command,
+        "ok": report.ok,
+        "exit_code": int(report.exit_code),
+        "diagnosis": None if cause is None else {"code": cause.code, "title": cause.entry.title,
+                                                 "message": cause.message, "fix": cause.fix},
+        "checks": [c.as_json() for c in report.checks],
+        "request_ids": list(report.request_ids),
+        "target": report.target,
+        "started_at": report.started_at,
+        "duration_ms": round(report.duration_ms, 1),
+    }
+    doc.update(report.extra)
+    return doc
+
+
+def error_envelope(command: str, exit_code: int, message: str) -> dict[str, Any]:
+    return {"schema": SCHEMA, "command": command, "ok": False, "exit_code": exit_code, "diagnosis": None,
+            "checks": [], "request_ids": [], "target": {}, "started_at": None, "duration_ms": 0.0,
+            "error": message}
+
+
+def write_json(doc: dict[str, Any], out: Output) -> None:
+    out.stdout.write(scrub(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n")
+    out.stdout.flush()
+
+
+def _ascii(out: Output) -> bool:
+    enc = (getattr(out.stdout, "encoding", None) or "").lower().replace("-", "")
+    return enc not in ("utf8", "utf16", "utf32")
+
+
+SYMBOLS = {PASS: ("✓", "[ok]", "green"), WARN: ("!", "[!]", "yellow"), FAIL: ("✗", "[x]", "red"),
+           SKIP: ("-", "[-]", "dim")}
+SEV = {ERROR: ("✗", "x", "red"), WARNING: ("!", "!", "yellow"), "info": ("i", "i", "blue")}
+
+
+def console(out: Output, stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(file=out.stderr if stderr else out.stdout, no_color=not out.color,
+                   color_system="auto" if out.color else None, highlight=False, emoji=False,
+                   soft_wrap=not out.color, width=None if out.color else 100)
+
+
+def esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(scrub(text))
+
+
+def finding_lines(f: Finding, plain: bool, indent: str = "    ") -> list[str]:
+    sym, asc, style = SEV.get(f.severity, SEV["info"])
+    mark = asc if plain else sym
+    lines = [f"{indent}[{style}]{mark}[/] [bold]{esc(f.entry.title)}[/] [dim]({f.code})[/]"]
+    lines.append(f"{indent}  {esc(f.message)}")
+    if f.severity != "info" or f.code.endswith(("custom_host", "redirect")):
+        lines.append(f"{indent}  [cyan]fix:[/] {esc(f.fix)}")
+    return lines
+
+
+def check_lines(check: CheckResult, plain: bool, show_info: bool = True) -> list[str]:
+    sym, asc, style = SYMBOLS[check.status]
+    timing = f" [dim]{check.duration_ms:.0f} ms[/]" if check.duration_ms >= 1 else ""
+    note = check.data.get("summary")
+    head = f"[{style}]{asc if plain else '[' + sym + ']'}[/] {esc(check.title)}"
+    if note:
+        head += f" [dim]-[/] {esc(str(note))}"
+    lines = [head + timing]
+    for f in check.findings:
+        if f.severity == "info" and not show_info:
+            continue
+        lines.extend(finding_lines(f, plain))
+    return lines
+
+
+def render_human(report: Report, out: Output, header: str | None = None, footer: list[str] | None = None,
+                 show_info: bool = True) -> None:
+    """The checklist: one block per check in flow order, then the command's closing lines."""
+    con = console(out)
+    plain = _ascii(out)
+    if header:
+        con.print(f"[bold]{esc(header)}[/]")
+    for check in report.checks:
+        for line in check_lines(check, plain, show_info):
+            con.print(line)
+    for line in footer or []:
+        con.print(esc(line))
+
+
+def print_line(text: str, out: Output, markup: bool = False) -> None:
+    """One line on stdout (ping's line, a canonical URL): plain unless markup is asked for."""
+    if markup:
+        console(out).print(scrub(text))
+    else:
+        out.stdout.write(scrub(text) + "\n")
+        out.stdout.flush()
+
+
+def error_line(message: str, out: Output) -> None:
+    """gh-style one-line error on stderr."""
+    out.stderr.write(scrub(f"gridctl: {message}".rstrip()) + "\n")
+    out.stderr.flush()
+
+
+def emit(report: Report, out: Output, header: str | None = None, footer: list[str] | None = None,
+         show_info: bool = True) -> int:
+    """Write the report in the chosen form and return its exit code."""
+    if out.json:
+        write_json(envelope(report), out)
+    elif not out.quiet:
+        render_human(report, out, header, footer, show_info)
+    return int(report.exit_code)

@@ -1,0 +1,137 @@
+"""Keys: fingerprints, redaction, and the OS keyring (imported only when a key is looked up).
+
+Every key gridctl learns is registered here, and every byte gridctl writes passes `scrub()`,
+so a key cannot leak even through a message that quoted it by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+SERVICE = "gridctl"
+_SECRETS: set[str] = set()
+
+
+def register(secret: str | None) -> None:
+    """Remember a secret so that scrub() removes it from anything written."""
+    if not secret:
+        return
+    for form in {secret, secret.strip(), secret.strip().strip("'\"").strip()}:
+        if len(form) >= 6:
+            _SECRETS.add(form)
+
+
+def fingerprint(key: str | None) -> str:
+    """A short handle for a key that does not reveal it: the last 4 characters at most."""
+    if not key:
+        return "(none)"
+    key = key.strip()
+    if len(key) < 16:
+        return f"({len(key)} characters)"
+    return f"…{key[-4:]}"
+
+
+def scrub(text: str) -> str:
+    """Replace every registered secret in `text` with its fingerprint."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, fingerprint(secret))
+    return text
+
+
+class KeyringProblem(Exception):
+    """The keyring could not be used; the message says why in one line."""
+
+
+def _keyring():  # type: ignore[no-untyped-def]
+    try:
+        import keyring
+    except Exception as exc:  # noqa: BLE001 - any import failure means "no keyring"
+        raise KeyringProblem(f"keyring module unavailable: {exc.__class__.__name__}") from None
+    return keyring
+
+
+def keyring_get(profile: str) -> str | None:
+    """The key stored for `profile`, None when there is none; KeyringProblem when it can't be asked."""
+    kr = _keyring()
+    try:
+        value = kr.get_password(SERVICE, profile)
+    except Exception as exc:  # noqa: BLE001 - backends raise anything (dbus, locked, init errors)
+        raise KeyringProblem(_describe(exc)) from None
+    if value:
+        register(value)
+    return value or None
+
+
+def keyring_set(profile: str, key: str) -> None:
+    kr = _keyring()
+    try:
+        kr.set_password(SERVICE, profile, key)
+    except Exception as exc:  # noqa: BLE001
+        raise KeyringProblem(_describe(exc)) from None
+
+
+def keyring_delete(profile: str) -> bool:
+    """Delete the stored key; False when there was none."""
+    kr = _keyring()
+    try:
+        kr.delete_password(SERVICE, profile)
+    except Exception as exc:  # noqa: BLE001
+        if exc.__class__.__name__ == "PasswordDeleteError":
+            return False
+        raise KeyringProblem(_describe(exc)) from None
+    return True
+
+
+def keyring_backend_name() -> str:
+    try:
+        kr = _keyring()
+        backend = kr.get_keyring()
+        return f"{backend.__class__.__module__}.{backend.__class__.__name__}"
+    except Exception:  # noqa: BLE001
+        return "unavailable"
+
+
+def _describe(exc: BaseException) -> str:
+    # The message of a keyring error never contains the secret, but scrub anyway.
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return scrub(f"{exc.__class__.__name__}: {msg}" if msg else exc.__class__.__name__)
+
+
+# The plain-text fallback (`auth login --insecure-storage`), like gh's: one 0600 file per profile.
+def credentials_path(config_dir: Path, profile: str) -> Path:
+    return config_dir / "credentials" / f"{profile}.key"
+
+
+def file_get(config_dir: Path, profile: str) -> str | None:
+    path = credentials_path(config_dir, profile)
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError:
+        return None
+    register(value)
+    return value or None
+
+
+def file_set(config_dir: Path, profile: str, key: str) -> Path:
+    path = credentials_path(config_dir, profile)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    os.replace(tmp, path)
+    os.chmod(path, 0o600)
+    return path
+
+
+def file_delete(config_dir: Path, profile: str) -> bool:
+    try:
+        credentials_path(config_dir, profile).unlink()
+    except FileNotFoundError:
+        return False
+    return True

@@ -1,0 +1,194 @@
+"""Settings: flag > environment > profile > keyring > default, remembering each value's source.
+
+The key is resolved lazily: offline commands that never need it never touch the keyring.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gridctl import grid, secrets
+
+ENV_CONFIG_DIR = "GRIDCTL_CONFIG_DIR"  # overrides the platformdirs location (tests, portable installs)
+PROFILE_KEYS = ("base_url", "model", "status_url", "api")
+
+
+class ConfigError(Exception):
+    """The config file is unreadable; the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class Sourced:
+    value: str | None
+    source: str  # "flag --base-url", "env THEGRID_BASE_URL", "profile work", "keyring", "default"
+
+
+@dataclass
+class Flags:
+    api_key: str | None = None
+    api_key_stdin: bool = False
+    base_url: str | None = None
+    model: str | None = None
+    status_url: str | None = None
+    api: str | None = None
+    timeout: float | None = None
+    profile: str | None = None
+
+
+def config_dir(env: Mapping[str, str]) -> Path:
+    override = env.get(ENV_CONFIG_DIR)
+    if override:
+        return Path(override)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("gridctl", appauthor=False))
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """Parse the TOML config; a missing file is an empty config."""
+    import tomllib
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise ConfigError(f"{path}: [profiles.NAME] tables expected")
+    for name, prof in profiles.items():
+        for k, v in prof.items():
+            if k in PROFILE_KEYS and not isinstance(v, str):
+                raise ConfigError(f"{path}: profiles.{name}.{k} must be a string")
+    return data
+
+
+@dataclass
+class Settings:
+    flags: Flags
+    env: Mapping[str, str]
+    stdin_key: str | None = None
+    _config: dict[str, Any] | None = field(default=None, repr=False)
+    _key: Sourced | None = field(default=None, repr=False)
+    keyring_problem: str | None = None
+
+    @property
+    def config_dir(self) -> Path:
+        return config_dir(self.env)
+
+    @property
+    def config_path(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def profile(self) -> Sourced:
+        if self.flags.profile:
+            return Sourced(self.flags.profile, "flag --profile")
+        if self.env.get(grid.ENV_PROFILE):
+            return Sourced(self.env[grid.ENV_PROFILE], f"env {grid.ENV_PROFILE}")
+        active = self.config.get("active_profile")
+        if isinstance(active, str) and active:
+            return Sourced(active, "config active_profile")
+        return Sourced("default", "default")
+
+    def profile_values(self) -> dict[str, str]:
+        name = self.profile.value or "default"
+        prof = self.config.get("profiles", {}).get(name, {})
+        return {k: v for k, v in prof.items() if k in PROFILE_KEYS}
+
+    def _pick(self, flag: str | None, flag_name: str, env_name: str | None, prof_key: str,
+              default: str) -> Sourced:
+        if flag is not None:
+            return Sourced(flag, f"flag {flag_name}")
+        if env_name and self.env.get(env_name):
+            return Sourced(self.env[env_name], f"env {env_name}")
+        prof = self.profile_values()
+        if prof.get(prof_key):
+            return Sourced(prof[prof_key], f"profile {self.profile.value}")
+        return Sourced(default, "default")
+
+    @property
+    def base_url(self) -> Sourced:
+        return self._pick(self.flags.base_url, "--base-url", grid.ENV_BASE_URL, "base_url", grid.DEFAULT_BASE_URL)
+
+    @property
+    def model(self) -> Sourced:
+        return self._pick(self.flags.model, "--model", grid.ENV_MODEL, "model", grid.DEFAULT_MODEL)
+
+    @property
+    def status_url(self) -> Sourced:
+        return self._pick(self.flags.status_url, "--status-url", grid.ENV_STATUS_URL, "status_url",
+                          grid.DEFAULT_STATUS_URL)
+
+    @property
+    def api(self) -> Sourced:
+        return self._pick(self.flags.api, "--api", None, "api", "chat")
+
+    @property
+    def timeout(self) -> float:
+        return self.flags.timeout if self.flags.timeout is not None else grid.DEFAULT_TIMEOUT
+
+    @property
+    def key(self) -> Sourced:
+        if self._key is None:
+            self._key = self._resolve_key()
+            secrets.register(self._key.value)
+        return self._key
+
+    def _resolve_key(self) -> Sourced:
+        if self.flags.api_key is not None:
+            return Sourced(self.flags.api_key, "flag --api-key")
+        if self.flags.api_key_stdin:
+            return Sourced(self.stdin_key, "stdin --api-key-stdin")
+        for name in (grid.ENV_API_KEY, grid.ENV_LEGACY_KEY):
+            if self.env.get(name):
+                return Sourced(self.env[name], f"env {name}")
+        profile = self.profile.value or "default"
+        try:
+            stored = secrets.keyring_get(profile)
+        except secrets.KeyringProblem as exc:
+            self.keyring_problem = str(exc)
+            stored = None
+        if stored:
+            return Sourced(stored, f"keyring ({secrets.SERVICE}/{profile})")
+        stored = secrets.file_get(self.config_dir, profile)
+        if stored:
+            return Sourced(stored, f"file {secrets.credentials_path(self.config_dir, profile)} (plain text)")
+        return Sourced(None, "none")
+
+    def target(self, *, with_key: bool = True) -> dict[str, Any]:
+        """The envelope's `target`: never the key, only its fingerprint and source."""
+        out: dict[str, Any] = {"base_url": self.base_url.value, "api": self.api.value, "model": self.model.value}
+        if with_key:
+            key = self.key
+            out["key"] = f"{secrets.fingerprint(key.value)} ({key.source})" if key.value else None
+        return out
+
+
+def from_env(flags: Flags, env: Mapping[str, str] | None = None, stdin_key: str | None = None) -> Settings:
+    environ = os.environ if env is None else env
+    if flags.api_key:
+        secrets.register(flags.api_key)
+    if stdin_key:
+        secrets.register(stdin_key)
+    for name in (grid.ENV_API_KEY, grid.ENV_LEGACY_KEY, "OPENAI_API_KEY", "ANTHROPIC_API_KEY",
+                 "ANTHROPIC_AUTH_TOKEN"):
+        secrets.register(environ.get(name))
+    return Settings(flags=flags, env=environ, stdin_key=stdin_key)
