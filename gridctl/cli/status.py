@@ -1,1 +1,22 @@
-"""(being written)"""
+"""gridctl status: the status page, whatever provider serves it; never sends credentials."""
+
+from __future__ import annotations
+
+from gridctl.cli import app
+from gridctl.cli.common import Opts, command
+
+
+@command(app, "status", target=True, help="Check The Grid's status page for incidents (no credentials sent).")
+def status_cmd(opts: Opts) -> int:
+    from gridctl import context
+    from gridctl.probe.status import check_status
+    from gridctl.result import Report, Timer
+
+    timer = Timer()
+    settings = opts.settings
+    url = settings.status_url
+    with context.net(settings, retries=0) as net:
+        check = check_status(net, url.value or "")
+    check.data["source"] = url.source
+    report = Report("status", [check], target={"status_url": url.value}, duration_ms=timer.ms())
+    return opts.finish(report, header=f"gridctl status ({url.value})")

@@ -1,0 +1,1 @@
+"""The network steps. Everything here goes through probe.client.Net."""

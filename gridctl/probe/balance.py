@@ -1,0 +1,70 @@
+"""The `balance` step: which instruments answer 402, and what that means.
+
+No balance endpoint works with a consumption key, so the evidence is the 402s themselves:
+every instrument 402 -> no USD credits; some -> no tokens for those instruments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from gridctl import grid
+from gridctl.findings import finding
+from gridctl.probe.client import Net
+from gridctl.probe.ping import Target, ping
+from gridctl.result import CheckResult, Timer
+
+
+def probe_instruments(net: Net, target: Target, models: Sequence[str]) -> list[CheckResult]:
+    """Ping each instrument concurrently (one client, one deadline); results in the order given."""
+    with ThreadPoolExecutor(max_workers=min(9, max(1, len(models)))) as pool:
+        return list(pool.map(lambda m: ping(net, replace(target, model=m)), models))
+
+
+def check_balance(net: Net, target: Target, models: Sequence[str] | None = None,
+                  pings: list[CheckResult] | None = None) -> CheckResult:
+    timer = Timer()
+    names = list(models or grid.INSTRUMENTS)
+    results = pings if pings is not None else probe_instruments(net, target, names)
+    rows: list[dict[str, Any]] = []
+    paid, unpaid, recovered, other = [], [], [], []
+    for name, res in zip(names, results):
+        status = res.data.get("status_code")
+        statuses = res.data.get("statuses", [])
+        rows.append({"model": name, "status_code": status, "attempts": res.data.get("attempts"),
+                     "request_id": res.data.get("request_id")})
+        if status == 402:
+            unpaid.append(name)
+        elif 402 in statuses and status is not None and 200 <= status < 300:
+            recovered.append(name)
+        elif status is not None and 200 <= status < 300:
+            paid.append(name)
+        else:
+            other.append(name)
+    findings = []
+    if unpaid and not paid and not recovered:
+        findings.append(finding("balance.credits_empty", f"Every instrument probed answered 402 "
+                                f"({', '.join(unpaid)}): the USD credits balance is empty."))
+    elif unpaid:
+        for name in unpaid:
+            tier_mate = _working_alternative(name, paid)
+            alt = f" Meanwhile {tier_mate} works." if tier_mate else ""
+            findings.append(finding("balance.instrument_unavailable",
+                                    f"{name} answers 402 while {len(paid)} other(s) work: no consumption tokens "
+                                    f"for {name} right now.{alt}", model=name))
+    for name in recovered:
+        findings.append(finding("balance.recovered_after_retry", f"{name}: 402 cleared on retry (Auto-Reload / "
+                                "Auto Top Up).", model=name))
+    data = {"instruments": rows, "paid": paid, "unpaid": unpaid, "other": other,
+            "dashboard": grid.DASHBOARD_URL,
+            "summary": f"{len(paid) + len(recovered)}/{len(names)} instruments answer"}
+    return CheckResult("balance", "Balance", findings, data=data, duration_ms=timer.ms())
+
+
+def _working_alternative(name: str, paid: list[str]) -> str | None:
+    family = name.split("-")[0]
+    same_family = [p for p in paid if p.startswith(family + "-")]
+    return (same_family or paid or [None])[0]

@@ -1,0 +1,174 @@
+"""Turn what came back (an httpx exception, or a status and a body) into contract findings.
+
+Never raises on a body: HTML, truncated JSON, binary and empty bodies are all just evidence.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import re
+import ssl
+from typing import Any
+
+from gridctl.findings import Finding, finding
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+_DNS_WORDS = ("name or service not known", "nodename nor servname", "getaddrinfo", "name resolution",
+              "no address associated", "non-recoverable failure in name")
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
+def looks_html(body: bytes, content_type: str) -> bool:
+    head = body[:512].lstrip().lower()
+    return "html" in content_type.lower() or head.startswith((b"<!doctype", b"<html", b"<head", b"<body"))
+
+
+def error_detail(body: bytes, content_type: str = "") -> str:
+    """The server's own words for an error, from any of the three shapes or an HTML page."""
+    data = parse_json(body)
+    if isinstance(data, dict):
+        errors = data.get("errors")
+        if isinstance(errors, dict) and errors.get("detail"):
+            return str(errors["detail"])[:300]
+        if isinstance(errors, list) and errors:
+            first = errors[0]
+            return str(first.get("detail") or first.get("message") or first)[:300] if isinstance(first, dict) \
+                else str(first)[:300]
+        err = data.get("error")
+        if isinstance(err, dict):
+            return str(err.get("message") or err.get("detail") or err.get("code") or err)[:300]
+        if isinstance(err, str):
+            return err[:300]
+        for k in ("detail", "message"):
+            if isinstance(data.get(k), str):
+                return str(data[k])[:300]
+        return ""
+    if looks_html(body, content_type):
+        m = _TITLE.search(body[:4096])
+        title = re.sub(r"\s+", " ", m.group(1).decode("utf-8", "replace")).strip() if m else ""
+        return f"an HTML page{': ' + title if title else ''}"
+    text = body[:300].decode("utf-8", "replace").strip()
+    return re.sub(r"\s+", " ", text)
+
+
+def classify_exception(exc: BaseException, proxy: str | None = None) -> Finding:
+    """One network failure -> one `net.*` (or `url.invalid`) finding, with the layer in words."""
+    import httpx
+
+    text = _chain_text(exc)
+    low = text.lower()
+    if isinstance(exc, httpx.ProxyError):
+        return finding("net.proxy", f"The proxy {proxy or ''} failed: {text}".replace("  ", " "))
+    if isinstance(exc, httpx.ConnectTimeout):
+        return finding("net.connect_timeout", "The TCP connection did not complete before the time budget ran out.")
+    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout)):
+        return finding("net.no_response", "The connection opened, but no answer came before the time budget ran out.")
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+        return finding("url.invalid", f"The URL cannot be requested: {text}")
+    tls = _ssl_error(exc)
+    if tls is not None:
+        return finding("net.tls", f"TLS failed: {tls}")
+    if isinstance(exc, httpx.ConnectError):
+        if any(w in low for w in _DNS_WORDS):
+            return finding("net.dns", "The host name did not resolve (DNS).")
+        if proxy:
+            return finding("net.proxy", f"Could not connect through the proxy {proxy}: {text}")
+        if "refused" in low or _errno(exc) == errno.ECONNREFUSED:
+            return finding("net.refused", "Nothing accepts connections at that host and port.")
+        if "reset" in low or _errno(exc) == errno.ECONNRESET:
+            return finding("net.reset", "The connection was reset while connecting.")
+        if "timed out" in low:
+            return finding("net.connect_timeout")
+        return finding("net.refused", f"Could not connect: {text}")
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return finding("net.reset", f"The connection was closed mid-request: {text or exc.__class__.__name__}.")
+    if isinstance(exc, httpx.DecodingError):
+        return finding("http.unexpected", f"The response could not be decoded: {text}")
+    return finding("net.reset", f"The request failed: {exc.__class__.__name__}: {text}")
+
+
+def _chain_text(exc: BaseException) -> str:
+    parts: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(parts) < 4:
+        msg = str(seen).strip()
+        if msg and msg not in parts:
+            parts.append(msg)
+        seen = seen.__cause__ or seen.__context__
+    return "; ".join(parts)[:300]
+
+
+def _errno(exc: BaseException) -> int | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno:
+            return seen.errno
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _ssl_error(exc: BaseException) -> str | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"the certificate could not be verified ({seen.verify_message or seen.reason})"
+        if isinstance(seen, ssl.SSLError):
+            return f"the TLS handshake failed ({seen.reason or seen})"
+        seen = seen.__cause__ or seen.__context__
+    low = str(exc).lower()
+    if "certificate_verify_failed" in low or "ssl" in low and "handshake" in low:
+        return str(exc)[:200]
+    return None
+
+
+def classify_status(status: int, body: bytes, content_type: str, url: str) -> list[Finding]:
+    """Findings for an HTTP answer; [] for a good 2xx."""
+    detail = error_detail(body, content_type)
+    said = f" The server said: {detail}" if detail else ""
+    html = looks_html(body, content_type)
+    out: list[Finding] = []
+    if 200 <= status < 300:
+        if html:
+            return [finding("http.html_body", f"HTTP {status} with an HTML page ({detail or 'no title'}) instead of "
+                            "JSON: a proxy, captive portal or website answered.")]
+        data = parse_json(body)
+        if data is None:
+            kind = "truncated or invalid JSON" if body.lstrip()[:1] in (b"{", b"[") else "a body that is not JSON"
+            return [finding("http.unexpected", f"HTTP {status} with {kind} ({len(body)} bytes).")]
+        return []
+    low = detail.lower()
+    if status == 400:
+        out.append(finding("http.bad_request", f"HTTP 400.{said}"))
+    elif status == 401:
+        out.append(finding("auth.rejected", f"HTTP 401.{said}"))
+    elif status == 403:
+        out.append(finding("auth.forbidden", f"HTTP 403.{said}"))
+    elif status == 402:
+        code = "balance.instrument_unavailable" if ("instrument" in low or "token" in low) else "balance.credits_empty"
+        out.append(finding(code, f"HTTP 402.{said}"))
+    elif status == 404:
+        about_model = any(w in low for w in ("model", "instrument")) and not html
+        out.append(finding("model.not_found" if about_model else "http.not_found_path", f"HTTP 404 at {url}.{said}"))
+    elif status == 422:
+        out.append(finding("http.unprocessable", f"HTTP 422.{said}"))
+    elif status == 429:
+        out.append(finding("http.rate_limited", f"HTTP 429.{said}"))
+    elif status == 503 and not html:
+        out.append(finding("http.replenishing", f"HTTP 503.{said}"))
+    elif status >= 500:
+        out.append(finding("http.server_error", f"HTTP {status}.{said}"))
+    elif status in (301, 302, 303, 307, 308):
+        out.append(finding("http.unexpected", f"HTTP {status} redirect without a usable Location header."))
+    else:
+        out.append(finding("http.unexpected", f"HTTP {status}.{said}"))
+    if html:
+        out.append(finding("http.html_body", f"The {status} came as an HTML page ({detail}), not The Grid's JSON "
+                           "error: a proxy or load balancer answered.", severity="warning"))
+    return out

@@ -1,0 +1,127 @@
+"""The `ping` step: the troubleshooting page's curl request, made carefully."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from gridctl import grid
+from gridctl.findings import finding
+from gridctl.lint.url import lint_url
+from gridctl.probe.client import Net, Outcome
+from gridctl.result import CheckResult, Timer
+
+ANTHROPIC_VERSION = "2023-06-01"
+
+
+@dataclass(frozen=True)
+class Target:
+    base_url: str
+    key: str | None
+    model: str
+    api: str = "chat"  # or "messages"
+
+    @property
+    def endpoint(self) -> str:
+        # A plain join, like curl and hand-written clients: a doubled /v1 or a trailing slash in the
+        # base reaches the server as is, so the server's answer shows the user's real problem.
+        base = self.base_url.strip()
+        return base + ("/messages" if self.api == "messages" else grid.CHAT_PATH)
+
+    def body(self, stream: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model, "messages": [{"role": "user", "content": "ping"}]}
+        if self.api == "messages":
+            body["max_tokens"] = 16
+        if stream:
+            body["stream"] = True
+        return body
+
+    def headers(self) -> dict[str, str]:
+        h = {"content-type": "application/json"}
+        if self.api == "messages":
+            h["anthropic-version"] = ANTHROPIC_VERSION
+        return h
+
+    def auth(self) -> tuple[str, str] | None:
+        if not self.key:
+            return None
+        return ("x-api-key", self.key) if self.api == "messages" else ("authorization", f"Bearer {self.key}")
+
+
+def refuse(target: Target) -> CheckResult | None:
+    """Stop before any connection when the key would go to a look-alike host, or there is no key."""
+    lint = lint_url(target.base_url, api=target.api)
+    if lint.refuse_key or lint.host is None:
+        bad = [f for f in lint.findings if f.code in ("url.host_typo", "url.invalid")]
+        return CheckResult("ping", "Ping", bad[:1], data={"sent": False})
+    if not target.key:
+        return CheckResult("ping", "Ping", [finding("config.no_key")], data={"sent": False})
+    return None
+
+
+def ping(net: Net, target: Target, retry: bool = True) -> CheckResult:
+    timer = Timer()
+    refused = refuse(target)
+    if refused is not None:
+        return refused
+    out = net.send("POST", target.endpoint, headers=target.headers(), json=target.body(), auth=target.auth(),
+                   retry=retry)
+    return result_of(out, target, timer)
+
+
+def result_of(out: Outcome, target: Target, timer: Timer) -> CheckResult:
+    total = timer.ms()
+    timings = {k: out.timings_ms.get(k) for k in ("dns", "connect", "tls", "ttfb")}
+    timings["total"] = round(total, 1)
+    data: dict[str, Any] = {
+        "url": out.url, "model": target.model, "status_code": out.status_code, "request_id": out.request_id,
+        "request_ids": out.request_ids, "attempts": out.attempts, "statuses": out.statuses,
+        "served_model": _served_model(out), "timings_ms": timings, "redirects": out.redirects,
+        "key_sent_to": out.key_sent_to,
+    }
+    summary = f"{out.status_code or 'no answer'} in {total:.0f} ms"
+    if data["served_model"]:
+        summary += f", served by {data['served_model']}"
+    data["summary"] = summary
+    return CheckResult("ping", "Ping", out.findings, data=data, duration_ms=total)
+
+
+def _served_model(out: Outcome) -> str | None:
+    doc = out.json() if out.ok else None
+    if isinstance(doc, dict) and isinstance(doc.get("model"), str):
+        return doc["model"]
+    return None
+
+
+def curl_command(target: Target, stream: bool = False) -> str:
+    """The exact equivalent curl command, with the key as $THEGRID_API_KEY, ready for `sh`."""
+    import json
+
+    if target.api == "messages":
+        auth = '-H "x-api-key: $THEGRID_API_KEY"'
+        extra = f" -H {shlex.quote('anthropic-version: ' + ANTHROPIC_VERSION)}"
+    else:
+        auth = '-H "Authorization: Bearer $THEGRID_API_KEY"'
+        extra = ""
+    body = json.dumps(target.body(stream), separators=(",", ":"))
+    flags = "-sS -L" + (" -N" if stream else "")
+    return (f"curl {flags} {shlex.quote(target.endpoint)} \\\n  {auth} \\\n"
+            f"  -H 'Content-Type: application/json'{extra} \\\n  -d {shlex.quote(body)}")
+
+
+def one_line(check: CheckResult, show_model: bool = False) -> str:
+    """ping's human output: `ok text-prime 200 412ms req=abc123` / `fail http.rate_limited 429 after 3 attempts`."""
+    d = check.data
+    rid = f" req={d['request_id']}" if d.get("request_id") else ""
+    ms = d.get("timings_ms", {}).get("total") or check.duration_ms
+    errors = [f for f in check.findings if f.severity == "error"]
+    if not errors:
+        served = f" ({d['served_model']})" if d.get("served_model") else ""
+        return f"ok {d.get('model')} {d.get('status_code')} {ms:.0f}ms{rid}{served}"
+    f = errors[0]
+    status = f" {d['status_code']}" if d.get("status_code") else ""
+    tries = f" after {d['attempts']} attempts" if d.get("attempts", 0) > 1 else ""
+    model = f" model={d.get('model')}" if show_model else ""
+    return f"fail {f.code}{status}{tries} {ms:.0f}ms{rid}{model}".replace("  ", " ")
+

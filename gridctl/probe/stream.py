@@ -1,0 +1,106 @@
+"""The `stream` step: does SSE run end to end, without a cut or a long idle gap?"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from gridctl.findings import finding
+from gridctl.probe.client import Net, Outcome
+from gridctl.probe.ping import Target, refuse
+from gridctl.result import CheckResult, Timer
+
+IDLE_WARN_S = 5.0  # proxies cut idle streams at 30-60 s; a gap this long is worth knowing about
+
+
+@dataclass
+class StreamStats:
+    events: int = 0
+    done: bool = False
+    finish_reason: str | None = None
+    max_gap_s: float = 0.0
+    first_event_s: float | None = None
+    error: str | None = None
+    gaps: list[float] = field(default_factory=list)
+
+
+def check_stream(net: Net, target: Target, idle_warn_s: float = IDLE_WARN_S) -> CheckResult:
+    timer = Timer()
+    refused = refuse(target)
+    if refused is not None:
+        refused.id, refused.title = "stream", "Streaming"
+        return refused
+    stats = StreamStats()
+    out = net.send("POST", target.endpoint, headers={**target.headers(), "accept": "text/event-stream"},
+                   json=target.body(stream=True), auth=target.auth(), retry=True,
+                   on_stream=lambda resp, o: _consume(resp, o, stats, net))
+    data: dict[str, Any] = {"status_code": out.status_code, "request_id": out.request_id, "events": stats.events,
+                            "done": stats.done, "finish_reason": stats.finish_reason,
+                            "max_gap_ms": round(stats.max_gap_s * 1000, 1),
+                            "first_event_ms": None if stats.first_event_s is None else round(stats.first_event_s * 1000, 1)}
+    findings = [f for f in out.findings if f.code != "http.redirect"] if not out.ok or stats.error else []
+    if out.status_code is not None and 200 <= out.status_code < 300:
+        findings = []
+        if not stats.done and stats.finish_reason is None:
+            why = f" ({stats.error})" if stats.error else ""
+            findings.append(finding("stream.cut", f"The stream stopped after {stats.events} events without a finish "
+                                    f"reason or [DONE]{why}."))
+        else:
+            findings.append(finding("stream.ok", f"{stats.events} events, finish reason "
+                                    f"{stats.finish_reason or 'n/a'}, longest gap {stats.max_gap_s * 1000:.0f} ms."))
+        if stats.max_gap_s >= idle_warn_s:
+            findings.append(finding("stream.idle_gap", f"The stream went quiet for {stats.max_gap_s:.1f} s between "
+                                    "events; a proxy with a shorter idle timeout would cut it."))
+    data["summary"] = f"{stats.events} events" + (", complete" if stats.done or stats.finish_reason else "")
+    return CheckResult("stream", "Streaming", findings, data=data, duration_ms=timer.ms())
+
+
+def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Net) -> None:
+    import json
+
+    t0 = last = time.perf_counter()
+    try:
+        for line in response.iter_lines():
+            now = time.perf_counter()
+            if not line.strip():
+                continue
+            if line.startswith("data:"):
+                payload = line[5:].strip()
+                stats.events += 1
+                if stats.first_event_s is None:
+                    stats.first_event_s = now - t0
+                else:
+                    gap = now - last
+                    stats.max_gap_s = max(stats.max_gap_s, gap)
+                last = now
+                if payload == "[DONE]":
+                    stats.done = True
+                    break
+                try:
+                    doc = json.loads(payload)
+                except ValueError:
+                    continue
+                stats.finish_reason = _finish(doc) or stats.finish_reason
+                if doc.get("type") == "message_stop":
+                    stats.done = True
+                    break
+            if net.deadline.expired:
+                stats.error = "the time budget ran out mid-stream"
+                break
+    except httpx.HTTPError as exc:
+        stats.error = f"{exc.__class__.__name__}: {exc}"[:200]
+
+
+def _finish(doc: Any) -> str | None:
+    if not isinstance(doc, dict):
+        return None
+    for choice in doc.get("choices") or []:
+        if isinstance(choice, dict) and choice.get("finish_reason"):
+            return str(choice["finish_reason"])
+    delta = doc.get("delta")
+    if doc.get("type") == "message_delta" and isinstance(delta, dict) and delta.get("stop_reason"):
+        return str(delta["stop_reason"])
+    return None
