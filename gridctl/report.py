@@ -97,10 +97,11 @@ def esc(text: str) -> str:
 def finding_lines(f: Finding, plain: bool, indent: str = "    ") -> list[str]:
     sym, asc, style = SEV.get(f.severity, SEV["info"])
     mark = asc if plain else sym
+    if f.severity == "info":
+        return [f"{indent}[{style}]{mark}[/] {esc(f.message)} [dim]({f.code})[/]"]
     lines = [f"{indent}[{style}]{mark}[/] [bold]{esc(f.entry.title)}[/] [dim]({f.code})[/]"]
     lines.append(f"{indent}  {esc(f.message)}")
-    if f.severity != "info" or f.code.endswith(("custom_host", "redirect")):
-        lines.append(f"{indent}  [cyan]fix:[/] {esc(f.fix)}")
+    lines.append(f"{indent}  [cyan]fix:[/] {esc(f.fix)}")
     return lines
 
 

@@ -65,6 +65,8 @@ class Report:
     duration_ms: float = 0.0
     diagnosis: Finding | None = None  # None: the first error finding in check order
     extra: dict[str, Any] = field(default_factory=dict)  # command-specific top-level fields
+    # doctor: evidence can change the exit code of a finding (url.doubled_v1 confirmed by a 404 is 6, not 3)
+    exit_override: ExitCode | None = None
 
     def root_cause(self) -> Finding | None:
         if self.diagnosis is not None:
@@ -78,7 +80,9 @@ class Report:
     @property
     def exit_code(self) -> ExitCode:
         cause = self.root_cause()
-        return ExitCode.OK if cause is None else exit_code_for(cause)
+        if cause is None:
+            return ExitCode.OK
+        return self.exit_override if self.exit_override is not None else exit_code_for(cause)
 
     @property
     def ok(self) -> bool:

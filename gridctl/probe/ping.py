@@ -80,7 +80,9 @@ def result_of(out: Outcome, target: Target, timer: Timer) -> CheckResult:
         "served_model": _served_model(out), "timings_ms": timings, "redirects": out.redirects,
         "key_sent_to": out.key_sent_to,
     }
-    summary = f"{out.status_code or 'no answer'} in {total:.0f} ms"
+    summary = f"HTTP {out.status_code}" if out.status_code else "no answer"
+    if out.attempts > 1:
+        summary += f" after {out.attempts} attempts"
     if data["served_model"]:
         summary += f", served by {data['served_model']}"
     data["summary"] = summary

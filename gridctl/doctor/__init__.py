@@ -1,0 +1,1 @@
+"""gridctl doctor: the flow, the diagnosis, the support report."""

@@ -1,0 +1,81 @@
+"""Combine the evidence of every step into one root cause and its exit code.
+
+A raw status says what happened; the lints say why. A 404 with a doubled /v1 is
+`url.doubled_v1`, not "not found"; a 5xx during an incident is `status.incident`.
+"""
+
+from __future__ import annotations
+
+from gridctl.findings import ERROR, CATALOGUE, ExitCode, Finding
+from gridctl.result import CheckResult
+
+URL_404_CAUSES = ("url.doubled_v1", "url.endpoint_appended", "url.missing_v1", "url.extra_path",
+                  "url.trailing_slash", "url.docs_url", "url.wrong_api_host")
+NET_URL_CAUSES = ("url.nonstandard_port", "url.wrong_api_host", "url.insecure_scheme", "url.docs_url",
+                  "url.extra_path", "url.invalid")
+
+
+def _errors(check: CheckResult | None, codes: tuple[str, ...] | None = None) -> list[Finding]:
+    if check is None:
+        return []
+    return [f for f in check.findings if (f.severity == ERROR or codes is not None) and
+            (codes is None or f.code in codes)]
+
+
+def diagnose(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode | None]:
+    """(root cause, exit code override or None for the catalogue's own)."""
+    ping = checks.get("ping")
+    status_code = ping.data.get("status_code") if ping else None
+    ping_err = _errors(ping)
+    first = ping_err[0] if ping_err else None
+    url, model, auth = checks.get("url"), checks.get("model"), checks.get("auth")
+
+    config_err = _errors(checks.get("config"))
+    no_key = [f for f in config_err if f.code == "config.no_key"]
+    if first is not None and first.code in ("url.host_typo", "url.invalid"):
+        return first, None
+    if no_key:
+        return no_key[0], None
+    incident = _errors(checks.get("status"), ("status.incident",))
+    if first is None and status_code is not None:
+        # The request works; what is left is the user's own setup (an SDK env, a lint) or the stream.
+        for cid in ("config", "auth", "url", "model", "stream", "body"):
+            errs = _errors(checks.get(cid))
+            if errs:
+                return errs[0], None
+        return None, None
+    if first is None:
+        return _first_error(checks)
+    if status_code in (401, 403):
+        lint = _errors(auth)
+        return (lint[0], ExitCode.AUTH) if lint else (first, None)
+    if status_code == 404:
+        url_causes = _errors(url, URL_404_CAUSES)
+        if url_causes:
+            return url_causes[0], ExitCode.NOT_FOUND
+        model_err = _errors(model)
+        if model_err:
+            return model_err[0], ExitCode.NOT_FOUND
+        return first, None
+    if status_code == 402:
+        bal = _errors(checks.get("balance"))
+        return (bal[0], None) if bal else (first, None)
+    if status_code in (400, 422):
+        body = _errors(checks.get("body"))
+        return (body[0], ExitCode.BAD_REQUEST) if body else (first, None)
+    if incident and (status_code is None or status_code >= 500 or first.code.startswith("net.")):
+        return incident[0], ExitCode.GRID_FAILING
+    if first.code in ("net.refused", "net.dns", "net.connect_timeout"):
+        url_causes = _errors(url, NET_URL_CAUSES) + [f for f in (url.findings if url else [])
+                                                     if f.code == "url.nonstandard_port"]
+        if url_causes:
+            return url_causes[0], ExitCode.NETWORK
+    return first, None
+
+
+def _first_error(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode | None]:
+    for check in checks.values():
+        for f in check.findings:
+            if f.severity == ERROR and f.code in CATALOGUE:
+                return f, None
+    return None, None

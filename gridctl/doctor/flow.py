@@ -1,0 +1,191 @@
+"""The "is it me or The Grid?" flow: steps, what depends on what, concurrency, one deadline.
+
+Offline lints run at once; status page, network and ping run in parallel; the live model list
+and the balance probe run only when a 404 or a 402 makes them useful. The critical path is
+about two round trips however many steps there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from gridctl import grid
+from gridctl.doctor.config import check_config
+from gridctl.doctor.diagnose import diagnose
+from gridctl.findings import Finding, finding
+from gridctl.lint.body import lint_body
+from gridctl.lint.header import lint_header
+from gridctl.lint.model import lint_model
+from gridctl.lint.url import lint_url
+from gridctl.probe.client import Deadline, Net
+from gridctl.probe.ping import Target
+from gridctl.result import SKIP, CheckResult, Report, Timer
+from gridctl.settings import Settings
+
+FLOW = ("config", "status", "network", "ping", "auth", "url", "model", "balance", "stream", "body")
+TITLES = {"config": "Configuration", "status": "Status page", "network": "Network", "ping": "Ping",
+          "auth": "Auth header", "url": "Base URL", "model": "Instrument", "balance": "Balance",
+          "stream": "Streaming", "body": "Request body"}
+GRACE_S = 0.25  # every network call is bounded by the deadline itself; this only covers thread hand-off
+# What to say about a step that was still running when the budget ran out.
+LATE = {"status": "status.unreachable", "network": "net.connect_timeout", "ping": "net.no_response",
+        "stream": "net.no_response", "models": "model.not_listed", "balance": "net.no_response"}
+
+
+@dataclass
+class Plan:
+    settings: Settings
+    target: Target
+    status_url: str
+    timeout: float
+    retries: int = 2
+    stream: bool = False
+    idle_warn_s: float = 5.0
+    body: str | None = None
+    on_step: Callable[[str], None] | None = None  # progress: called as each step finishes
+
+
+def run(plan: Plan) -> Report:
+    timer = Timer()
+    deadline = Deadline(plan.timeout)
+    tgt = plan.target
+    checks: dict[str, CheckResult] = {"config": check_config(plan.settings, tgt.base_url)}
+    checks.update(offline_steps(tgt, plan.body))
+    with Net(deadline, retries=plan.retries) as net:
+        from gridctl.probe.net import check_network
+        from gridctl.probe.ping import ping
+        from gridctl.probe.status import check_status
+
+        jobs: dict[str, Callable[[], CheckResult]] = {
+            "status": lambda: check_status(net, plan.status_url),
+            "network": lambda: check_network(tgt.base_url, deadline),
+            "ping": lambda: ping(net, tgt),
+        }
+        if plan.stream:
+            from gridctl.probe.stream import check_stream
+
+            jobs["stream"] = lambda: check_stream(net, tgt, plan.idle_warn_s)
+        checks.update(_parallel(jobs, deadline, plan.on_step))
+        checks.update(_parallel(_follow_ups(net, checks, tgt), deadline, plan.on_step))
+    interpret(checks, tgt)
+    ordered = [checks.get(step) or _skipped(step, plan) for step in FLOW]
+    cause, override = diagnose(checks)
+    report = Report("doctor", ordered, target=plan.settings.target() | {"base_url": tgt.base_url,
+                                                                        "model": tgt.model, "api": tgt.api},
+                    duration_ms=timer.ms(), diagnosis=cause, exit_override=override)
+    for step in ("ping", "stream", "balance", "models"):
+        c = checks.get(step)
+        if c is not None:
+            for rid in c.data.get("request_ids") or [c.data.get("request_id")]:
+                report.add_request_id(rid)
+            for row in c.data.get("instruments", []) if step == "balance" else []:
+                report.add_request_id(row.get("request_id"))
+    return report
+
+
+def offline_steps(tgt: Target, body: str | None) -> dict[str, CheckResult]:
+    out: dict[str, CheckResult] = {}
+    t = Timer()
+    if tgt.key:
+        header = f"x-api-key: {tgt.key}" if tgt.api == "messages" else f"Authorization: Bearer {tgt.key}"
+        out["auth"] = CheckResult("auth", TITLES["auth"], lint_header(header, api=tgt.api).findings,
+                                  duration_ms=t.ms())
+    else:
+        out["auth"] = CheckResult("auth", TITLES["auth"], [], status=SKIP, data={"summary": "no key to check"})
+    t = Timer()
+    url = lint_url(tgt.base_url, api=tgt.api)
+    out["url"] = CheckResult("url", TITLES["url"], url.findings, duration_ms=t.ms(),
+                             data={"input": tgt.base_url, "canonical": url.canonical})
+    t = Timer()
+    model = lint_model(tgt.model)
+    out["model"] = CheckResult("model", TITLES["model"], model.findings, duration_ms=t.ms(),
+                               data={"name": tgt.model, "suggestion": model.suggestion})
+    if body is not None:
+        t = Timer()
+        out["body"] = CheckResult("body", TITLES["body"], lint_body(body), duration_ms=t.ms())
+    return out
+
+
+def _follow_ups(net: Net, checks: dict[str, CheckResult], tgt: Target) -> dict[str, Callable[[], CheckResult]]:
+    """Second round, only where the ping's answer makes it useful."""
+    code = checks["ping"].data.get("status_code")
+    jobs: dict[str, Callable[[], CheckResult]] = {}
+    if code == 404 and not any(f.severity == "error" for f in checks["url"].findings):
+        from gridctl.probe.models import fetch_models
+
+        jobs["models"] = lambda: fetch_models(net, tgt)
+    if code == 402:
+        from gridctl.probe.balance import check_balance
+
+        jobs["balance"] = lambda: check_balance(net, tgt, grid.INSTRUMENTS)
+    return jobs
+
+
+def _parallel(jobs: dict[str, Callable[[], CheckResult]], deadline: Deadline,
+              on_step: Callable[[str], None] | None) -> dict[str, CheckResult]:
+    if not jobs:
+        return {}
+    pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="gridctl-step")
+    futures: dict[str, Future[CheckResult]] = {name: pool.submit(fn) for name, fn in jobs.items()}
+    if on_step is not None:
+        for name, fut in futures.items():
+            fut.add_done_callback(lambda _f, n=name: on_step(n))
+    wait(list(futures.values()), timeout=deadline.remaining() + GRACE_S)
+    pool.shutdown(wait=False, cancel_futures=True)
+    out: dict[str, CheckResult] = {}
+    for name, fut in futures.items():
+        if fut.done():
+            out[name] = fut.result()  # checks turn expected failures into findings; a bug still raises
+        else:
+            late = finding(LATE[name], f"Still running when the {deadline.total:g} s budget ran out.")
+            out[name] = CheckResult(name, TITLES.get(name, name), [late], data={"summary": "timed out"})
+    return out
+
+
+def interpret(checks: dict[str, CheckResult], tgt: Target) -> None:
+    """Read the ping's answer into the steps that explain it (auth for 401, url and model for 404)."""
+    ping = checks["ping"]
+    code = ping.data.get("status_code")
+    auth, url, model = checks["auth"], checks["url"], checks["model"]
+    if code in (401, 403) and auth.status != SKIP:
+        auth.findings.append(_auth_reading(code, ping, auth))
+    elif code is not None and 200 <= code < 300:
+        auth.data["summary"] = "accepted by the server"
+    live = checks.get("models")
+    if live is not None:
+        ids = live.data.get("live")
+        model.findings = lint_model(tgt.model, ids).findings
+        model.data["live"] = ids is not None
+        model.findings.extend(f for f in live.findings if f.severity != "info")
+        if code == 404 and not any(f.severity == "error" for f in model.findings):
+            model.findings.append(finding("model.not_found", f"The URL is right and {tgt.model} got 404"
+                                          + (", and the live list does not have it." if ids is not None
+                                             and tgt.model not in ids else ".")))
+    if code == 404 and any(f.code.startswith("url.") for f in url.findings):
+        url.data["summary"] = "the server answered 404 at this URL"
+    for c in (auth, url, model):
+        c.refresh()
+
+
+def _auth_reading(code: int, ping: CheckResult, auth: CheckResult) -> Finding:
+    from urllib.parse import urlsplit
+
+    if code == 403:
+        return finding("auth.forbidden")
+    redirects = ping.data.get("redirects") or []
+    final_host = urlsplit(redirects[-1]).hostname if redirects else None
+    if final_host and final_host not in ping.data.get("key_sent_to", []):
+        return finding("auth.rejected", f"The API redirected to {final_host}, another host, so the key was not "
+                       "sent there and it answered 401.", fix="If that host is The Grid's, your client must re-add "
+                       "the Authorization header after the redirect, and only for thegrid.ai hosts over https.")
+    if any(f.severity == "error" for f in auth.findings):
+        return finding("auth.rejected", "HTTP 401, and the header has the problems listed above.")
+    return finding("auth.rejected", "HTTP 401 with a well-formed header: the key is wrong, revoked, or a Trading "
+                   "key (inference needs a Consumption key).")
+
+
+def _skipped(step: str, plan: Plan) -> CheckResult:
+    why = {"balance": "no 402", "stream": "use --stream", "body": "use --body FILE", "models": "not needed"}
+    return CheckResult(step, TITLES[step], [], status=SKIP, data={"summary": why.get(step, "not run")})
