@@ -20,7 +20,7 @@ def sample(schema: Any) -> Any:
     """A small value that satisfies a JSON schema, so SDK parsers (pydantic) accept it."""
     if not isinstance(schema, dict):
         return {}
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]

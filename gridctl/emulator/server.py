@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from gridctl.emulator.handler import Handler
 from gridctl.emulator.scenarios import SCENARIOS, Scenario
@@ -152,7 +152,7 @@ class Emulator:
     def cross_host(self) -> str:
         return "127.0.0.1" if self.host == "localhost" else "localhost"
 
-    def __enter__(self) -> Emulator:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -171,12 +171,11 @@ def serve_forever(scenario: str = "healthy", host: str = "127.0.0.1", port: int 
                   verbose: bool = False) -> None:
     """Serve in this thread until KeyboardInterrupt (for `gridctl emulator serve`)."""
     emu = Emulator(scenario, host, port, latency, verbose)
-    if ready is not None:
-        ready(emu)
     try:
+        if ready is not None:
+            ready(emu)
         emu._server.serve_forever(0.1)
     except KeyboardInterrupt:
         pass
     finally:
         emu.stop()  # no serving thread, so stop() only disconnects and closes
-
