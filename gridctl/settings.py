@@ -5,6 +5,7 @@ The key is resolved lazily: offline commands that never need it never touch the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -192,3 +193,56 @@ def from_env(flags: Flags, env: Mapping[str, str] | None = None, stdin_key: str 
                  "ANTHROPIC_AUTH_TOKEN"):
         secrets.register(environ.get(name))
     return Settings(flags=flags, env=environ, stdin_key=stdin_key)
+
+
+def _toml_str(value: str) -> str:
+    # TOML basic strings take JSON's escapes for everything we store (URLs, names).
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def dump_config(data: dict[str, Any]) -> str:
+    """Write back the subset of TOML gridctl owns: top-level strings and [profiles.NAME] string tables.
+
+    A dozen lines instead of a dependency (tomli-w) for a file of flat string tables.
+    """
+    lines = ["# gridctl configuration: profiles hold base URL, model and status URL, never a key."]
+    for k, v in data.items():
+        if isinstance(v, str):
+            lines.append(f"{k} = {_toml_str(v)}")
+    for name, prof in (data.get("profiles") or {}).items():
+        lines += ["", f"[profiles.{_toml_str(name)}]"]
+        lines += [f"{k} = {_toml_str(v)}" for k, v in prof.items() if isinstance(v, str)]
+    return "\n".join(lines) + "\n"
+
+
+def save_profile(settings: Settings, profile: str, values: Mapping[str, str | None]) -> Path:
+    """Merge `values` into [profiles.PROFILE] and write the file atomically with mode 0600."""
+    import tempfile
+
+    data = dict(settings.config)
+    profiles = {k: dict(v) for k, v in (data.get("profiles") or {}).items()}
+    prof = profiles.setdefault(profile, {})
+    for k, v in values.items():
+        if k not in PROFILE_KEYS:
+            raise ValueError(f"not a profile setting: {k}")
+        if v is None:
+            prof.pop(k, None)
+        else:
+            prof[k] = v
+    data["profiles"] = profiles
+    path = settings.config_path
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(dump_config(data))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    settings._config = data
+    return path

@@ -45,3 +45,39 @@ def lint_cmd(
                         data={"header": result.name, "key": fingerprint(result.key), "source": source, "api": api})
     report = Report("auth lint", [check], target={"api": api, "key": f"{fingerprint(result.key)} ({source})"})
     return opts.finish(report, header=f"gridctl auth lint ({source})", footer=[f"header: {shown}"])
+
+
+@command(auth_app, "login", profile=True, cmd_name="auth login",
+         help="Store a consumption key in the OS keyring (prompted without echo, or --api-key-stdin).")
+def login_cmd(
+    opts: Opts,
+    api_key_stdin: Annotated[bool, typer.Option("--api-key-stdin", help="Read the key from standard input.")] = False,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Also save this base URL in the profile.",
+                                                 show_default=False)] = None,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Store without checking the key with a ping.")] = False,
+    insecure_storage: Annotated[bool, typer.Option("--insecure-storage", help="Without a working keyring, "
+                                                   "write the key to a 0600 plain-text file.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Budget for the verifying ping (s).")] = 10.0,
+) -> int:
+    from gridctl.cli.credentials import login
+
+    return login(opts, api_key_stdin=api_key_stdin, base_url=base_url, verify=not no_verify,
+                 insecure_storage=insecure_storage, timeout=timeout)
+
+
+@command(auth_app, "status", target=True, cmd_name="auth status",
+         help="Which key is in effect, where it came from, and whether it authenticates.")
+def status_cmd(
+    opts: Opts,
+    offline: Annotated[bool, typer.Option("--offline", help="Do not ping; only show where things come from.")] = False,
+) -> int:
+    from gridctl.cli.credentials import status
+
+    return status(opts, offline=offline)
+
+
+@command(auth_app, "logout", profile=True, cmd_name="auth logout", help="Remove the stored key of a profile.")
+def logout_cmd(opts: Opts) -> int:
+    from gridctl.cli.credentials import logout
+
+    return logout(opts)
