@@ -1,0 +1,121 @@
+"""The onboarding checklist as data and steps, and the config snippet it ends with."""
+
+from __future__ import annotations
+
+import shlex
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from gridctl import grid
+from gridctl.findings import finding
+from gridctl.lint.header import lint_key_shape
+from gridctl.lint.model import lint_model
+from gridctl.lint.url import lint_url
+from gridctl.probe.client import Net
+from gridctl.probe.ping import Target, curl_command
+from gridctl.result import SKIP, CheckResult, Timer
+
+
+def sdk_base_url(sdk: str, base_url: str, custom: bool) -> str:
+    """The base URL to write into the snippet: The Grid's for its own hosts, a custom one as given."""
+    if not custom:
+        return grid.MESSAGES_ROOT if sdk == "anthropic" else grid.DEFAULT_BASE_URL
+    return grid.sdk_base("anthropic" if sdk == "anthropic" else "openai", base_url.strip().rstrip("/"))
+
+
+def offline_checks(target: Target, sdk: str, custom: bool) -> list[CheckResult]:
+    t = Timer()
+    key_findings = []
+    if not target.key:
+        key_findings.append(finding("config.no_key"))
+    else:
+        lint_key_shape(target.key, key_findings.append)
+    key = CheckResult("key", "Consumption key", key_findings, duration_ms=t.ms(),
+                      data={"summary": "present" if target.key else "missing"})
+    t = Timer()
+    lint = lint_url(target.base_url, api=target.api)
+    url = CheckResult("url", f"Base URL for {sdk}", [f for f in lint.findings], duration_ms=t.ms(),
+                      data={"in_effect": target.base_url, "for_sdk": sdk_base_url(sdk, target.base_url, custom)})
+    return [key, url]
+
+
+def online_checks(net: Net, target: Target) -> list[CheckResult]:
+    """ping -> instrument -> streaming -> tools and JSON mode -> balance advice (the checklist's order)."""
+    from gridctl.probe.features import check_json_mode, check_tools
+    from gridctl.probe.ping import ping
+    from gridctl.probe.stream import check_stream
+
+    first = ping(net, replace(target, model=grid.DEFAULT_MODEL))
+    if first.status == "fail":
+        skipped = [CheckResult(cid, title, [], status=SKIP, data={"summary": "ping failed"})
+                   for cid, title in (("model", "Instrument"), ("stream", "Streaming"), ("tools", "Tool calling"),
+                                      ("json_mode", "JSON mode"))]
+        return [first, *skipped, balance_advice(first)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        model = pool.submit(_instrument, net, target, first)
+        stream = pool.submit(check_stream, net, target)
+        tools = pool.submit(check_tools, net, target)
+        json_mode = pool.submit(check_json_mode, net, target)
+        results = [model.result(), stream.result(), tools.result(), json_mode.result()]
+    return [first, *results, balance_advice(first, results[0])]
+
+
+def _instrument(net: Net, target: Target, first: CheckResult) -> CheckResult:
+    from gridctl.probe.ping import ping
+
+    lint = lint_model(target.model)
+    if not lint.ok:
+        return CheckResult("model", f"Instrument {target.model}", lint.findings)
+    # the first ping already used the default instrument: no second request for the same answer
+    check = replace(first, findings=list(first.findings)) if target.model == grid.DEFAULT_MODEL else ping(net, target)
+    check.id, check.title = "model", f"Instrument {target.model}"
+    return check
+
+
+def balance_advice(*pings: CheckResult) -> CheckResult:
+    paid = [p for p in pings if p.data.get("status_code") == 402]
+    statuses = [s for p in pings for s in p.data.get("statuses", [])]
+    if paid:
+        return CheckResult("balance", "Balance", [f for p in paid for f in p.findings if f.code.startswith("balance")])
+    note = "Enable Auto-Reload (USD credits) and Auto Top Up (instrument tokens) so long-running agents do not " \
+           f"hit 402 after idle periods: {grid.DASHBOARD_URL}."
+    if 402 in statuses:
+        return CheckResult("balance", "Balance", [finding("balance.recovered_after_retry")])
+    return CheckResult("balance", "Balance", [], data={"summary": note})
+
+
+def snippet(sdk: str, base_url: str, model: str) -> dict[str, str]:
+    """Env vars and code for `sdk`; the key is always read from THEGRID_API_KEY, never written out."""
+    key_line = 'export THEGRID_API_KEY="<your consumption key>"   # or: gridctl auth login'
+    if sdk == "anthropic":
+        return {"env": f"{key_line}\nexport ANTHROPIC_BASE_URL={base_url}\n"
+                       'export ANTHROPIC_AUTH_TOKEN="$THEGRID_API_KEY"   # Claude Code',
+                "code": "import os\n\nimport anthropic\n\n"
+                        f"client = anthropic.Anthropic(base_url={base_url!r}, api_key=os.environ[\"THEGRID_API_KEY\"])\n"
+                        f"msg = client.messages.create(model={model!r}, max_tokens=256,\n"
+                        "                             messages=[{\"role\": \"user\", \"content\": \"ping\"}])\n"
+                        "print(msg.content[0].text)\n"}
+    if sdk == "litellm":
+        return {"env": f"{key_line}\nexport OPENAI_API_BASE={base_url}",
+                "code": "import os\n\nimport litellm\n\n"
+                        f"resp = litellm.completion(model=\"openai/{model}\", api_base={base_url!r},\n"
+                        "                          api_key=os.environ[\"THEGRID_API_KEY\"],\n"
+                        "                          messages=[{\"role\": \"user\", \"content\": \"ping\"}])\n"
+                        "print(resp.choices[0].message.content)\n"}
+    if sdk == "langchain":
+        return {"env": f"{key_line}\nexport OPENAI_API_BASE={base_url}",
+                "code": "import os\n\nfrom langchain_openai import ChatOpenAI\n\n"
+                        f"llm = ChatOpenAI(model={model!r}, base_url={base_url!r}, "
+                        "api_key=os.environ[\"THEGRID_API_KEY\"])\nprint(llm.invoke(\"ping\").content)\n"}
+    if sdk == "curl":
+        return {"env": key_line, "code": curl_command(Target(base_url, None, model)) + "\n"}
+    if sdk == "env":
+        return {"env": f"{key_line}\nexport OPENAI_BASE_URL={shlex.quote(base_url)}\n"
+                       'export OPENAI_API_KEY="$THEGRID_API_KEY"\n'
+                       f"export THEGRID_MODEL={model}", "code": ""}
+    return {"env": f"{key_line}\nexport OPENAI_BASE_URL={base_url}",
+            "code": "import os\n\nfrom openai import OpenAI\n\n"
+                    f"client = OpenAI(base_url={base_url!r}, api_key=os.environ[\"THEGRID_API_KEY\"])\n"
+                    f"resp = client.chat.completions.create(model={model!r},\n"
+                    "                                      messages=[{\"role\": \"user\", \"content\": \"ping\"}])\n"
+                    "print(resp.choices[0].message.content)\n"}
