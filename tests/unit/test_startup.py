@@ -1,0 +1,90 @@
+"""Guards for the start-up path and the generated files (issue 7; completions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("httpx", "keyring", "rich.live", "pydantic", "gridctl.emulator.server", "gridctl.probe.client")
+
+
+def _loaded_after(args: list[str]) -> set[str]:
+    """Run an offline command in a fresh interpreter and return the modules it imported."""
+    code = (
+        "import sys, json, io, contextlib\n"
+        "from gridctl.cli import app\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        f"        app({args!r}, prog_name='gridctl')\n"
+        "    except SystemExit as e:\n"
+        "        code = e.code\n"
+        "sys.stderr.write(json.dumps({'mods': sorted(sys.modules), 'code': code}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    doc = json.loads(proc.stderr.strip().splitlines()[-1])
+    return set(doc["mods"])
+
+
+@pytest.mark.parametrize("args", [
+    ["url", "https://api.thegrid.ai/v1/", "--json"],
+    ["url", "https://api.thegrid.ai/v1/v1/"],
+    ["explain", "404"],
+    ["auth", "lint", "Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123456789abcdefg"],
+    ["lint-curl", "curl https://api.thegrid.ai/v1/chat/completions -H 'Authorization: Bearer x'"],
+    ["models", "gpt-5.2", "--offline"],
+    ["--help"],
+])
+def test_offline_commands_import_nothing_heavy(args: list[str]) -> None:
+    mods = _loaded_after(args)
+    assert "gridctl.cli" in mods  # the run really happened
+    heavy = sorted(m for m in mods if any(m == h or m.startswith(h + ".") for h in HEAVY))
+    assert heavy == [], f"{args} imported {heavy}"
+
+
+def test_importing_the_cli_does_not_import_network_or_keyring() -> None:
+    code = "import sys, gridctl.cli; print(' '.join(sorted(sys.modules)))"
+    mods = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              cwd=ROOT).stdout.split())
+    assert "gridctl.cli.doctor" in mods
+    assert not mods & {"httpx", "keyring", "rich.live", "pydantic"}
+
+
+def test_completion_scripts_are_current() -> None:
+    from gridctl.cli.completion_scripts import FILES, scripts
+
+    generated = scripts()
+    assert set(generated) == set(FILES.values())
+    for name, text in generated.items():
+        on_disk = (ROOT / "completions" / name).read_text(encoding="utf-8")
+        assert on_disk == text, f"completions/{name} is stale: run python -m gridctl.cli.completion_scripts"
+        assert "gridctl" in text and "_GRIDCTL_COMPLETE" in text
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    from typer.main import get_command
+
+    from gridctl.cli import app
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    group = get_command(app)
+    names: list[str] = []
+    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            names += [f"{name} {sub}" for sub in subs]
+            for sub in subs.values():
+                assert (sub.help or "").strip(), f"gridctl {name} {sub.name} has no help"
+        else:
+            names.append(name)
+            assert (cmd.help or "").strip(), f"gridctl {name} has no help"
+    for name in names:
+        first = name.split()[0]
+        assert f"gridctl {first}" in readme, f"`gridctl {name}` is not documented in README.md"
+    assert {"doctor", "ping", "status", "balance", "models", "url", "explain", "lint-curl", "onboard",
+            "auth lint", "auth login", "auth status", "auth logout", "emulator serve", "emulator list"} <= set(names)
