@@ -9,7 +9,7 @@ from gridctl.settings import Settings
 
 if TYPE_CHECKING:
     from gridctl.probe.client import Deadline, Net
-    from gridctl.probe.ping import Target
+    from gridctl.target import Target
 
 
 def base_url_for(settings: Settings) -> str:
@@ -20,10 +20,10 @@ def base_url_for(settings: Settings) -> str:
     return base.value or grid.DEFAULT_BASE_URL
 
 
-def target(settings: Settings, model: str | None = None) -> Target:
-    from gridctl.probe.ping import Target
+def target(settings: Settings, model: str | None = None, with_key: bool = True) -> Target:
+    from gridctl.target import Target
 
-    return Target(base_url=base_url_for(settings), key=settings.key.value,
+    return Target(base_url=base_url_for(settings), key=settings.key.value if with_key else None,
                   model=model or settings.model.value or grid.DEFAULT_MODEL, api=settings.api.value or "chat")
 
 

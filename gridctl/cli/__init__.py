@@ -1,60 +1,47 @@
-"""The Typer app. Command modules are small adapters; heavy imports live inside the commands."""
+"""The CLI. Each command lives in its own module; `main()` loads only the one invoked.
+
+Loading one module instead of eleven keeps typer from importing and introspecting every
+command on every call (bench P1/P2). `gridctl.cli.app` (tests, completion generation) loads all.
+"""
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
+from typing import Any
 
-import typer
+from gridctl.cli.apps import app as _app
 
-from gridctl import __version__
-
-app = typer.Typer(
-    name="gridctl",
-    help="Tells you in seconds why your calls to The Grid fail, and what to change.",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-auth_app = typer.Typer(help="Check the auth header; store, show and remove the key.", no_args_is_help=True)
-emulator_app = typer.Typer(help="A local emulator of The Grid with named fault scenarios.", no_args_is_help=True)
-app.add_typer(auth_app, name="auth")
-app.add_typer(emulator_app, name="emulator")
+COMMANDS = {"doctor": "doctor", "status": "status", "ping": "ping", "auth": "auth", "url": "url",
+            "models": "models", "balance": "balance", "explain": "explain", "lint-curl": "lint_curl",
+            "onboard": "onboard", "emulator": "emulator"}
+_loaded: set[str] = set()
 
 
-def _version(value: bool) -> None:
-    if value:
-        sys.stdout.write(f"gridctl {__version__}\n")
-        raise typer.Exit(0)
+def load(names: list[str] | None = None) -> Any:
+    """Import (and so register) the named command modules, or all of them."""
+    for name in names if names is not None else list(COMMANDS):
+        module = COMMANDS[name]
+        if module not in _loaded:
+            importlib.import_module(f"gridctl.cli.{module}")
+            _loaded.add(module)
+    return _app
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-) -> None:
-    """Tells you in seconds why your calls to The Grid fail, and what to change."""
+def _wanted(argv: list[str]) -> list[str] | None:
+    """The one command argv invokes, or None (help, completion, unknown: load everything)."""
+    if any(k.endswith("_COMPLETE") for k in os.environ):
+        return None
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return [first] if first in COMMANDS else None
 
 
-def _register() -> None:
-    # Importing a command module registers it; each keeps its heavy imports inside the command.
-    from gridctl.cli import (  # noqa: F401
-        auth,
-        balance,
-        doctor,
-        emulator,
-        explain,
-        lint_curl,
-        models,
-        onboard,
-        ping,
-        status,
-        url,
-    )
-
-
-_register()
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return load()
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app(prog_name="gridctl")
+    load(_wanted(sys.argv[1:]))(prog_name="gridctl")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gridctl.cli import auth_app
+from gridctl.cli.apps import auth_app
 from gridctl.cli.common import Opts, api_of, command
 from gridctl.result import CheckResult, Report, Timer
 

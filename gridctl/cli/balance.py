@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gridctl.cli import app
+from gridctl.cli.apps import app
 from gridctl.cli.common import Opts, command
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gridctl.cli import emulator_app
+from gridctl.cli.apps import emulator_app
 from gridctl.cli.common import Opts, UsageError, command
 
 

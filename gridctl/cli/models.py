@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 
-from gridctl.cli import app
+from gridctl.cli.apps import app
 from gridctl.cli.common import Opts, command
 
 
@@ -31,7 +32,9 @@ def models_cmd(
         from gridctl.probe.ping import refuse
 
         tgt = context.target(settings)
-        refused = refuse(tgt) if tgt.key else None
+        # Only a look-alike host stops the live list (no key is needed to list): nothing, not even an
+        # unauthenticated GET, goes to a host that is probably someone else's.
+        refused = refuse(replace(tgt, key=tgt.key or "-"))
         if refused is not None and any(f.code == "url.host_typo" for f in refused.findings):
             refused.id, refused.title = "models", "Live instrument list"
             checks.append(refused)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gridctl.cli import app
+from gridctl.cli.apps import app
 from gridctl.cli.common import Opts, UsageError, command
 
 
@@ -20,17 +20,20 @@ def ping_cmd(
     curl: Annotated[bool, typer.Option("--curl", help="Print the equivalent curl command instead of sending.")] = False,
 ) -> int:
     from gridctl import context, grid
-    from gridctl.lint.model import lint_model
-    from gridctl.probe.ping import curl_command, one_line, ping
     from gridctl.report import print_line
-    from gridctl.result import Report, Timer
 
     if retries < 0 or retries > 10:
         raise UsageError("--retries must be between 0 and 10")
     settings = opts.settings
-    if curl:
-        print_line(curl_command(context.target(settings), stream=stream), opts.out)
+    if curl:  # offline: no key lookup, no httpx
+        from gridctl.target import curl_command
+
+        print_line(curl_command(context.target(settings, with_key=False), stream=stream), opts.out)
         return 0
+    from gridctl.lint.model import lint_model
+    from gridctl.probe.ping import one_line, ping
+    from gridctl.result import Report, Timer
+
     timer = Timer()
     tgt = context.target(settings)
     with context.net(settings, retries=retries) as net:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gridctl.cli import app
+from gridctl.cli.apps import app
 from gridctl.cli.common import Opts, command
 
 

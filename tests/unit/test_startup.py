@@ -48,7 +48,7 @@ def test_offline_commands_import_nothing_heavy(args: list[str]) -> None:
 
 
 def test_importing_the_cli_does_not_import_network_or_keyring() -> None:
-    code = "import sys, gridctl.cli; print(' '.join(sorted(sys.modules)))"
+    code = "import sys, gridctl.cli; gridctl.cli.app; print(' '.join(sorted(sys.modules)))"
     mods = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               cwd=ROOT).stdout.split())
     assert "gridctl.cli.doctor" in mods
