@@ -14,16 +14,28 @@ from gridctl.lint.header import HeaderSyntaxError, lint_header
 from gridctl.lint.url import lint_url
 
 # Options that take a value (short letters and long names); everything else is a switch.
-SHORT_WITH_VALUE = set("HdXuoAebcFTxEKrzmwDYy")
+SHORT_WITH_VALUE = set("HdXuoAebcFTxEKrzmwDYyCUQPt")
 LONG_WITH_VALUE = {
     "--header", "--data", "--data-raw", "--data-binary", "--data-ascii", "--data-urlencode", "--json",
     "--request", "--user", "--output", "--user-agent", "--referer", "--cookie", "--cookie-jar", "--form",
     "--upload-file", "--proxy", "--cert", "--config", "--range", "--max-time", "--write-out",
     "--connect-timeout", "--retry", "--url", "--oauth2-bearer", "--max-redirs", "--cacert", "--resolve",
     "--dump-header", "--retry-delay", "--retry-max-time", "--speed-limit", "--speed-time",
+    "--limit-rate", "--max-filesize", "--interface", "--noproxy", "--proxy-user", "--capath", "--key",
+    "--pass", "--connect-to", "--unix-socket", "--trace", "--trace-ascii", "--stderr", "--netrc-file",
+    "--output-dir", "--variable", "--aws-sigv4", "--keepalive-time", "--expect100-timeout", "--proxy-header",
+    "--continue-at", "--form-string", "--cert-type", "--key-type", "--ciphers", "--dns-servers", "--preproxy",
 }
 DATA_OPTS = {"-d", "--data", "--data-raw", "--data-binary", "--data-ascii", "--json"}
 _VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+# A `$` inside single quotes: the shell sends it as is, so it must not be expanded. Marked with a
+# private-use character while the command is split, and turned back into `$` afterwards.
+_LITERAL_DOLLAR = "\ue000"
+# Line continuations: `\` (sh, also with spaces after it or flattened onto one line by a web page),
+# `^` (cmd.exe) and a backtick (PowerShell) at the end of a line.
+_CONTINUATION = re.compile(r"[ \t]*(?:\\|\^|`)[ \t]*\r?\n")
+_LONE_BACKSLASH = re.compile(r"(?<=\s)\\(?=\s)")
+PROMPTS = ("$", "%", ">", "PS>")
 
 
 class CurlSyntaxError(ValueError):
@@ -38,45 +50,92 @@ class CurlCommand:
     body: str | None = None
     follow: bool = False
     json_flag: bool = False
+    basic_auth: bool = False  # -u user:password
+    # The same, with single-quoted `$` still marked (not to be expanded): what the lints read.
+    raw_url: str | None = field(default=None, repr=False)
+    raw_headers: list[str] = field(default_factory=list, repr=False)
+
+
+def _mark_single_quoted(text: str) -> str:
+    """Mark each `$` that the shell would leave alone because it sits inside single quotes."""
+    out: list[str] = []
+    quote: str | None = None
+    escaped = False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif quote == "'":
+            if ch == "'":
+                quote = None
+            elif ch == "$":
+                ch = _LITERAL_DOLLAR
+        elif ch == "\\":
+            escaped = True
+        elif quote == '"':
+            if ch == '"':
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        out.append(ch)
+    return "".join(out)
+
+
+def _literal(text: str) -> str:
+    return text.replace(_LITERAL_DOLLAR, "$")
 
 
 def parse_curl(text: str) -> CurlCommand:
-    joined = re.sub(r"\\\r?\n", " ", text).replace("\r", " ")
+    joined = _CONTINUATION.sub(" ", text.replace(_LITERAL_DOLLAR, ""))
+    joined = _LONE_BACKSLASH.sub(" ", joined).replace("\r", " ")
     try:
-        words = shlex.split(joined, comments=False, posix=True)
+        words = shlex.split(_mark_single_quoted(joined), comments=False, posix=True)
     except ValueError as exc:
         raise CurlSyntaxError(f"cannot split the command: {exc}") from None
-    if not words or os.path.basename(words[0]) not in ("curl", "curl.exe"):
+    while words and words[0] in PROMPTS:  # a shell prompt copied with the command
+        words = words[1:]
+    if not words or os.path.basename(words[0].replace("\\", "/")).lower() not in ("curl", "curl.exe"):
         raise CurlSyntaxError("expected a command starting with `curl`")
     cmd = CurlCommand()
+    positional: list[str] = []
     i = 1
     while i < len(words):
         options, i = _next_options(words, i)
         for opt, value in options:
-            _apply(cmd, opt, value)
-    if cmd.url is None:
+            if opt == "" and value is not None:
+                positional.append(value)
+            else:
+                _apply(cmd, opt, value)
+    if cmd.raw_url is None and positional:
+        # the URL is the positional word that looks like one (an unknown option's value may come first)
+        cmd.raw_url = next((w for w in positional if "://" in w), positional[0])
+    if cmd.raw_url is None:
         raise CurlSyntaxError("the curl command has no URL")
+    cmd.url = _literal(cmd.raw_url)
+    cmd.headers = [_literal(h) for h in cmd.raw_headers]
+    cmd.body = None if cmd.body is None else _literal(cmd.body)
     return cmd
 
 
 def _apply(cmd: CurlCommand, opt: str, value: str | None) -> None:
-    if opt == "":
-        cmd.url = cmd.url or value
+    if opt == "--":
+        return
     elif opt in ("-L", "--location", "--location-trusted"):
         cmd.follow = True
     elif value is None:
         return
     elif opt in ("-H", "--header"):
-        cmd.headers.append(value)
+        cmd.raw_headers.append(value)
+    elif opt in ("-u", "--user"):
+        cmd.basic_auth = True
     elif opt in DATA_OPTS:
         cmd.body = value if cmd.body is None else cmd.body + "&" + value
         cmd.json_flag = cmd.json_flag or opt == "--json"
     elif opt in ("-X", "--request"):
         cmd.method = value.upper()
     elif opt == "--url":
-        cmd.url = value
+        cmd.raw_url = value
     elif opt == "--oauth2-bearer":
-        cmd.headers.append(f"Authorization: Bearer {value}")
+        cmd.raw_headers.append(f"Authorization: Bearer {value}")
 
 
 def _next_options(words: list[str], i: int) -> tuple[list[tuple[str, str | None]], int]:
@@ -108,23 +167,33 @@ def lint_curl(text: str, env: Mapping[str, str] | None = None) -> tuple[CurlComm
     environ = os.environ if env is None else env
     cmd = parse_curl(text)
     out: list[Finding] = []
-    url = _expand(cmd.url or "", environ)
+    url = _literal(_expand(cmd.raw_url or "", environ))
     api = "messages" if url.rstrip("/").endswith("/messages") else "chat"
     out.extend(lint_url(url, api=api, sdk="curl" if api == "chat" else None, endpoint=True).findings)
-    auth = [h for h in cmd.headers if h.split(":", 1)[0].strip().lower() in ("authorization", "x-api-key")]
-    if not auth:
+    auth = [h for h in cmd.raw_headers if h.split(":", 1)[0].strip().lower() in ("authorization", "x-api-key")]
+    if cmd.basic_auth:
+        out.append(finding("auth.missing_bearer", "curl -u sends HTTP Basic auth; The Grid reads only "
+                           "`Authorization: Bearer <key>`.", fix="Drop -u and add "
+                           "-H \"Authorization: Bearer $THEGRID_API_KEY\"."))
+    elif not auth:
         out.append(finding("auth.missing_key", "The command sends no Authorization header.",
                            fix="Add -H \"Authorization: Bearer $THEGRID_API_KEY\"."))
     for header in auth:
+        unexpanded = _VAR.search(_literal(header)) if _LITERAL_DOLLAR in header else None
+        if unexpanded:
+            out.append(finding("auth.placeholder_key", "The header is in single quotes, so the shell sends "
+                               f"{unexpanded.group(0)} literally instead of the key.",
+                               fix="Use double quotes: -H \"Authorization: Bearer $THEGRID_API_KEY\"."))
         try:
-            out.extend(lint_header(_expand(header, environ), api=api).findings)
+            found = lint_header(_literal(_expand(header, environ)), api=api).findings
         except HeaderSyntaxError as exc:
-            out.append(finding("auth.wrong_header", str(exc)))
+            found = [finding("auth.wrong_header", str(exc))]
+        out.extend(f for f in found if not (unexpanded and f.code == "auth.placeholder_key"))
     if cmd.body is not None:
         has_ct = any(h.lower().replace(" ", "").startswith("content-type:application/json") for h in cmd.headers)
         if not has_ct and not cmd.json_flag:
             out.append(finding("body.content_type"))
-        if api == "chat":
+        if api == "chat" and not cmd.body.startswith("@"):  # @file: the body is in a file we do not read
             out.extend(lint_body(cmd.body))
     if not cmd.follow:
         out.append(finding("http.redirect", "The command has no -L: if The Grid answers 307, curl stops there "

@@ -11,6 +11,8 @@ from gridctl.secrets import fingerprint, register
 
 QUOTES = "\"'`\u2018\u2019\u201c\u201d"
 KNOWN_HEADERS = ("authorization", "x-api-key")
+KNOWN_SCHEMES = ("bearer", "basic", "token", "digest", "key", "apikey", "api-key", "jwt", "oauth", "hmac",
+                 "negotiate", "bearer:")
 
 
 class HeaderSyntaxError(ValueError):
@@ -30,12 +32,14 @@ class HeaderLint:
 
 def split_header(raw: str) -> tuple[str, str]:
     """`Name: value` -> (name, value); a bare `Bearer ...` is taken as an Authorization value."""
-    text = raw.strip("\r\n")
-    if not text.strip():
+    if not raw.strip():
         raise HeaderSyntaxError("empty header: expected 'Authorization: Bearer <key>'")
+    # Trailing whitespace stays: a key read from a file or `echo` often ends in a newline, and the
+    # client sends it (or refuses to), so the lint must see it.
+    text = raw.lstrip("\r\n")
     if ":" not in text:
         if text.strip().lower().startswith("bearer"):
-            return "Authorization", text.strip()
+            return "Authorization", text.lstrip()
         raise HeaderSyntaxError("not a header (no colon): expected 'Name: value', e.g. 'Authorization: Bearer <key>'")
     name, value = text.split(":", 1)
     if not name.strip() or any(c.isspace() for c in name.strip()):
@@ -45,8 +49,20 @@ def split_header(raw: str) -> tuple[str, str]:
 
 def lint_header(raw: str, api: str = "chat") -> HeaderLint:
     name, value = split_header(raw)
+    add_first: list[Finding] = []
+    unquoted = name.strip(QUOTES).strip()
+    if unquoted != name and unquoted.lower() in KNOWN_HEADERS:
+        # the whole header pasted with its quotes: `"Authorization: Bearer <key>"`
+        add_first.append(finding("auth.key_quoted", "The header is wrapped in quote characters.",
+                                 fix="Remove the quote characters around the header."))
+        names = non_ascii_names(name)
+        if names:
+            add_first.append(finding("auth.non_ascii", "The header has non-ASCII characters: "
+                                     + ", ".join(names).lower() + "."))
+        name = unquoted
     result = HeaderLint(name=name)
     add = result.findings.append
+    result.findings.extend(add_first)
     lname = name.lower()
     if lname not in KNOWN_HEADERS:
         add(finding("auth.wrong_header", f"`{name}` is not an auth header The Grid reads.",
@@ -60,9 +76,9 @@ def lint_header(raw: str, api: str = "chat") -> HeaderLint:
     if lname == "x-api-key" or (lname not in KNOWN_HEADERS):
         key = value
         if value.strip().lower().startswith("bearer "):
-            add(finding("auth.wrong_header", "x-api-key takes the bare key, without `Bearer`.",
-                        fix="Send `x-api-key: $THEGRID_API_KEY`."))
-            key = value.strip()[7:]
+            add(finding("auth.wrong_header", f"{name} takes the bare key, without `Bearer`.",
+                        fix="Send `x-api-key: $THEGRID_API_KEY`." if lname == "x-api-key" else _right_header(api)))
+            key = value.lstrip()[7:]
         result.key = _lint_key_text(key, add)
         return result
     result.key = _lint_authorization(value, api, add)
@@ -82,11 +98,21 @@ def _lint_authorization(value: str, api: str, emit: Add) -> str | None:
         return None
     scheme = tokens[0].strip(QUOTES)
     if scheme.lower() != "bearer":
+        glued = scheme[:6]
+        if glued.lower() == "bearer" and len(scheme) > 6 and scheme[6] not in ":=":
+            emit(finding("auth.missing_bearer", "There is no space between `Bearer` and the key.",
+                         fix="Write `Bearer`, one space, then the key."))
+            if glued != "Bearer":
+                emit(finding("auth.scheme_case", f"The scheme is written `{glued}`; it must be `Bearer`."))
+            return _lint_key_text(value.lstrip()[len(glued):], emit)
         if len(tokens) == 1:
             emit(finding("auth.missing_bearer", "The header holds the bare key; the word `Bearer` and a "
                          "space must come first."))
             return _lint_key_text(value, emit)
-        emit(finding("auth.missing_bearer", f"The scheme is `{scheme}`; The Grid wants `Bearer`."))
+        # Name the scheme only when it is one: the first word may as well be half of a split key.
+        shown = f"The scheme is `{scheme}`" if scheme.rstrip(":").lower() in KNOWN_SCHEMES \
+            else "The value does not start with `Bearer`"
+        emit(finding("auth.missing_bearer", f"{shown}; The Grid wants `Bearer`."))
         return _lint_key_text(value.split(None, 1)[1], emit)
     if scheme != "Bearer":
         emit(finding("auth.scheme_case", f"The scheme is written `{scheme}`; it must be `Bearer`."))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,11 +23,31 @@ class ModelLint:
         return not any(f.severity == "error" for f in self.findings)
 
 
+_VERSION = re.compile(r"\d+(?:\.\d+)*")
+
+
+def _without_versions(name: str) -> str:
+    """`claude-3-5-haiku-20241022` -> `claude-haiku`: the older names put the version first."""
+    return "-".join(part for part in name.split("-") if not _VERSION.fullmatch(part))
+
+
 def foreign_hint(name: str) -> str | None:
+    """The instrument for a lab model name: the most specific hint matching the name, the name
+    without its version numbers, or the name without its provider prefix."""
     lowered = name.lower()
-    for prefix, instrument in grid.FOREIGN_MODEL_HINTS:
-        if lowered.startswith(prefix):
-            return instrument
+    candidates = [lowered, _without_versions(lowered)]
+    if "/" in lowered:
+        tail = lowered.rsplit("/", 1)[1]
+        candidates += [tail, _without_versions(tail)]
+    best: tuple[int, str] | None = None
+    for candidate in candidates:
+        for prefix, instrument in grid.FOREIGN_MODEL_HINTS:
+            if candidate.startswith(prefix):
+                if best is None or len(prefix) > best[0]:
+                    best = (len(prefix), instrument)
+                break
+    if best is not None:
+        return best[1]
     if "/" in lowered:
         return grid.DEFAULT_MODEL
     return None
@@ -57,6 +78,16 @@ def lint_model(name: str, live: Sequence[str] | None = None) -> ModelLint:
         add(finding("model.case", f"{bare!r} is {result.suggestion!r} in the wrong case.",
                     fix=f"Use {result.suggestion}."))
         return result
+    if "/" in bare:
+        # A provider prefix in front of an instrument (`openai/code-max`, LiteLLM's spelling): LiteLLM
+        # strips it, but on the wire The Grid sees the whole string and answers 404.
+        tail = bare.rsplit("/", 1)[1]
+        if tail.lower() in known:
+            result.suggestion = tail.lower()
+            add(finding("model.unknown", f"{bare} has a provider prefix; the `model` sent to The Grid must be "
+                        f"{result.suggestion} alone.", fix=f"Send {result.suggestion} (LiteLLM: write "
+                        f"openai/{result.suggestion} in its config; it strips the prefix)."))
+            return result
     hint = foreign_hint(bare)
     if hint:
         tier = hint.rsplit("-", 1)[1]
@@ -66,7 +97,15 @@ def lint_model(name: str, live: Sequence[str] | None = None) -> ModelLint:
         add(finding("model.foreign_name", f"{bare} is {what}, not an instrument; The Grid answers 404.",
                     fix=f"Use {hint} ({grid.TIER_ADVICE[tier]}); see `gridctl models`."))
         return result
-    close = difflib.get_close_matches(bare.lower(), sorted(known), n=1, cutoff=0.6)
+    lowered = bare.lower()
+    if lowered in grid.FAMILIES or lowered in grid.TIERS:
+        # `code` or `prime` alone: the family (or tier) is right, complete it with the general tier
+        pick = f"{lowered}-prime" if lowered in grid.FAMILIES else f"text-{lowered}"
+        result.suggestion = pick
+        add(finding("model.unknown", f"{bare} is half an instrument name. Did you mean {pick}?",
+                    fix=f"Use {pick}; `gridctl models` lists them all."))
+        return result
+    close = difflib.get_close_matches(lowered, sorted(known), n=1, cutoff=0.6)
     result.suggestion = close[0] if close else grid.DEFAULT_MODEL
     did = f"Did you mean {close[0]}?" if close else f"Try {grid.DEFAULT_MODEL}."
     add(finding("model.unknown", f"{bare} is not an instrument. {did}",

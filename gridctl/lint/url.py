@@ -13,6 +13,8 @@ from gridctl.lint.text import edit_distance
 QUOTES = "\"'`\u2018\u2019\u201c\u201d\u00ab\u00bb"
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _WS = re.compile(r"\s")
+# `https:/host`, `https:host`, `https:///host`: the right scheme with the wrong number of slashes
+_BAD_SEPARATOR = re.compile(r"^(https?):(?!//(?:[^/]|$))/*", re.IGNORECASE)
 # Hosts a user may have meant; a near miss of one of these is a typo, not a custom host.
 KNOWN_HOSTS = (grid.API_HOST, grid.MESSAGES_HOST, grid.TRADING_HOST, grid.PLATFORM_HOST, grid.DASHBOARD_HOST,
                grid.STATUS_HOST, grid.GRID_DOMAIN, "www.thegrid.ai", "docs.thegrid.ai")
@@ -46,21 +48,23 @@ def _split(text: str) -> tuple[str, str, str, str] | None:
     try:
         parts = urlsplit(candidate)
         port = parts.port
-        host = parts.hostname or ""
+        host = (parts.hostname or "").lower().rstrip(".")
     except ValueError:
         return None
-    if not host or any(c in host for c in " <>{}|\\^"):
+    if not host or any(c in host for c in " <>{}|\\^" + QUOTES):
         return None
-    return parts.scheme.lower(), host.lower().rstrip("."), "" if port is None else str(port), parts.path
+    return parts.scheme.lower(), host, "" if port is None else str(port), parts.path
 
 
 def _typo_target(host: str) -> str | None:
     """The Grid host `host` is a near miss of, if any."""
-    if grid.is_grid_host(host):
+    if host in KNOWN_HOSTS or host in grid.NON_PROD_HOSTS:
         return None
     best = min(KNOWN_HOSTS, key=lambda known: edit_distance(host, known))
     if edit_distance(host, best) <= 2:
         return best
+    if grid.is_grid_host(host):
+        return None
     labels = host.split(".")
     # thegrid.io, api.thegrid.com, api.the-grid.ai: the right name on the wrong domain
     for i, label in enumerate(labels[:-1]):
@@ -73,10 +77,24 @@ def _typo_target(host: str) -> str | None:
 
 def lint_url(raw: str, api: str = "chat", sdk: str | None = None, endpoint: bool = False) -> UrlLint:
     """Lint a base URL (or, with endpoint=True, a full request URL as curl sends it)."""
+    result = _lint_url(raw, api, sdk, endpoint)
+    # The most telling problem first: it becomes the diagnosis. One finding per code.
+    result.findings.sort(key=lambda f: PRIORITY.get(f.code, 9))
+    unique: dict[str, Finding] = {}
+    for f in result.findings:
+        unique.setdefault(f.code, f)
+    result.findings = list(unique.values())
+    return result
+
+
+def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:
     conv = grid.SDKS.get(sdk or "")
     if conv is not None:
         api = conv.api
     wants_v1 = conv.wants_v1 if conv is not None else True
+    # Messages without a named SDK: a raw client (curl, gridctl's own ping) joins base + /messages, so
+    # the base needs /v1; only the Anthropic SDK (--sdk anthropic) wants the host root.
+    raw_messages = conv is None and api == "messages"
     result = UrlLint(raw=raw)
     add = result.findings.append
     text = raw
@@ -85,10 +103,20 @@ def lint_url(raw: str, api: str = "chat", sdk: str | None = None, endpoint: bool
     stripped = text.strip().strip(QUOTES).strip()
     if stripped != text:
         add(finding("url.whitespace", "The URL has whitespace or quote characters around it."))
-    text = _CTRL.sub("", _WS.sub("", stripped))
+    text = stripped
+    while True:  # quotes and whitespace can nest ("' url '"): strip to a fixed point
+        cleaned = _CTRL.sub("", _WS.sub("", text)).strip(QUOTES)
+        if cleaned == text:
+            break
+        text = cleaned
     if not text:
         add(finding("url.invalid", "The base URL is empty."))
         return result
+    bad_sep = _BAD_SEPARATOR.match(text)
+    if bad_sep:
+        add(finding("url.invalid", f"The scheme separator is malformed ({text[:bad_sep.end()]}); it must be "
+                    f"{bad_sep.group(1).lower()}://.", fix=f"Write {bad_sep.group(1).lower()}:// before the host."))
+        text = f"{bad_sep.group(1)}://" + text[bad_sep.end():]
     parts = _split(text)
     if parts is None:
         add(finding("url.invalid", "The base URL cannot be parsed as a URL with a host."))
@@ -140,22 +168,27 @@ def lint_url(raw: str, api: str = "chat", sdk: str | None = None, endpoint: bool
     if port and not custom and port != "443":
         add(finding("url.nonstandard_port", f"Port {port} on {host}; The Grid serves HTTPS on 443 only."))
         port = ""
+    elif port == "443" and not custom:
+        port = ""  # the default port: the canonical URL leaves it out
     # A website URL's path says nothing about the API path: lint it as the bare host.
-    segments, path_notes = _path("" if website else path, endpoint and not website, add)
+    drop_v1 = not wants_v1 and not result.grid_host
+    segments, path_notes = _path("" if website else path, endpoint and not website, add, drop_v1)
     if website:
-        segments = ["v1"]
-    path_segments = _expected_path(segments, result.grid_host, wants_v1, sdk, add, path_notes)
+        segments = ["v1"] if wants_v1 else []  # lint it as the right base, whatever the SDK's convention
+    path_segments = _expected_path(segments, result.grid_host, wants_v1, sdk, add, path_notes, raw_messages)
     if result.grid_host or scheme == "https" or not loopback:
         scheme = "https" if not loopback else scheme
-    netloc = host + (f":{port}" if port else "")
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
     result.canonical = f"{scheme}://{netloc}" + "".join("/" + s for s in path_segments)
-    # The most telling problem first: it becomes the diagnosis.
-    result.findings.sort(key=lambda f: PRIORITY.get(f.code, 9))
     return result
 
 
-def _path(path: str, endpoint: bool, emit: Add) -> tuple[list[str], list[str]]:
-    """Path segments with the endpoint and doubled /v1 taken out; findings for each."""
+def _path(path: str, endpoint: bool, emit: Add, drop_v1: bool = False) -> tuple[list[str], list[str]]:
+    """Path segments with the endpoint and doubled /v1 taken out; findings for each.
+
+    drop_v1: the client appends /v1 itself (the Anthropic SDK on a non-Grid host), so a trailing
+    /v1 is doubled too. Everything is stripped to a fixed point, so the result lints clean again.
+    """
     notes: list[str] = []
     if len(path) > 1 and path.endswith("/"):
         emit(finding("url.trailing_slash", "The URL ends in a slash; SDKs then request "
@@ -163,20 +196,7 @@ def _path(path: str, endpoint: bool, emit: Add) -> tuple[list[str], list[str]]:
     if "//" in path.rstrip("/"):
         notes.append("empty path segment (//)")
     segments = [s for s in path.split("/") if s]
-    lowered = "/" + "/".join(s.lower() for s in segments)
-    for suffix in grid.ENDPOINT_SUFFIXES:
-        if lowered.endswith(suffix):
-            if not endpoint:
-                emit(finding("url.endpoint_appended",
-                              f"The base URL ends in {suffix}; the SDK appends it again."))
-            segments = segments[: len(segments) - suffix.count("/")]
-            break
-    else:
-        if endpoint:
-            notes.append("no endpoint such as /chat/completions at the end")
-    if sum(1 for s in segments if s.lower() == "v1") >= 2:
-        emit(finding("url.doubled_v1", "The path has /v1 more than once (" + "/" +
-                     "/".join(segments) + ")."))
+    doubled = sum(1 for s in segments if s.lower() == "v1") >= 2
     collapsed: list[str] = []
     for s in segments:
         if s.lower() == "v1":
@@ -184,17 +204,39 @@ def _path(path: str, endpoint: bool, emit: Add) -> tuple[list[str], list[str]]:
                 continue
             s = "v1"
         collapsed.append(s)
-    return collapsed, notes
+    segments = collapsed
+    stripped: str | None = None
+    dropped_v1 = False
+    while True:
+        lowered = "/" + "/".join(s.lower() for s in segments)
+        suffix = next((x for x in grid.ENDPOINT_SUFFIXES if lowered.endswith(x)), None)
+        if suffix is not None:
+            stripped = stripped or suffix
+            segments = segments[: len(segments) - suffix.count("/")]
+        elif drop_v1 and segments and segments[-1] == "v1":
+            dropped_v1 = True
+            segments = segments[:-1]
+        else:
+            break
+    if stripped is not None:
+        if not endpoint:
+            emit(finding("url.endpoint_appended", f"The base URL ends in {stripped}; the SDK appends it again."))
+    elif endpoint:
+        notes.append("no endpoint such as /chat/completions at the end")
+    if doubled:
+        emit(finding("url.doubled_v1", "The path has /v1 more than once (" + "/" +
+                     "/".join(s for s in path.split("/") if s) + ")."))
+    elif dropped_v1:
+        emit(finding("url.doubled_v1", "The Anthropic SDK appends /v1/messages itself, so a base "
+                     "ending in /v1 requests /v1/v1/messages.", fix="Drop /v1 from the base URL."))
+    return segments, notes
 
 
 def _expected_path(segments: list[str], grid_host: bool, wants_v1: bool, sdk: str | None, emit: Add,
-                   notes: list[str]) -> list[str]:
+                   notes: list[str], raw_messages: bool = False) -> list[str]:
     if not grid_host:
-        # A gateway's own prefix is its business; only the /v1 convention of the SDK is ours.
-        if not wants_v1 and segments and segments[-1] == "v1":
-            emit(finding("url.doubled_v1", "The Anthropic SDK appends /v1/messages itself, so a base "
-                         "ending in /v1 requests /v1/v1/messages.", fix="Drop /v1 from the base URL."))
-            return segments[:-1]
+        # A gateway's own prefix is its business; only the /v1 convention of the SDK is ours
+        # (and _path has already taken a doubled one out).
         return segments
     extra = [s for s in segments if s != "v1"]
     if extra or notes and "empty path segment (//)" in notes:
@@ -202,7 +244,13 @@ def _expected_path(segments: list[str], grid_host: bool, wants_v1: bool, sdk: st
         emit(finding("url.extra_path", f"The path has segments The Grid does not serve: {shown}."))
     has_v1 = "v1" in segments
     if wants_v1:
-        if not has_v1:
+        if not has_v1 and raw_messages:
+            emit(finding("url.missing_v1", "The Messages API is served under /v1: a client that appends only "
+                         "/messages needs a base ending in /v1. (The Anthropic SDK and Claude Code append "
+                         "/v1/messages themselves and want the host root.)",
+                         fix=f"Raw HTTP: {grid.MESSAGES_ROOT}/v1. Anthropic SDK: {grid.MESSAGES_ROOT} "
+                         "(check it with `gridctl url --sdk anthropic`)."))
+        elif not has_v1:
             label = f"The {sdk} SDK" if sdk else "An OpenAI-style client"
             emit(finding("url.missing_v1", f"{label} appends only /chat/completions; without /v1 "
                          "the request hits a path that does not exist."))
