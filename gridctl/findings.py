@@ -78,9 +78,6 @@ _ENTRIES: tuple[Entry, ...] = (
     _e("config.key_source", I, "Where the key came from",
        "Reports which source supplied the key in effect (flag, environment, keyring, file).",
        "Nothing to fix; remove the higher-precedence source if the wrong key is in effect.", X.OK),
-    _e("config.bad_file", E, "The config file cannot be read",
-       "The gridctl config file is not valid TOML or has values of the wrong type.",
-       "Fix or delete the file named in the message; `gridctl auth login` rewrites it.", X.CONFIG),
     # url
     _e("url.invalid", E, "The base URL is not a URL",
        "The base URL cannot be parsed, has no host, or is not http(s).",

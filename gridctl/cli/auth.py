@@ -40,7 +40,10 @@ def lint_cmd(
         result = lint_header(header, api=api)
     except HeaderSyntaxError as exc:
         raise UsageError(str(exc)) from None
-    shown = f"{result.name}: {'Bearer ' if result.name.lower() == 'authorization' else ''}{fingerprint(result.key)}"
+    # the header as given, with the key itself replaced by its fingerprint
+    shown = header.strip()
+    if result.key:
+        shown = shown.replace(result.key, fingerprint(result.key))
     check = CheckResult("auth", "Auth header", result.findings, duration_ms=timer.ms(),
                         data={"header": result.name, "key": fingerprint(result.key), "source": source, "api": api})
     report = Report("auth lint", [check], target={"api": api, "key": f"{fingerprint(result.key)} ({source})"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class Opts:
     out: Output
     flags: Flags = field(default_factory=Flags)
     _settings: Settings | None = None
+    started: float = field(default_factory=time.perf_counter)
 
     @property
     def settings(self) -> Settings:
@@ -51,6 +53,8 @@ class Opts:
 
     def finish(self, report: Report, header: str | None = None, footer: list[str] | None = None,
                show_info: bool = True) -> int:
+        if not report.duration_ms:
+            report.duration_ms = (time.perf_counter() - self.started) * 1000
         return emit(report, self.out, header, footer, show_info)
 
 
@@ -90,6 +94,7 @@ def command(app: typer.Typer, name: str, *, target: bool = False, profile: bool 
     elif profile:
         extra += _PROFILE_ONLY
     names = [e[0] for e in extra]
+    shown_name = typer_kwargs.pop("cmd_name", name)  # "auth lint", not "lint", in envelopes and errors
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(fn, eval_str=True)
@@ -104,11 +109,10 @@ def command(app: typer.Typer, name: str, *, target: bool = False, profile: bool 
                          quiet=common.get("quiet", False))
             flags = Flags(**{k: common[k] for k in ("api_key", "api_key_stdin", "base_url", "model",
                                                      "status_url", "api", "timeout", "profile") if k in common})
-            opts = Opts(name=typer_kwargs.get("cmd_name", name), out=out, flags=flags)
+            opts = Opts(name=shown_name, out=out, flags=flags)
             raise typer.Exit(guard(opts, lambda: fn(opts, **kwargs)))
 
         wrapper.__signature__ = sig.replace(parameters=own + added)  # type: ignore[attr-defined]
-        typer_kwargs.pop("cmd_name", None)
         app.command(name, **typer_kwargs)(wrapper)
         return fn
 

@@ -31,7 +31,7 @@ def url_cmd(
         url, source = sourced.value or "", sourced.source
     timer = Timer()
     result = lint_url(url, api=api, sdk=sdk)
-    conv = sdk or ("anthropic-style" if api == "messages" else "openai")
+    conv = sdk or ("messages API, raw HTTP; --sdk anthropic for the SDK" if api == "messages" else "openai")
     check = CheckResult("url", "Base URL", result.findings, duration_ms=timer.ms(),
                         data={"input": url, "source": source, "canonical": result.canonical, "sdk": sdk,
                               "api": api, "grid_host": result.grid_host})

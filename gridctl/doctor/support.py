@@ -14,6 +14,10 @@ from gridctl.result import Report
 from gridctl.secrets import scrub
 
 
+# Causes that may be on The Grid's side; a DNS or TLS failure here is not support's to fix.
+SUPPORT_WORTHY = ("model.not_found", "balance.instrument_unavailable", "net.no_response", "net.reset", "stream.cut")
+
+
 def expected_vs_got(report: Report) -> tuple[str, str]:
     ping = next((c for c in report.checks if c.id == "ping"), None)
     got = "no answer"
@@ -51,8 +55,7 @@ def closing_lines(report: Report) -> list[str]:
             lines.append(f"  docs: {cause.entry.doc}")
     lines.append(f"Request ID(s): {', '.join(report.request_ids) or 'none'}   at {report.started_at}   "
                  f"instrument {report.target.get('model')}")
-    if cause is not None and cause.code.split(".")[0] in ("http", "status", "net") or \
-            (cause is not None and cause.code in ("model.not_found", "balance.instrument_unavailable")):
+    if cause is not None and (cause.code.split(".")[0] in ("http", "status") or cause.code in SUPPORT_WORTHY):
         lines += ["", "Still stuck? Send this to support:", *("  " + ln for ln in support_message(report).splitlines())]
     return lines
 
