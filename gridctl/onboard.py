@@ -17,10 +17,25 @@ from gridctl.result import SKIP, CheckResult, Timer
 
 
 def sdk_base_url(sdk: str, base_url: str, custom: bool) -> str:
-    """The base URL to write into the snippet: The Grid's for its own hosts, a custom one as given."""
-    if not custom:
+    """The base URL to write into the snippet: The Grid's for its own hosts, a custom one as given.
+
+    `custom` is False for the default base URL; a URL set explicitly to one of The Grid's
+    production API hosts is not custom either: each SDK gets its own canonical host (the
+    Anthropic SDK the messages-beta root, OpenAI-style SDKs api.thegrid.ai/v1).
+    """
+    if not custom or _grid_api_host(base_url):
         return grid.MESSAGES_ROOT if sdk == "anthropic" else grid.DEFAULT_BASE_URL
     return grid.sdk_base("anthropic" if sdk == "anthropic" else "openai", base_url.strip().rstrip("/"))
+
+
+def _grid_api_host(base_url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        host = (urlsplit(base_url.strip()).hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    return host in (grid.API_HOST, grid.MESSAGES_HOST)
 
 
 def offline_checks(target: Target, sdk: str, custom: bool) -> list[CheckResult]:
@@ -89,9 +104,13 @@ def snippet(sdk: str, base_url: str, model: str) -> dict[str, str]:
     key_line = 'export THEGRID_API_KEY="<your consumption key>"   # or: gridctl auth login'
     if sdk == "anthropic":
         return {"env": f"{key_line}\nexport ANTHROPIC_BASE_URL={base_url}\n"
-                       'export ANTHROPIC_AUTH_TOKEN="$THEGRID_API_KEY"   # Claude Code',
+                       '# Claude Code and the Anthropic SDK send ANTHROPIC_API_KEY as x-api-key, the header\n'
+                       '# the Messages beta documents (ANTHROPIC_AUTH_TOKEN would go out as Bearer)\n'
+                       'export ANTHROPIC_API_KEY="$THEGRID_API_KEY"',
                 "code": "import os\n\nimport anthropic\n\n"
-                        f"client = anthropic.Anthropic(base_url={base_url!r}, api_key=os.environ[\"THEGRID_API_KEY\"])\n"
+                        "key = os.environ[\"THEGRID_API_KEY\"]\n"
+                        "# anthropic 2.x sends api_key as Authorization: Bearer; the Messages beta documents x-api-key\n"
+                        f"client = anthropic.Anthropic(base_url={base_url!r}, api_key=key, default_headers={{\"x-api-key\": key}})\n"
                         f"msg = client.messages.create(model={model!r}, max_tokens=256,\n"
                         "                             messages=[{\"role\": \"user\", \"content\": \"ping\"}])\n"
                         "print(msg.content[0].text)\n"}

@@ -66,21 +66,29 @@ def keyring_get(profile: str) -> str | None:
 
 
 def keyring_set(profile: str, key: str) -> None:
+    """Store the key and read it back: a backend that silently discards it (keyring's null backend,
+    a chainer with no backends) must not let `auth login` claim the key is stored."""
     kr = _keyring()
+    register(key)
     try:
         kr.set_password(SERVICE, profile, key)
+        kept = kr.get_password(SERVICE, profile)
     except Exception as exc:  # noqa: BLE001
         raise KeyringProblem(_describe(exc)) from None
+    if kept != key:
+        raise KeyringProblem(f"the keyring backend {keyring_backend_name()} did not keep the key")
 
 
 def keyring_delete(profile: str) -> bool:
     """Delete the stored key; False when there was none."""
     kr = _keyring()
     try:
+        if kr.get_password(SERVICE, profile) is None:
+            return False  # a backend that stores nothing (null) "deletes" without complaint
         kr.delete_password(SERVICE, profile)
     except Exception as exc:  # noqa: BLE001
-        if exc.__class__.__name__ == "PasswordDeleteError":
-            return False
+        if any(cls.__name__ == "PasswordDeleteError" for cls in type(exc).__mro__):
+            return False  # nothing stored (subclasses included: backends specialise it)
         raise KeyringProblem(_describe(exc)) from None
     return True
 
@@ -122,8 +130,11 @@ def file_set(config_dir: Path, profile: str, key: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
+    os.fchmod(fd, 0o600)  # a stale .tmp keeps its old mode through O_CREAT: fix it before writing
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
     os.chmod(path, 0o600)
     return path

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,15 @@ from gridctl import grid, secrets
 
 ENV_CONFIG_DIR = "GRIDCTL_CONFIG_DIR"  # overrides the platformdirs location (tests, portable installs)
 PROFILE_KEYS = ("base_url", "model", "status_url", "api")
+# A profile name is also a keyring entry and a file name (credentials/NAME.key): no paths, no dots first.
+PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+
+
+def check_profile_name(name: str, source: str = "profile") -> str:
+    if not PROFILE_NAME.fullmatch(name):
+        raise ConfigError(f"{source}: bad profile name {name!r}: use up to 64 letters, digits, '_', '-' and '.'"
+                          ", not starting with '.' or '-'")
+    return name
 
 
 class ConfigError(Exception):
@@ -60,19 +70,46 @@ def load_config(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        # tomllib's message already ends "(at line N, column M)"
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    active = data.get("active_profile")
+    if active is not None and not isinstance(active, str):
+        raise ConfigError(f"{path}:{_where(text, None, 'active_profile')} active_profile must be a string")
     profiles = data.get("profiles", {})
-    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
-        raise ConfigError(f"{path}: [profiles.NAME] tables expected")
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{path}:{_where(text, None, 'profiles')} [profiles.NAME] tables expected")
     for name, prof in profiles.items():
+        if not isinstance(prof, dict):
+            raise ConfigError(f"{path}:{_where(text, 'profiles', name)} profiles.{name} must be a "
+                              f"[profiles.{name}] table")
         for k, v in prof.items():
             if k in PROFILE_KEYS and not isinstance(v, str):
-                raise ConfigError(f"{path}: profiles.{name}.{k} must be a string")
+                raise ConfigError(f"{path}:{_where(text, name, k)} profiles.{name}.{k} must be a string")
     return data
+
+
+def _where(text: str, table: str | None, key: str) -> str:
+    """' line N:' for the line that sets `key` (inside [profiles.TABLE] when given); '' when not found.
+
+    tomllib reports only syntax errors with a line; type errors are found again in the text.
+    """
+    lines = text.splitlines()
+    start = 0
+    if table is not None and table != "profiles":
+        header = re.compile(r"\s*\[\s*profiles\s*\.\s*([\"']?)" + re.escape(table) + r"\1\s*\]")
+        start = next((i + 1 for i, line in enumerate(lines) if header.match(line)), 0)
+    setter = re.compile(r"\s*(?:[\w.\"' -]*\.\s*)?([\"']?)" + re.escape(key) + r"\1\s*=")
+    for i in range(start, len(lines)):
+        if setter.match(lines[i]):
+            return f" line {i + 1}:"
+    return ""
 
 
 @dataclass
@@ -101,12 +138,12 @@ class Settings:
     @property
     def profile(self) -> Sourced:
         if self.flags.profile:
-            return Sourced(self.flags.profile, "flag --profile")
+            return Sourced(check_profile_name(self.flags.profile, "--profile"), "flag --profile")
         if self.env.get(grid.ENV_PROFILE):
-            return Sourced(self.env[grid.ENV_PROFILE], f"env {grid.ENV_PROFILE}")
+            return Sourced(check_profile_name(self.env[grid.ENV_PROFILE], grid.ENV_PROFILE), f"env {grid.ENV_PROFILE}")
         active = self.config.get("active_profile")
         if isinstance(active, str) and active:
-            return Sourced(active, "config active_profile")
+            return Sourced(check_profile_name(active, f"{self.config_path}: active_profile"), "config active_profile")
         return Sourced("default", "default")
 
     def profile_values(self) -> dict[str, str]:
@@ -195,25 +232,62 @@ def from_env(flags: Flags, env: Mapping[str, str] | None = None, stdin_key: str 
     return Settings(flags=flags, env=environ, stdin_key=stdin_key)
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _toml_str(value: str) -> str:
-    # TOML basic strings take JSON's escapes for everything we store (URLs, names).
+    # TOML basic strings take JSON's escapes; JSON leaves DEL raw, which TOML forbids.
     import json
 
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _toml_str(key)
+
+
+def _toml_value(value: Any) -> str:
+    import datetime
+    import math
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_str(value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _dump_table(lines: list[str], path: list[str], table: dict[str, Any]) -> None:
+    values = [(k, v) for k, v in table.items() if not isinstance(v, dict)]
+    tables = [(k, v) for k, v in table.items() if isinstance(v, dict)]
+    if path and (values or not tables):
+        lines += ["", f"[{'.'.join(_toml_key(p) for p in path)}]"]
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in values]
+    for k, v in tables:
+        _dump_table(lines, [*path, k], v)
 
 
 def dump_config(data: dict[str, Any]) -> str:
-    """Write back the subset of TOML gridctl owns: top-level strings and [profiles.NAME] string tables.
+    """The config as TOML, everything in it kept (a user's other keys and tables too); comments are not.
 
-    A dozen lines instead of a dependency (tomli-w) for a file of flat string tables.
+    A few lines instead of a dependency (tomli-w); arrays of tables come out as inline tables.
     """
     lines = ["# gridctl configuration: profiles hold base URL, model and status URL, never a key."]
-    for k, v in data.items():
-        if isinstance(v, str):
-            lines.append(f"{k} = {_toml_str(v)}")
-    for name, prof in (data.get("profiles") or {}).items():
-        lines += ["", f"[profiles.{_toml_str(name)}]"]
-        lines += [f"{k} = {_toml_str(v)}" for k, v in prof.items() if isinstance(v, str)]
+    _dump_table(lines, [], data)
     return "\n".join(lines) + "\n"
 
 
@@ -221,6 +295,7 @@ def save_profile(settings: Settings, profile: str, values: Mapping[str, str | No
     """Merge `values` into [profiles.PROFILE] and write the file atomically with mode 0600."""
     import tempfile
 
+    check_profile_name(profile)
     data = dict(settings.config)
     profiles = {k: dict(v) for k, v in (data.get("profiles") or {}).items()}
     prof = profiles.setdefault(profile, {})
@@ -238,6 +313,8 @@ def save_profile(settings: Settings, profile: str, values: Mapping[str, str | No
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(dump_config(data))
+            fh.flush()
+            os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:

@@ -158,6 +158,13 @@ def _validate(flags: Flags) -> None:
         raise UsageError(f"--api must be chat or messages, not {flags.api!r}")
     if flags.timeout is not None and not (0 < flags.timeout <= 3600):
         raise UsageError("--timeout must be between 0 and 3600 seconds")
+    if flags.profile is not None:
+        from gridctl.settings import check_profile_name
+
+        try:
+            check_profile_name(flags.profile, "--profile")
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
     if flags.api_key is not None and flags.api_key_stdin:
         raise UsageError("--api-key and --api-key-stdin exclude each other")
     for value, name in ((flags.base_url, "--base-url"), (flags.status_url, "--status-url"), (flags.model, "--model")):

@@ -17,7 +17,10 @@ def _read_key(from_stdin: bool) -> str:
     elif sys.stdin.isatty():
         import getpass
 
-        key = getpass.getpass("Paste your Grid consumption key (input hidden): ")
+        try:
+            key = getpass.getpass("Paste your Grid consumption key (input hidden): ")
+        except EOFError:  # Ctrl-D at the prompt
+            key = ""
     else:
         raise UsageError("no terminal to prompt on: pipe the key in with --api-key-stdin")
     key = key.strip()
@@ -25,6 +28,17 @@ def _read_key(from_stdin: bool) -> str:
         raise UsageError("no key given")
     secrets.register(key)
     return key
+
+
+def _unusable(key: str) -> str | None:
+    """Why a key cannot be sent as it is, in words that never quote it."""
+    if key[0] in "\"'`" or key[-1] in "\"'`":
+        return "it is wrapped in quote characters; paste the key alone"
+    if any(c.isspace() for c in key):
+        return "it has whitespace inside it (a line break from copying?)"
+    if not key.isascii() or not key.isprintable():
+        return "it has non-ASCII or control characters, which an HTTP header cannot carry"
+    return None
 
 
 def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool, insecure_storage: bool,
@@ -44,7 +58,11 @@ def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool
     errors = [f for f in shape if f.severity == "error"]
     if errors:
         raise ConfigProblem(f"not storing that key: {errors[0].message}")
+    why = _unusable(key)
+    if why:
+        raise ConfigProblem(f"not storing that key: {why}")
     if base_url is not None:
+        settings.config  # noqa: B018 - a corrupt config fails now, before the key is stored
         url = lint_url(base_url)
         bad = [f for f in url.findings if f.severity == "error"]
         if bad:
@@ -70,7 +88,12 @@ def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool
         save_profile(settings, profile, {"base_url": base_url})
     note = finding("config.key_source", f"Key {secrets.fingerprint(key)} stored in {where} for profile "
                    f"{profile}{saved}.")
-    checks.append(CheckResult("store", "Stored", [note]))
+    stored_notes = [note]
+    shadow = next((name for name in (grid.ENV_API_KEY, grid.ENV_LEGACY_KEY) if settings.env.get(name)), None)
+    if shadow:  # like gh with GH_TOKEN: the stored key is not the one commands will use
+        stored_notes.append(finding("config.key_source", f"{shadow} is set in this environment and outranks the "
+                                    f"stored key; unset it to use the stored one.", severity="warning"))
+    checks.append(CheckResult("store", "Stored", stored_notes))
     report = Report("auth login", checks, target={"profile": profile}, duration_ms=timer.ms())
     report.extra["stored"] = where
     if where.startswith("file"):

@@ -18,9 +18,18 @@ def _send(net: Net, target: Target, extra: dict[str, Any], prompt: str) -> tuple
     body = target.body() | {"messages": [{"role": "user", "content": prompt}]} | extra
     out = net.send("POST", target.endpoint, headers=target.headers(), json=body, auth=target.auth())
     if not out.ok:
-        return None, CheckResult("", "", [f for f in out.findings if f.severity == "error"][:1],
-                                 data={"status_code": out.status_code, "request_id": out.request_id})
+        errors = [f for f in out.findings if f.severity == "error"][:1] or [
+            finding("http.unexpected", f"HTTP {out.status_code}: not a completion.")]
+        return None, CheckResult("", "", errors, data={"status_code": out.status_code, "request_id": out.request_id})
     return out.json(), None
+
+
+def _message(doc: Any) -> dict[str, Any]:
+    """choices[0].message of a completion, {} for any other shape (a gateway may answer anything)."""
+    choices = doc.get("choices") if isinstance(doc, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    return message if isinstance(message, dict) else {}
 
 
 def check_tools(net: Net, target: Target) -> CheckResult:
@@ -33,7 +42,8 @@ def check_tools(net: Net, target: Target) -> CheckResult:
     if failed is not None:
         failed.id, failed.title, failed.duration_ms = "tools", "Tool calling", timer.ms()
         return failed
-    calls = (((doc or {}).get("choices") or [{}])[0].get("message") or {}).get("tool_calls") or []
+    calls = _message(doc).get("tool_calls")
+    calls = calls if isinstance(calls, list) else []
     findings = [] if calls else [finding("http.unexpected", "A forced tool call came back without tool_calls.",
                                          severity="warning")]
     return CheckResult("tools", "Tool calling", findings, duration_ms=timer.ms(),
@@ -49,7 +59,7 @@ def check_json_mode(net: Net, target: Target) -> CheckResult:
     if failed is not None:
         failed.id, failed.title, failed.duration_ms = "json_mode", "JSON mode", timer.ms()
         return failed
-    content = (((doc or {}).get("choices") or [{}])[0].get("message") or {}).get("content") or ""
+    content = _message(doc).get("content") or ""
     try:
         json.loads(content)
         findings = []

@@ -1,7 +1,9 @@
-"""Keyring backends for tests: a file-backed one (works across subprocesses) and a failing one.
+"""Keyring backends for tests: file-backed (works across subprocesses), in-memory, and failing ones.
 
 Selected with PYTHON_KEYRING_BACKEND=tests.support.keyrings.FileKeyring (the file lives at
-$GRIDCTL_TEST_KEYRING) or ...FailingKeyring; tests put the repo root on PYTHONPATH.
+$GRIDCTL_TEST_KEYRING) or ...FailingKeyring; tests put the repo root on PYTHONPATH. In-process,
+`keyring.set_keyring(MemoryKeyring())`. None of them is ever picked by keyring's auto-detection
+(importing this module must not change which backend a later `keyring.core.init_backend()` finds).
 """
 
 from __future__ import annotations
@@ -11,11 +13,19 @@ import os
 from pathlib import Path
 
 from keyring.backend import KeyringBackend
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.compat import properties
+from keyring.errors import InitError, KeyringLocked, NoKeyringError, PasswordDeleteError
 
 
-class FileKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+class _TestBackend(KeyringBackend):
+    @properties.classproperty
+    def priority(cls) -> float:  # type: ignore[override]
+        if os.environ.get("PYTHON_KEYRING_BACKEND", "").rsplit(".", 1)[-1] == cls.__name__:
+            return 1
+        raise RuntimeError("a test backend: used only when named in PYTHON_KEYRING_BACKEND")
+
+
+class FileKeyring(_TestBackend):
 
     def _path(self) -> Path:
         return Path(os.environ["GRIDCTL_TEST_KEYRING"])
@@ -41,10 +51,8 @@ class FileKeyring(KeyringBackend):
         self._path().write_text(json.dumps(data))
 
 
-class FailingKeyring(KeyringBackend):
+class FailingKeyring(_TestBackend):
     """Like a locked or absent desktop keyring on a headless machine."""
-
-    priority = 1  # type: ignore[assignment]
 
     def get_password(self, service: str, username: str) -> str | None:
         raise KeyringLocked("the collection is locked")
@@ -54,3 +62,73 @@ class FailingKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         raise KeyringLocked("the collection is locked")
+
+
+class MemoryKeyring(_TestBackend):
+    """An in-process keyring for in-process tests: `keyring.set_keyring(MemoryKeyring())`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.store.pop((service, username), None) is None:
+            raise PasswordDeleteError("not found")
+
+
+class _Raising(_TestBackend):
+    """Every operation raises `self.error()`: the ways real backends fail on headless machines."""
+
+    def error(self) -> BaseException:
+        raise NotImplementedError
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise self.error()
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise self.error()
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise self.error()
+
+
+class NoKeyring(_Raising):
+    """keyring's own `fail.Keyring`: no recommended backend installed."""
+
+    def error(self) -> BaseException:
+        return NoKeyringError("No recommended backend was available.")
+
+
+class InitErrorKeyring(_Raising):
+    def error(self) -> BaseException:
+        return InitError("Failed to create the collection: Prompt dismissed.")
+
+
+class DbusErrorKeyring(_Raising):
+    """SecretService without a session bus: a plain RuntimeError-like error, several lines long."""
+
+    def error(self) -> BaseException:
+        return RuntimeError("org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets\n"
+                            "was not provided by any .service files")
+
+
+class BrokenInitKeyring(_TestBackend):
+    """A backend that cannot even be constructed (keyring raises from get_keyring())."""
+
+    def __init__(self) -> None:
+        raise InitError("cannot connect to the keyring daemon")
+
+    def get_password(self, service: str, username: str) -> str | None:  # pragma: no cover - never built
+        raise AssertionError
+
+    def set_password(self, service: str, username: str, password: str) -> None:  # pragma: no cover
+        raise AssertionError
+
+    def delete_password(self, service: str, username: str) -> None:  # pragma: no cover
+        raise AssertionError
