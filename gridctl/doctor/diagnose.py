@@ -43,7 +43,9 @@ def diagnose(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode |
             errs = _errors(checks.get(cid))
             if errs:
                 return errs[0], None
-        return None, None
+        # Anything else still failing, e.g. an incident on the status page while this request
+        # works: the contract makes an active incident exit 8 even so.
+        return _first_error(checks)
     if first is None:
         return _first_error(checks)
     if status_code in (401, 403):
@@ -59,7 +61,9 @@ def diagnose(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode |
         return first, None
     if status_code == 402:
         bal = _errors(checks.get("balance"))
-        return (bal[0], None) if bal else (first, None)
+        # The instrument the user asked for, not the first of the nine that happens to answer 402.
+        mine = [f for f in bal if f.data.get("model") == ping.data.get("model")] if ping else []
+        return ((mine or bal)[0], None) if bal else (first, None)
     if status_code in (400, 422):
         body = _errors(checks.get("body"))
         return (body[0], ExitCode.BAD_REQUEST) if body else (first, None)

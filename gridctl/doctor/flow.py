@@ -63,6 +63,11 @@ def run(plan: Plan) -> Report:
             "network": lambda: check_network(tgt.base_url, deadline),
             "ping": lambda: ping(net, tgt),
         }
+        if _no_contact(tgt):
+            # A look-alike host (or no host at all): not even a DNS lookup or a TCP handshake goes there.
+            del jobs["network"]
+            checks["network"] = CheckResult("network", TITLES["network"], [], status=SKIP,
+                                            data={"summary": "not contacted: see Base URL"})
         if plan.stream:
             from gridctl.probe.stream import check_stream
 
@@ -106,6 +111,12 @@ def offline_steps(tgt: Target, body: str | None) -> dict[str, CheckResult]:
         t = Timer()
         out["body"] = CheckResult("body", TITLES["body"], lint_body(body), duration_ms=t.ms())
     return out
+
+
+def _no_contact(tgt: Target) -> bool:
+    from gridctl.probe.ping import no_contact
+
+    return no_contact(tgt.base_url, tgt.api) is not None
 
 
 def _follow_ups(net: Net, checks: dict[str, CheckResult], tgt: Target) -> dict[str, Callable[[], CheckResult]]:
@@ -154,19 +165,44 @@ def interpret(checks: dict[str, CheckResult], tgt: Target) -> None:
     elif code is not None and 200 <= code < 300:
         auth.data["summary"] = "accepted by the server"
     live = checks.get("models")
+    # The model list 404s at the same base too: the path is wrong, whatever the instrument.
+    path_404 = code == 404 and live is not None and live.data.get("status_code") == 404
+    if path_404 and not _has_v1(tgt.base_url) and not any(f.severity == "error" for f in url.findings):
+        url.findings.append(finding("url.missing_v1", f"{tgt.endpoint} answered 404, and so did "
+                                    f"{tgt.base_url.strip()}{grid.MODELS_PATH}: the base URL lacks /v1."))
     if live is not None:
         ids = live.data.get("live")
         model.findings = lint_model(tgt.model, ids).findings
         model.data["live"] = ids is not None
-        model.findings.extend(f for f in live.findings if f.severity != "info")
-        if code == 404 and not any(f.severity == "error" for f in model.findings):
+        if not path_404:
+            model.findings.extend(f for f in live.findings if f.severity != "info")
+        if code == 404 and not path_404 and not any(f.severity == "error" for f in model.findings):
             model.findings.append(finding("model.not_found", f"The URL is right and {tgt.model} got 404"
                                           + (", and the live list does not have it." if ids is not None
                                              and tgt.model not in ids else ".")))
     if code == 404 and any(f.code.startswith("url.") for f in url.findings):
         url.data["summary"] = "the server answered 404 at this URL"
+    network = checks.get("network")
+    if code is not None and network is not None:
+        # The request itself got an HTTP answer, so DNS, TCP and TLS work for it: a failure of the
+        # separate probe (another trust store, address family, or a budget spent elsewhere) is a note.
+        for f in network.findings:
+            if f.severity == "error":
+                f.severity = "warning"
+                f.message += " The request itself went through, so this did not stop it."
+        network.refresh()
     for c in (auth, url, model):
         c.refresh()
+
+
+def _has_v1(base_url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        path = urlsplit(base_url.strip()).path
+    except ValueError:
+        return False
+    return any(seg.lower() == "v1" for seg in path.split("/"))
 
 
 def _auth_reading(code: int, ping: CheckResult, auth: CheckResult) -> Finding:

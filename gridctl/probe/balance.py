@@ -45,9 +45,17 @@ def check_balance(net: Net, target: Target, models: Sequence[str] | None = None,
         else:
             other.append(name)
     findings = []
-    if unpaid and not paid and not recovered:
-        findings.append(finding("balance.credits_empty", f"Every instrument probed answered 402 "
-                                f"({', '.join(unpaid)}): the USD credits balance is empty."))
+    if len(unpaid) == 1 and len(names) == 1:
+        # One 402 alone cannot tell credits from tokens: the server's own words decide.
+        own = next((f for f in results[0].findings if f.code.startswith("balance.")), None)
+        code = own.code if own is not None else "balance.credits_empty"
+        findings.append(finding(code, f"{unpaid[0]} answers 402 (the only instrument probed): "
+                                f"{own.message if own else 'payment required'}", model=unpaid[0]))
+    elif unpaid and not paid and not recovered:
+        said = "Every instrument probed answered 402" if not other else \
+            f"No instrument works: {len(unpaid)} answered 402 and {len(other)} gave no usable answer"
+        findings.append(finding("balance.credits_empty", f"{said} ({', '.join(unpaid)}): the USD credits "
+                                "balance is empty."))
     elif unpaid:
         for name in unpaid:
             tier_mate = _working_alternative(name, paid)

@@ -87,6 +87,14 @@ def classify_exception(exc: BaseException, proxy: str | None = None) -> Finding:
         if "timed out" in low:
             return finding("net.connect_timeout")
         return finding("net.refused", f"Could not connect: {text}")
+    if isinstance(exc, httpx.LocalProtocolError):
+        # Our own request was malformed: in practice a line break or control character in the key.
+        # h11's message quotes the header value (the key, repr-escaped), so it is never shown.
+        return finding("auth.key_whitespace", "The request could not be sent: a header value has a line break or "
+                       "control character (usually in the key).")
+    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in low:
+        # httpx builds the next request even with redirects off, and fails on a malformed Location.
+        return finding("http.unexpected", f"A redirect with an unusable Location header: {text}")
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
         return finding("net.reset", f"The connection was closed mid-request: {text or exc.__class__.__name__}.")
     if isinstance(exc, httpx.DecodingError):
@@ -117,10 +125,13 @@ def _errno(exc: BaseException) -> int | None:
 def _ssl_error(exc: BaseException) -> str | None:
     seen: BaseException | None = exc
     while seen is not None:
+        # getattr: the ssl module sets verify_message and reason, but an SSLError raised by other code
+        # (a proxy library, a test) may lack them, and classification must never raise.
         if isinstance(seen, ssl.SSLCertVerificationError):
-            return f"the certificate could not be verified ({seen.verify_message or seen.reason})"
+            why = getattr(seen, "verify_message", None) or getattr(seen, "reason", None) or seen
+            return f"the certificate could not be verified ({why})"
         if isinstance(seen, ssl.SSLError):
-            return f"the TLS handshake failed ({seen.reason or seen})"
+            return f"the TLS handshake failed ({getattr(seen, 'reason', None) or seen})"
         seen = seen.__cause__ or seen.__context__
     low = str(exc).lower()
     if "certificate_verify_failed" in low or "ssl" in low and "handshake" in low:

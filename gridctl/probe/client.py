@@ -97,8 +97,12 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 def may_carry_key(origin: str, target: str) -> bool:
     """The key follows a redirect only to the same host, or to a thegrid.ai host over https."""
-    o, t = urlsplit(origin), urlsplit(target)
-    if (t.hostname or "") == (o.hostname or "") and t.port == o.port and (t.scheme == o.scheme or t.scheme == "https"):
+    try:
+        o, t = urlsplit(origin), urlsplit(target)
+        same_port = t.port == o.port
+    except ValueError:  # a Location with a bad port or bracket: certainly not trusted with the key
+        return False
+    if (t.hostname or "") == (o.hostname or "") and same_port and (t.scheme == o.scheme or t.scheme == "https"):
         return True
     return t.scheme == "https" and grid.is_grid_host(t.hostname or "")
 
@@ -107,8 +111,11 @@ def proxy_for(url: str) -> str | None:
     """The proxy from the environment that applies to `url` (for reports: host and port, never a password)."""
     import urllib.request
 
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # an unparseable URL is reported by the request itself, as url.invalid
+        return None
     if not host or urllib.request.proxy_bypass_environment(host):
         return None
     proxies = urllib.request.getproxies_environment()
@@ -213,6 +220,19 @@ class Net:
                 out.timings_ms.update(trace.timings())
                 out.url = current
                 return None
+            except UnicodeEncodeError as exc:
+                # Header values must be ASCII; only the key in them comes from the user. The message
+                # names the position, never the value.
+                out.findings.append(finding("auth.non_ascii", f"The request could not be sent: a header value has "
+                                            f"a non-ASCII character at position {exc.start} (usually in the key)."))
+                out.url = current
+                return None
+            except (httpx.InvalidURL, UnicodeError) as exc:
+                # Not HTTPError subclasses: a malformed URL, or a host name IDNA cannot encode
+                # (a label over 63 characters fails inside getaddrinfo).
+                out.findings.append(finding("url.invalid", f"The URL cannot be requested: {exc}"))
+                out.url = current
+                return None
             try:
                 out.status_code = response.status_code
                 out.statuses.append(response.status_code)
@@ -258,10 +278,15 @@ class Net:
         """Read the body within the deadline; a stall or a cut is a finding, not an exception."""
         chunks: list[bytes] = []
         try:
-            for chunk in response.iter_raw():
+            # Decoded bytes, not iter_raw(): httpx asks for gzip/br, and a compressed JSON error body
+            # would otherwise look like garbage (http.unexpected) instead of The Grid's words.
+            for chunk in response.iter_bytes():
                 chunks.append(chunk)
                 if self.deadline.expired:
-                    out.findings.append(finding("net.no_response", "The body kept trickling past the time budget."))
+                    # The budget ran out as this chunk came in: only a body still incomplete is a hang.
+                    if not _complete(response, chunks):
+                        out.findings.append(finding("net.no_response",
+                                                    "The body kept trickling past the time budget."))
                     break
                 if sum(map(len, chunks)) > 4 * 1024 * 1024:
                     break
@@ -269,6 +294,14 @@ class Net:
             if not chunks:
                 out.findings.append(classify_exception(exc))
         return b"".join(chunks)
+
+
+def _complete(response: httpx.Response, chunks: list[bytes]) -> bool:
+    """Has the whole body arrived? Content-Length says so, or the JSON parses."""
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and response.num_bytes_downloaded >= int(length):
+        return True
+    return parse_json(b"".join(chunks)) is not None
 
 
 def _retryable_net(findings: list[Finding]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import ssl
 import threading
@@ -16,13 +17,18 @@ from gridctl.result import CheckResult, Timer
 def resolve(host: str, port: int, deadline: Deadline) -> tuple[float, list[str], str | None]:
     """getaddrinfo bounded by the deadline (it cannot be cancelled, so it runs in a daemon thread)."""
     box: dict[str, object] = {}
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return 0.0, [host.strip("[]")], None  # a literal address: nothing to look up
+    except ValueError:
+        pass
 
     def work() -> None:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             box["addrs"] = sorted({str(i[4][0]) for i in infos})
-        except OSError as exc:
-            box["error"] = str(exc)
+        except (OSError, UnicodeError, ValueError) as exc:  # a label over 63 characters fails IDNA encoding
+            box["error"] = str(exc) or exc.__class__.__name__
 
     t0 = time.perf_counter()
     thread = threading.Thread(target=work, daemon=True)
@@ -72,7 +78,7 @@ def check_network(base_url: str, deadline: Deadline) -> CheckResult:
     try:
         if parts.scheme == "https":
             t1 = time.perf_counter()
-            ctx = ssl.create_default_context()
+            ctx = _tls_context()
             sock.settimeout(max(0.05, deadline.remaining()))
             with ctx.wrap_socket(sock, server_hostname=host) as tls:
                 timings["tls"] = round((time.perf_counter() - t1) * 1000, 1)
@@ -85,3 +91,14 @@ def check_network(base_url: str, deadline: Deadline) -> CheckResult:
         sock.close()
     data["summary"] = f"{host}:{port} " + " ".join(f"{k} {v:.0f}ms" for k, v in timings.items())
     return CheckResult("network", "Network", findings, data=data, duration_ms=timer.ms())
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The trust store the ping itself uses (httpx: certifi, or SSL_CERT_FILE / SSL_CERT_DIR).
+
+    With the system store instead, a machine without ca-certificates (a slim container) or with a
+    corporate CA in only one of the two would get a TLS verdict here that contradicts the ping.
+    """
+    import httpx
+
+    return httpx.create_ssl_context(trust_env=True)

@@ -5,18 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from gridctl import grid
-from gridctl.findings import finding
+from gridctl.findings import Finding, finding
 from gridctl.lint.url import lint_url
 from gridctl.probe.client import Net, Outcome
 from gridctl.result import CheckResult, Timer
 from gridctl.target import ANTHROPIC_VERSION, Target, curl_command  # noqa: F401 - re-exported
 
+
+def no_contact(base_url: str, api: str = "chat") -> Finding | None:
+    """Why nothing may be sent to this base URL (a look-alike host, or not a usable URL), or None."""
+    lint = lint_url(base_url, api=api)
+    bad = [f for f in lint.findings if f.code in ("url.host_typo", "url.invalid") and f.severity == "error"]
+    if lint.refuse_key or lint.host is None or bad:
+        return bad[0] if bad else finding("url.invalid")
+    return None
+
+
 def refuse(target: Target) -> CheckResult | None:
     """Stop before any connection when the key would go to a look-alike host, or there is no key."""
-    lint = lint_url(target.base_url, api=target.api)
-    if lint.refuse_key or lint.host is None:
-        bad = [f for f in lint.findings if f.code in ("url.host_typo", "url.invalid")]
-        return CheckResult("ping", "Ping", bad[:1], data={"sent": False})
+    bad = no_contact(target.base_url, target.api)
+    if bad is not None:
+        return CheckResult("ping", "Ping", [bad], data={"sent": False})
     if not target.key:
         return CheckResult("ping", "Ping", [finding("config.no_key")], data={"sent": False})
     return None
@@ -27,9 +36,42 @@ def ping(net: Net, target: Target, retry: bool = True) -> CheckResult:
     refused = refuse(target)
     if refused is not None:
         return refused
+    dns_ms, dns_error = lookup(net, target.endpoint)
+    if dns_error is not None:
+        # The name does not resolve: no request could be sent, and a second lookup would only wait again.
+        out = Outcome(url=target.endpoint, findings=[finding("net.dns", dns_error)],
+                      timings_ms={"dns": dns_ms} if dns_ms is not None else {})
+        return result_of(out, target, timer)
     out = net.send("POST", target.endpoint, headers=target.headers(), json=target.body(), auth=target.auth(),
                    retry=retry)
+    if dns_ms is not None:
+        out.timings_ms.setdefault("dns", dns_ms)
     return result_of(out, target, timer)
+
+
+def lookup(net: Net, url: str) -> tuple[float | None, str | None]:
+    """(DNS time in ms, error) for the URL's host; (None, None) when a proxy resolves it for us.
+
+    httpcore has no DNS trace event (its connect phase includes the lookup), so the contract's
+    `dns` timing is measured here, with the same bounded lookup as the network step.
+    """
+    from urllib.parse import urlsplit
+
+    from gridctl.probe.client import proxy_for
+    from gridctl.probe.net import resolve
+
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None, None
+    if not host or proxy_for(url):
+        return None, None
+    ms, _addrs, error = resolve(host, port, net.deadline)
+    if error is None:
+        return round(ms, 1), None
+    why = "did not resolve within the time budget" if error == "timed out" else f"did not resolve: {error}"
+    return round(ms, 1), f"The host name {host} {why} (DNS)."
 
 
 def result_of(out: Outcome, target: Target, timer: Timer) -> CheckResult:

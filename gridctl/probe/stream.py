@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from gridctl.findings import finding
+from gridctl.findings import Finding, finding
 from gridctl.probe.client import Net, Outcome
 from gridctl.probe.ping import Target, refuse
 from gridctl.result import CheckResult, Timer
@@ -25,6 +25,7 @@ class StreamStats:
     first_event_s: float | None = None
     error: str | None = None
     gaps: list[float] = field(default_factory=list)
+    not_sse: list[Finding] = field(default_factory=list)  # a 2xx that was no event stream at all
 
 
 def check_stream(net: Net, target: Target, idle_warn_s: float = IDLE_WARN_S) -> CheckResult:
@@ -44,7 +45,9 @@ def check_stream(net: Net, target: Target, idle_warn_s: float = IDLE_WARN_S) -> 
     findings = [f for f in out.findings if f.code != "http.redirect"] if not out.ok or stats.error else []
     if out.status_code is not None and 200 <= out.status_code < 300:
         findings = []
-        if not stats.done and stats.finish_reason is None:
+        if stats.not_sse:
+            findings = stats.not_sse
+        elif not stats.done and stats.finish_reason is None:
             why = f" ({stats.error})" if stats.error else ""
             findings.append(finding("stream.cut", f"The stream stopped after {stats.events} events without a finish "
                                     f"reason or [DONE]{why}."))
@@ -62,9 +65,14 @@ def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Ne
     import json
 
     t0 = last = time.perf_counter()
+    ctype = response.headers.get("content-type", "")
+    sse = "event-stream" in ctype.lower()
+    seen: list[str] = []  # without the SSE content type: the first lines, to say what came instead
     try:
         for line in response.iter_lines():
             now = time.perf_counter()
+            if not sse and len(seen) < 200:
+                seen.append(line)
             if not line.strip():
                 continue
             if line.startswith("data:"):
@@ -84,7 +92,7 @@ def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Ne
                 except ValueError:
                     continue
                 stats.finish_reason = _finish(doc) or stats.finish_reason
-                if doc.get("type") == "message_stop":
+                if isinstance(doc, dict) and doc.get("type") == "message_stop":
                     stats.done = True
                     break
             if net.deadline.expired:
@@ -92,6 +100,15 @@ def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Ne
                 break
     except httpx.HTTPError as exc:
         stats.error = f"{exc.__class__.__name__}: {exc}"[:200]
+    if not sse and stats.events == 0:
+        # A captive portal's page or a buffered JSON answer is not a stream "cut" by an idle timeout.
+        from gridctl.probe.classify import classify_status
+
+        body = "\n".join(seen).encode("utf-8", "replace")
+        stats.not_sse = classify_status(response.status_code, body, ctype, out.url) or [
+            finding("http.unexpected", f"HTTP {response.status_code} with {ctype or 'no content type'} instead of "
+                    "an event stream (text/event-stream): something between you and The Grid buffers or rewrites "
+                    "streams.")]
 
 
 def _finish(doc: Any) -> str | None:
