@@ -18,9 +18,15 @@ def register(secret: str | None) -> None:
     """Remember a secret so that scrub() removes it from anything written."""
     if not secret:
         return
+    import json
+
     for form in {secret, secret.strip(), secret.strip().strip("'\"").strip()}:
-        if len(form) >= 6:
-            _SECRETS.add(form)
+        if len(form) < 6:
+            continue
+        # also the escaped spellings a key takes inside JSON, reprs and exception texts
+        # (a key with a newline or quote would otherwise slip through as `\n` or `\"`)
+        for spelling in (form, json.dumps(form, ensure_ascii=False)[1:-1], json.dumps(form)[1:-1], repr(form)[1:-1]):
+            _SECRETS.add(spelling)
 
 
 def fingerprint(key: str | None) -> str:

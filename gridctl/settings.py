@@ -61,14 +61,13 @@ def config_dir(env: Mapping[str, str]) -> Path:
 
 def load_config(path: Path) -> dict[str, Any]:
     """Parse the TOML config; a missing file is an empty config."""
-    import tomllib
-
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    import tomllib  # only when there is a file: most runs have none (bench P2)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -27,6 +27,9 @@ ISOLATED_ENV = (
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN",
     "HTTPS_PROXY",
+    "NO_PROXY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
     "HTTP_PROXY",
     "ALL_PROXY",
 )

@@ -221,3 +221,21 @@ def test_scrub_removes_every_registered_form() -> None:
 def test_register_ignores_tiny_values() -> None:
     secrets.register("abc")  # would shred ordinary words
     assert secrets.scrub("abc def") == "abc def"
+
+
+@pytest.mark.parametrize("key", [
+    'gk-with"quote-abcdefghijklmnopqrstuvwxyz',
+    "gk-with\nnewline-abcdefghijklmnopqrstuvwxyz",
+    "gk-with\\backslash-abcdefghijklmnopqrstuvwxyz",
+    "gk-with\ttab-abcdefghijklmnopqrstuvwxy\u00e9",
+])
+def test_scrub_removes_escaped_spellings_of_a_key(key: str) -> None:
+    import json
+
+    secrets.register(key)
+    for text in (json.dumps({"key": key}), json.dumps({"key": key}, ensure_ascii=False), repr(key),
+                 f"Illegal header value b'Bearer {key}'"):
+        scrubbed = secrets.scrub(text)
+        assert key not in scrubbed
+        assert json.dumps(key)[1:-1] not in scrubbed
+        assert repr(key)[1:-1] not in scrubbed
