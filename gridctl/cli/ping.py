@@ -30,7 +30,6 @@ def ping_cmd(
 
         print_line(curl_command(context.target(settings, with_key=False), stream=stream), opts.out)
         return 0
-    from gridctl.lint.model import lint_model
     from gridctl.probe.ping import one_line, ping
     from gridctl.result import Report, Timer
 
@@ -50,6 +49,8 @@ def ping_cmd(
             checks = [ping(net, tgt)]
     for check in checks:
         if any(f.code == "model.not_found" for f in check.findings):
+            from gridctl.lint.model import lint_model  # only a 404 needs the suggestion
+
             hint = lint_model(str(check.data.get("model")))
             if hint.suggestion:
                 for f in check.findings:
