@@ -6,9 +6,9 @@ so adding a failure mode is one entry here, one place that detects it, and tests
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from collections.abc import Callable
 from typing import Any
 
 from gridctl import grid
@@ -29,7 +29,7 @@ class ExitCode(IntEnum):
 
 
 ERROR, WARNING, INFO = "error", "warning", "info"
-E, W, I = ERROR, WARNING, INFO
+E, W, N = ERROR, WARNING, INFO  # short names keep the catalogue table readable
 _T = f"{grid.DOCS}/troubleshooting"
 _AUTH = f"{grid.DOCS}/api-reference/authentication"
 _ERR = f"{grid.DOCS}/api-reference/errors-and-rate-limits"
@@ -75,7 +75,7 @@ _ENTRIES: tuple[Entry, ...] = (
        "The OS keyring could not be used (no backend, locked, or failing), so stored keys are unavailable.",
        "Set THEGRID_API_KEY in the environment, or `gridctl auth login --insecure-storage` "
        "to keep the key in a 0600 plain-text file.", X.CONFIG),
-    _e("config.key_source", I, "Where the key came from",
+    _e("config.key_source", N, "Where the key came from",
        "Reports which source supplied the key in effect (flag, environment, keyring, file).",
        "Nothing to fix; remove the higher-precedence source if the wrong key is in effect.", X.OK),
     # url
@@ -118,7 +118,7 @@ _ENTRIES: tuple[Entry, ...] = (
     _e("url.nonstandard_port", W, "Non-standard port",
        "The Grid serves standard HTTPS on port 443; another port is refused or hangs.",
        "Remove the port from the URL.", X.CONFIG, _T),
-    _e("url.custom_host", I, "Not one of The Grid's hosts",
+    _e("url.custom_host", N, "Not one of The Grid's hosts",
        "The base URL points at another host: a gateway, a proxy or a local emulator. That can be right; "
        "gridctl tests it as given and will not send the key elsewhere.",
        f"If you meant The Grid itself, use {grid.DEFAULT_BASE_URL}.", X.OK),
@@ -181,7 +181,7 @@ _ENTRIES: tuple[Entry, ...] = (
        "GET /v1/models does not list this instrument for your key.",
        "Pick an instrument from `gridctl models`.", X.OK, _INSTR),
     # status
-    _e("status.operational", I, "All systems operational",
+    _e("status.operational", N, "All systems operational",
        "The status page reports no incident.", "Nothing to do on The Grid's side.", X.OK),
     _e("status.degraded", W, "The Grid reports degraded performance",
        "The status page shows a minor problem; some requests may be slow or fail.",
@@ -226,7 +226,7 @@ _ENTRIES: tuple[Entry, ...] = (
        "Retry; if it repeats, check what sits between you and api.thegrid.ai.", X.NETWORK, _T,
        phrases=("connection reset", "econnreset", "broken pipe")),
     # http
-    _e("http.redirect", I, "The API answered with a redirect",
+    _e("http.redirect", N, "The API answered with a redirect",
        "The Grid may answer 307 Temporary Redirect; the client must re-send the same method, body and "
        "Authorization header to the new location.",
        "curl: add -L. SDKs (openai, anthropic, httpx, requests) follow it; a hand-written client must too.",
@@ -278,7 +278,7 @@ _ENTRIES: tuple[Entry, ...] = (
        "A 402 went away on retry: Auto-Reload or Auto Top Up bought what was missing.",
        "Nothing is broken; keep a 402 retry in your client (cold start after idle).", X.OK, _AGENT),
     # stream
-    _e("stream.ok", I, "Streaming works", "The SSE stream ran to its end.", "Nothing to do.", X.OK),
+    _e("stream.ok", N, "Streaming works", "The SSE stream ran to its end.", "Nothing to do.", X.OK),
     _e("stream.cut", E, "The stream was cut off",
        "The SSE stream ended without a finish reason or [DONE]: something in between closed it, usually an "
        "idle timeout on a proxy.", "Increase the idle timeout on whatever sits between your client and "

@@ -192,4 +192,4 @@ def sdk_base(sdk: str, base_url: str) -> str:
     conv = SDKS[sdk]
     if conv.wants_v1:
         return base_url
-    return base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+    return base_url.removesuffix("/v1")

@@ -12,8 +12,8 @@ from gridctl.lint.header import lint_key_shape
 from gridctl.lint.model import lint_model
 from gridctl.lint.url import lint_url
 from gridctl.probe.client import Net
-from gridctl.probe.ping import Target, curl_command
 from gridctl.result import SKIP, CheckResult, Timer
+from gridctl.target import Target, curl_command
 
 
 def sdk_base_url(sdk: str, base_url: str, custom: bool) -> str:
@@ -49,7 +49,7 @@ def offline_checks(target: Target, sdk: str, custom: bool) -> list[CheckResult]:
                       data={"summary": "present" if target.key else "missing"})
     t = Timer()
     lint = lint_url(target.base_url, api=target.api)
-    url = CheckResult("url", f"Base URL for {sdk}", [f for f in lint.findings], duration_ms=t.ms(),
+    url = CheckResult("url", f"Base URL for {sdk}", list(lint.findings), duration_ms=t.ms(),
                       data={"in_effect": target.base_url, "for_sdk": sdk_base_url(sdk, target.base_url, custom)})
     return [key, url]
 

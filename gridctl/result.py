@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from gridctl.findings import ERROR, WARNING, ExitCode, Finding, exit_code_for
@@ -61,7 +61,7 @@ class Report:
     checks: list[CheckResult] = field(default_factory=list)
     target: dict[str, Any] = field(default_factory=dict)
     request_ids: list[str] = field(default_factory=list)
-    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     duration_ms: float = 0.0
     diagnosis: Finding | None = None  # None: the first error finding in check order
     extra: dict[str, Any] = field(default_factory=dict)  # command-specific top-level fields

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 SERVICE = "gridctl"
 _SECRETS: set[str] = set()
@@ -25,8 +26,7 @@ def register(secret: str | None) -> None:
             continue
         # also the escaped spellings a key takes inside JSON, reprs and exception texts
         # (a key with a newline or quote would otherwise slip through as `\n` or `\"`)
-        for spelling in (form, json.dumps(form, ensure_ascii=False)[1:-1], json.dumps(form)[1:-1], repr(form)[1:-1]):
-            _SECRETS.add(spelling)
+        _SECRETS.update((form, json.dumps(form, ensure_ascii=False)[1:-1], json.dumps(form)[1:-1], repr(form)[1:-1]))
 
 
 def fingerprint(key: str | None) -> str:
@@ -51,7 +51,7 @@ class KeyringProblem(Exception):
     """The keyring could not be used; the message says why in one line."""
 
 
-def _keyring():  # type: ignore[no-untyped-def]
+def _keyring() -> Any:
     try:
         import keyring
     except Exception as exc:  # noqa: BLE001 - any import failure means "no keyring"

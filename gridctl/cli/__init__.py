@@ -53,13 +53,14 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=args, prog_name="gridctl", standalone_mode=False)
     except typer.Abort:
         code = 130
-    except Exception as exc:
+    except Exception as raised:  # noqa: BLE001 - sorted below: parser errors, else an internal error
+        exc: Any = raised
         # The parser's errors: typer vendors click's exception classes (older typer used click's),
         # so they are recognised by their interface, as typer's own rich_utils does.
         if not (hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)):
             _internal_error(exc, verbose="-v" in args or "--verbose" in args)
         if exc.__class__.__name__ == "NoArgsIsHelpError":
-            exc.show()  # type: ignore[attr-defined]
+            exc.show()
             sys.exit(0)
         from gridctl.report import Output, error_envelope, error_line, write_json
 

@@ -9,7 +9,7 @@ FILES = {"bash": "gridctl.bash", "zsh": "_gridctl", "fish": "gridctl.fish", "pow
 
 
 def scripts() -> dict[str, str]:
-    from typer.completion import get_completion_script
+    from typer.completion import get_completion_script  # type: ignore[attr-defined]
 
     return {name: get_completion_script(prog_name="gridctl", complete_var="_GRIDCTL_COMPLETE", shell=shell)
             .rstrip() + "\n" for shell, name in FILES.items()}

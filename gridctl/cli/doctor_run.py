@@ -49,7 +49,7 @@ def run_doctor(opts: Opts, *, stream: bool, body: str | None, report_file: Path 
         if report_file is not None:
             sources = {name: f"{getattr(settings, name).value} ({getattr(settings, name).source})"
                        for name in ("base_url", "model", "status_url", "api", "profile")}
-            sources["key"] = report.target.get("key")
+            sources["key"] = str(report.target.get("key"))
             try:
                 write_report(report, report_file, sources)
             except OSError as exc:

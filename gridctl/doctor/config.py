@@ -41,7 +41,7 @@ def sdk_env_findings(env: Mapping[str, str], grid_key: str | None, base_url: str
     """What in the OPENAI_* / ANTHROPIC_* environment would break a harness pointed at The Grid."""
     out: list[Finding] = []
     openai_bases = {n: env[n] for n in ("OPENAI_BASE_URL", "OPENAI_API_BASE") if env.get(n)}
-    if len(set(v.strip() for v in openai_bases.values())) > 1:
+    if len({v.strip() for v in openai_bases.values()}) > 1:
         out.append(finding("config.env_conflict", "OPENAI_BASE_URL and OPENAI_API_BASE are both set and disagree; "
                            "the OpenAI SDK reads the first, LiteLLM and LangChain the second.", severity="error"))
     for name, value in openai_bases.items():

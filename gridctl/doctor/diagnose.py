@@ -6,7 +6,7 @@ A raw status says what happened; the lints say why. A 404 with a doubled /v1 is
 
 from __future__ import annotations
 
-from gridctl.findings import ERROR, CATALOGUE, ExitCode, Finding
+from gridctl.findings import CATALOGUE, ERROR, ExitCode, Finding
 from gridctl.result import CheckResult
 
 URL_404_CAUSES = ("url.doubled_v1", "url.endpoint_appended", "url.missing_v1", "url.extra_path",

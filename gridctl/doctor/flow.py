@@ -7,6 +7,7 @@ about two round trips however many steps there are.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ from gridctl.lint.header import lint_header
 from gridctl.lint.model import lint_model
 from gridctl.lint.url import lint_url
 from gridctl.probe.client import Deadline, Net
-from gridctl.probe.ping import Target
 from gridctl.result import SKIP, CheckResult, Report, Timer
 from gridctl.settings import Settings
+from gridctl.target import Target
 
 FLOW = ("config", "status", "network", "ping", "auth", "url", "model", "balance", "stream", "body")
 TITLES = {"config": "Configuration", "status": "Status page", "network": "Network", "ping": "Ping",
@@ -142,7 +143,7 @@ def _parallel(jobs: dict[str, Callable[[], CheckResult]], deadline: Deadline,
     futures: dict[str, Future[CheckResult]] = {name: pool.submit(fn) for name, fn in jobs.items()}
     if on_step is not None:
         for name, fut in futures.items():
-            fut.add_done_callback(lambda _f, n=name: on_step(n))
+            fut.add_done_callback(functools.partial(_step_done, on_step, name))
     wait(list(futures.values()), timeout=deadline.remaining() + GRACE_S)
     pool.shutdown(wait=False, cancel_futures=True)
     out: dict[str, CheckResult] = {}
@@ -153,6 +154,10 @@ def _parallel(jobs: dict[str, Callable[[], CheckResult]], deadline: Deadline,
             late = finding(LATE[name], f"Still running when the {deadline.total:g} s budget ran out.")
             out[name] = CheckResult(name, TITLES.get(name, name), [late], data={"summary": "timed out"})
     return out
+
+
+def _step_done(on_step: Callable[[str], None], name: str, _future: object) -> None:
+    on_step(name)
 
 
 def interpret(checks: dict[str, CheckResult], tgt: Target) -> None:

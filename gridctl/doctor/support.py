@@ -13,7 +13,6 @@ from gridctl.report import envelope
 from gridctl.result import Report
 from gridctl.secrets import scrub
 
-
 # Causes that may be on The Grid's side; a DNS or TLS failure here is not support's to fix.
 SUPPORT_WORTHY = ("model.not_found", "balance.instrument_unavailable", "net.no_response", "net.reset", "stream.cut")
 
@@ -35,8 +34,9 @@ def expected_vs_got(report: Report) -> tuple[str, str]:
 def support_message(report: Report) -> str:
     expected, got = expected_vs_got(report)
     ids = ", ".join(report.request_ids) or "(none: the request got no answer)"
+    cause = report.root_cause()
     return (f"To: {grid.SUPPORT_EMAIL}\nSubject: {report.target.get('model')} request failing: "
-            f"{(report.root_cause().code if report.root_cause() else 'ok')}\n\n"
+            f"{cause.code if cause else 'ok'}\n\n"
             f"Request ID(s): {ids}\nTimestamp: {report.started_at}\nInstrument: {report.target.get('model')}\n"
             f"Endpoint: {report.target.get('base_url')} ({report.target.get('api')})\n"
             f"Expected: {expected}\nGot: {got}\n(gridctl {__version__} doctor report attached)")

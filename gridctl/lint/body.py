@@ -32,7 +32,7 @@ def lint_body(text: str, check_model: bool = True) -> list[Finding]:
     try:
         body: Any = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        msg = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
+        msg = exc.msg.removesuffix(" at")
         return [finding("body.invalid_json", f"Not valid JSON: {msg} at line {exc.lineno}, column {exc.colno}.",
                         line=exc.lineno, column=exc.colno)]
     except _NotJson as exc:

@@ -156,7 +156,7 @@ def _next_options(words: list[str], i: int) -> tuple[list[tuple[str, str | None]
     for j, letter in enumerate(word[1:], 1):
         if letter in SHORT_WITH_VALUE:
             rest = word[j + 1:]
-            options.append(("-" + letter, rest if rest else following))
+            options.append(("-" + letter, rest or following))
             return options, i + 1 if rest else i + 2
         options.append(("-" + letter, None))
     return options, i + 1

@@ -44,7 +44,7 @@ def split_header(raw: str) -> tuple[str, str]:
     name, value = text.split(":", 1)
     if not name.strip() or any(c.isspace() for c in name.strip()):
         raise HeaderSyntaxError("not a header: the part before the colon is not a header name")
-    return name.strip(), value[1:] if value.startswith(" ") else value
+    return name.strip(), value.removeprefix(" ")
 
 
 def lint_header(raw: str, api: str = "chat") -> HeaderLint:
@@ -126,7 +126,7 @@ def _lint_authorization(value: str, api: str, emit: Add) -> str | None:
     if not rest.strip():
         emit(finding("auth.missing_key", "`Bearer` is followed by no key (an unset variable?)."))
         return None
-    if rest.startswith("  ") or rest.startswith("\t"):
+    if rest.startswith(("  ", "\t")):
         emit(finding("auth.key_whitespace", "More than one space between `Bearer` and the key."))
     return _lint_key_text(rest.lstrip(" \t"), emit)
 

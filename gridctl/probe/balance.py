@@ -14,8 +14,9 @@ from typing import Any
 from gridctl import grid
 from gridctl.findings import finding
 from gridctl.probe.client import Net
-from gridctl.probe.ping import Target, ping
+from gridctl.probe.ping import ping
 from gridctl.result import CheckResult, Timer
+from gridctl.target import Target
 
 
 def probe_instruments(net: Net, target: Target, models: Sequence[str]) -> list[CheckResult]:
@@ -31,7 +32,7 @@ def check_balance(net: Net, target: Target, models: Sequence[str] | None = None,
     results = pings if pings is not None else probe_instruments(net, target, names)
     rows: list[dict[str, Any]] = []
     paid, unpaid, recovered, other = [], [], [], []
-    for name, res in zip(names, results):
+    for name, res in zip(names, results, strict=True):
         status = res.data.get("status_code")
         statuses = res.data.get("statuses", [])
         rows.append({"model": name, "status_code": status, "attempts": res.data.get("attempts"),
@@ -75,4 +76,5 @@ def check_balance(net: Net, target: Target, models: Sequence[str] | None = None,
 def _working_alternative(name: str, paid: list[str]) -> str | None:
     family = name.split("-")[0]
     same_family = [p for p in paid if p.startswith(family + "-")]
-    return (same_family or paid or [None])[0]
+    choices = same_family or paid
+    return choices[0] if choices else None

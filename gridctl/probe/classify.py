@@ -13,7 +13,7 @@ from typing import Any
 
 from gridctl.findings import Finding, finding
 
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _DNS_WORDS = ("name or service not known", "nodename nor servname", "getaddrinfo", "name resolution",
               "no address associated", "non-recoverable failure in name")
 

@@ -116,7 +116,8 @@ def proxy_for(url: str) -> str | None:
         host = parts.hostname or ""
     except ValueError:  # an unparseable URL is reported by the request itself, as url.invalid
         return None
-    if not host or urllib.request.proxy_bypass_environment(host):
+    bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009 - missing from typeshed
+    if not host or bypass(host):
         return None
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
@@ -312,7 +313,7 @@ def _request_id(headers: httpx.Headers) -> str | None:
     for name in grid.REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value:
-            return value.strip()[:200]
+            return str(value).strip()[:200]
     return None
 
 

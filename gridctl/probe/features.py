@@ -7,8 +7,9 @@ from typing import Any
 
 from gridctl.findings import finding
 from gridctl.probe.client import Net
-from gridctl.probe.ping import Target, refuse
+from gridctl.probe.ping import refuse
 from gridctl.result import SKIP, CheckResult, Timer
+from gridctl.target import Target
 
 TOOL = {"type": "function", "function": {"name": "get_time", "description": "Current time in UTC.",
                                          "parameters": {"type": "object", "properties": {}}}}

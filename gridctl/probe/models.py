@@ -5,8 +5,8 @@ from __future__ import annotations
 from gridctl import grid
 from gridctl.findings import finding
 from gridctl.probe.client import Net
-from gridctl.probe.ping import Target
 from gridctl.result import CheckResult, Timer
+from gridctl.target import Target
 
 
 def fetch_models(net: Net, target: Target) -> CheckResult:

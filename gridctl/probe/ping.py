@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from gridctl import grid
 from gridctl.findings import Finding, finding
 from gridctl.lint.url import lint_url
 from gridctl.probe.client import Net, Outcome
 from gridctl.result import CheckResult, Timer
-from gridctl.target import ANTHROPIC_VERSION, Target, curl_command  # noqa: F401 - re-exported
+from gridctl.target import ANTHROPIC_VERSION, Target, curl_command  # noqa: F401 - re-exported for callers
 
 
 def no_contact(base_url: str, api: str = "chat") -> Finding | None:
@@ -96,7 +95,7 @@ def result_of(out: Outcome, target: Target, timer: Timer) -> CheckResult:
 def _served_model(out: Outcome) -> str | None:
     doc = out.json() if out.ok else None
     if isinstance(doc, dict) and isinstance(doc.get("model"), str):
-        return doc["model"]
+        return str(doc["model"])
     return None
 
 
@@ -114,4 +113,3 @@ def one_line(check: CheckResult, show_model: bool = False) -> str:
     tries = f" after {d['attempts']} attempts" if d.get("attempts", 0) > 1 else ""
     model = f" model={d.get('model')}" if show_model else ""
     return f"fail {f.code}{status}{tries} {ms:.0f}ms{rid}{model}".replace("  ", " ")
-

@@ -10,8 +10,9 @@ import httpx
 
 from gridctl.findings import Finding, finding
 from gridctl.probe.client import Net, Outcome
-from gridctl.probe.ping import Target, refuse
+from gridctl.probe.ping import refuse
 from gridctl.result import CheckResult, Timer
+from gridctl.target import Target
 
 IDLE_WARN_S = 5.0  # proxies cut idle streams at 30-60 s; a gap this long is worth knowing about
 

@@ -10,8 +10,8 @@ import gzip
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -246,7 +246,7 @@ def test_every_retry_header_form_sets_the_wait(httpx_mock: HTTPXMock, headers: d
 
 
 def test_retry_after_as_http_date(httpx_mock: HTTPXMock) -> None:
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=5), usegmt=True)
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=5), usegmt=True)
     httpx_mock.add_response(status_code=429, json=grid_error("slow down"), headers={"Retry-After": when})
     httpx_mock.add_response(json=OK_BODY)
     sleeps = Sleeps()

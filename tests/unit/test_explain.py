@@ -108,7 +108,7 @@ def test_nonsense_returns_nothing(query: str) -> None:
 
 def _contract_codes() -> set[str]:
     text = CONTRACT.read_text(encoding="utf-8")
-    pattern = r"`((?:%s)\.[a-z0-9_]+)`" % "|".join(CONTRACT_PREFIXES)
+    pattern = r"`((?:" + "|".join(CONTRACT_PREFIXES) + r")\.[a-z0-9_]+)`"
     return set(re.findall(pattern, text))
 
 
