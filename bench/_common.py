@@ -269,7 +269,7 @@ def machine() -> dict[str, Any]:
         usable = os.cpu_count() or 0
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     return {
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "platform": platform.platform(),
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -333,6 +333,15 @@ class Result:
                 "value": round(self.value, 4), "target": self.target, "unit": self.unit,
                 "verdict": self.verdict, "runs": self.runs, "rows": self.rows,
                 "notes": self.notes, "error": self.error}
+
+
+def ratio_result(id: str, title: str, metric: str, times: dict[str, list[float]], cli: str, floor: str,
+                 column: str, target: float, runs: int, extra_note: str) -> Result:
+    """A start-up benchmark's verdict: the CLI's median over the floor's, every variant against the floor."""
+    med = {k: median(v) for k, v in times.items()}
+    rows = [row(name, ts, **{column: f"{med[name] / med[floor]:.2f}x"}) for name, ts in times.items()]
+    notes = [f"median of per-round (paired) ratios: {paired_ratio(times[cli], times[floor]):.2f}x", extra_note]
+    return Result(id, title, metric, med[cli] / med[floor], target, "x", rows, notes, runs)
 
 
 def row(variant: str, times: Sequence[float], **extra: Any) -> dict[str, Any]:

@@ -44,16 +44,12 @@ def bench(runs: int) -> c.Result:
         variants.append(c.Variant("console script gridctl url --json (info)",
                                   [script, *URL_ARGS], env, check=_url_ok))
     t = c.run_interleaved(variants, runs)
-    med = {k: c.median(v) for k, v in t.items()}
     cli, floor, bare = "gridctl url --json", "python -c 'import typer'", "python -c pass"
-    ratio = med[cli] / med[floor]
-    rows = [c.row(name, times, vs_typer=f"{med[name] / med[floor]:.2f}x")
-            for name, times in t.items()]
-    notes = [f"median of per-round (paired) ratios: {c.paired_ratio(t[cli], t[floor]):.2f}x",
-             f"above `python -c pass`: gridctl +{(med[cli] - med[bare]) * 1000:.0f} ms, "
-             f"`import typer` +{(med[floor] - med[bare]) * 1000:.0f} ms"]
-    return c.Result("P1", "offline command start-up", "gridctl url / `import typer`", ratio, TARGET,
-                    "x", rows, notes, runs)
+    med = {k: c.median(v) for k, v in t.items()}
+    note = (f"above `python -c pass`: gridctl +{(med[cli] - med[bare]) * 1000:.0f} ms, "
+            f"`import typer` +{(med[floor] - med[bare]) * 1000:.0f} ms")
+    return c.ratio_result("P1", "offline command start-up", "gridctl url / `import typer`", t, cli, floor,
+                          "vs_typer", TARGET, runs, note)
 
 
 if __name__ == "__main__":

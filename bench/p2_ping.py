@@ -45,16 +45,12 @@ def bench(runs: int) -> c.Result:
                                       "-d", json.dumps(BODY, separators=(",", ":"))], env, emu=emu),
         ]
         t = c.run_interleaved(variants, runs)
-    med = {k: c.median(v) for k, v in t.items()}
     cli, floor, curl_name = "gridctl ping -q", "python -c httpx.post(...)", "curl -sS -f"
-    ratio = med[cli] / med[floor]
-    rows = [c.row(name, times, vs_httpx=f"{med[name] / med[floor]:.2f}x")
-            for name, times in t.items()]
-    notes = [f"median of per-round (paired) ratios: {c.paired_ratio(t[cli], t[floor]):.2f}x",
-             f"gridctl - httpx script: +{(med[cli] - med[floor]) * 1000:.0f} ms; "
-             f"httpx script - curl: +{(med[floor] - med[curl_name]) * 1000:.0f} ms"]
-    return c.Result("P2", "ping vs minimal httpx / curl", "gridctl ping -q / httpx script",
-                    ratio, TARGET, "x", rows, notes, runs)
+    med = {k: c.median(v) for k, v in t.items()}
+    note = (f"gridctl - httpx script: +{(med[cli] - med[floor]) * 1000:.0f} ms; "
+            f"httpx script - curl: +{(med[floor] - med[curl_name]) * 1000:.0f} ms")
+    return c.ratio_result("P2", "ping vs minimal httpx / curl", "gridctl ping -q / httpx script", t, cli, floor,
+                          "vs_httpx", TARGET, runs, note)
 
 
 if __name__ == "__main__":

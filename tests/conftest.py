@@ -6,32 +6,30 @@ Add new shared fixtures in section 2 below; keep section 1 minimal and general.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from gridctl import grid
 
 # --- 1. isolation from the user's machine (autouse) ------------------------------------------
 
 # Variables gridctl (or the SDKs and httpx underneath it) read; none may leak in from the shell.
 ISOLATED_ENV = (
-    "THEGRID_API_KEY",
-    "THEGRIDAI_API_KEY",
-    "THEGRID_BASE_URL",
-    "THEGRID_MODEL",
-    "THEGRID_STATUS_URL",
-    "THEGRID_PROFILE",
-    "OPENAI_BASE_URL",
-    "OPENAI_API_BASE",
-    "OPENAI_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
+    grid.ENV_API_KEY,
+    grid.ENV_LEGACY_KEY,
+    grid.ENV_BASE_URL,
+    grid.ENV_MODEL,
+    grid.ENV_STATUS_URL,
+    grid.ENV_PROFILE,
+    *grid.SDK_ENV_VARS,
     "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "ALL_PROXY",
     "NO_PROXY",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
-    "HTTP_PROXY",
-    "ALL_PROXY",
 )
 
 
@@ -60,3 +58,17 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 # --- 2. shared fixtures (add below) -----------------------------------------------------------
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[object]:
+    """An in-memory keyring for in-process tests; the isolation fixture's null keyring comes back after."""
+    import keyring
+
+    from tests.support.keyrings import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(previous)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -24,13 +23,6 @@ from tests.support.keyrings import (
 CANARY = "gk-canary-Zx8Qw2Lm5Np7Rt4Vb1Hc3Jd6Kf9Gs0Ty2"  # 43 characters, like a documented key
 
 
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    ring = MemoryKeyring()
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(previous)
 
 
 def use(backend: keyring.backend.KeyringBackend) -> None:

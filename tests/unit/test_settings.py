@@ -6,7 +6,6 @@ import itertools
 import os
 import stat
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,8 @@ KEYS = {name: f"gk-{name}-" + "x" * (40 - len(name)) for name in
 
 
 @pytest.fixture
-def ring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+def ring(memory_keyring: MemoryKeyring) -> MemoryKeyring:
+    return memory_keyring
 
 
 def write_config(config_dir: Path, text: str) -> Path:
