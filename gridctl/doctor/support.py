@@ -31,9 +31,16 @@ def expected_vs_got(report: Report) -> tuple[str, str]:
     return f"HTTP 200 with a chat completion from {model}", got
 
 
+def primary_request_ids(report: Report) -> list[str]:
+    """The failing request's IDs; the balance and model-list probes' IDs stay in the full report."""
+    ping = next((c for c in report.checks if c.id == "ping"), None)
+    ids = [r for r in (ping.data.get("request_ids") or []) if r] if ping else []
+    return ids or list(report.request_ids)
+
+
 def support_message(report: Report) -> str:
     expected, got = expected_vs_got(report)
-    ids = ", ".join(report.request_ids) or "(none: the request got no answer)"
+    ids = ", ".join(primary_request_ids(report)) or "(none: the request got no answer)"
     cause = report.root_cause()
     return (f"To: {grid.SUPPORT_EMAIL}\nSubject: {report.target.get('model')} request failing: "
             f"{cause.code if cause else 'ok'}\n\n"
@@ -53,7 +60,7 @@ def closing_lines(report: Report) -> list[str]:
                   f"  {cause.message}", f"  fix: {cause.fix}"]
         if cause.entry.doc:
             lines.append(f"  docs: {cause.entry.doc}")
-    lines.append(f"Request ID(s): {', '.join(report.request_ids) or 'none'}   at {report.started_at}   "
+    lines.append(f"Request ID(s): {', '.join(primary_request_ids(report)) or 'none'}   at {report.started_at}   "
                  f"instrument {report.target.get('model')}")
     if cause is not None and (cause.code.split(".")[0] in ("http", "status") or cause.code in SUPPORT_WORTHY):
         lines += ["", "Still stuck? Send this to support:", *("  " + ln for ln in support_message(report).splitlines())]
