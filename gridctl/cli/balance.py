@@ -25,9 +25,8 @@ def balance_cmd(
     settings = opts.settings
     models = [settings.model.value or grid.DEFAULT_MODEL] if opts.flags.model and not all_ else list(grid.INSTRUMENTS)
     tgt = context.target(settings)
-    refused = refuse(tgt)
+    refused = refuse(tgt, "balance", "Balance")
     if refused is not None:
-        refused.id, refused.title = "balance", "Balance"
         return opts.finish(Report("balance", [refused], target=settings.target()))
     with context.net(settings, retries=max(0, retries)) as net:
         check = check_balance(net, tgt, models)

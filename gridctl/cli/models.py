@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -29,15 +28,14 @@ def models_cmd(
     if not offline:
         from gridctl import context
         from gridctl.probe.models import fetch_models
-        from gridctl.probe.ping import refuse
+        from gridctl.probe.ping import no_contact
 
         tgt = context.target(settings)
         # Only a look-alike host stops the live list (no key is needed to list): nothing, not even an
         # unauthenticated GET, goes to a host that is probably someone else's.
-        refused = refuse(replace(tgt, key=tgt.key or "-"))
-        if refused is not None and any(f.code == "url.host_typo" for f in refused.findings):
-            refused.id, refused.title = "models", "Live instrument list"
-            checks.append(refused)
+        bad = no_contact(tgt.base_url, tgt.api)
+        if bad is not None and bad.code == "url.host_typo":
+            checks.append(CheckResult("models", "Live instrument list", [bad], data={"sent": False}))
         else:
             with context.net(settings, retries=0) as net:
                 checks.append(fetch_models(net, tgt))

@@ -20,13 +20,16 @@ def no_contact(base_url: str, api: str = "chat") -> Finding | None:
     return None
 
 
-def refuse(target: Target) -> CheckResult | None:
-    """Stop before any connection when the key would go to a look-alike host, or there is no key."""
+def refuse(target: Target, check_id: str = "ping", title: str = "Ping") -> CheckResult | None:
+    """Stop before any connection when the key would go to a look-alike host, or there is no key.
+
+    The refusal is reported as the step that asked (`check_id`, `title`).
+    """
     bad = no_contact(target.base_url, target.api)
     if bad is not None:
-        return CheckResult("ping", "Ping", [bad], data={"sent": False})
+        return CheckResult(check_id, title, [bad], data={"sent": False})
     if not target.key:
-        return CheckResult("ping", "Ping", [finding("config.no_key")], data={"sent": False})
+        return CheckResult(check_id, title, [finding("config.no_key")], data={"sent": False})
     return None
 
 

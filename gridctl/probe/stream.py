@@ -31,9 +31,8 @@ class StreamStats:
 
 def check_stream(net: Net, target: Target, idle_warn_s: float = IDLE_WARN_S) -> CheckResult:
     timer = Timer()
-    refused = refuse(target)
+    refused = refuse(target, "stream", "Streaming")
     if refused is not None:
-        refused.id, refused.title = "stream", "Streaming"
         return refused
     stats = StreamStats()
     out = net.send("POST", target.endpoint, headers={**target.headers(), "accept": "text/event-stream"},
