@@ -26,9 +26,16 @@ def ping_cmd(
         raise UsageError("--retries must be between 0 and 10")
     settings = opts.settings
     if curl:  # offline: no key lookup, no httpx
+        from gridctl.result import Report
         from gridctl.target import curl_command
 
-        print_line(curl_command(context.target(settings, with_key=False), stream=stream), opts.out)
+        command = curl_command(context.target(settings, with_key=False), stream=stream)
+        if opts.out.json:
+            report = Report("ping", [], target=settings.target(with_key=False))
+            report.extra["curl"] = command
+            return opts.finish(report)
+        if not opts.out.quiet:
+            print_line(command, opts.out)
         return 0
     from gridctl.probe.ping import one_line, ping
     from gridctl.result import Report, Timer

@@ -352,3 +352,11 @@ def test_python_m_version_and_usage_error() -> None:
     assert proc.returncode == 2
     assert one_json(proc.stdout)["exit_code"] == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_ping_curl_with_json_is_one_envelope_holding_the_command() -> None:
+    result = run("ping", "--curl", "--json")
+    assert result.exit_code == 0
+    doc = one_json(result.stdout)
+    assert doc["command"] == "ping" and doc["ok"] is True
+    assert doc["curl"].startswith("curl -sS -L ") and "$THEGRID_API_KEY" in doc["curl"]
