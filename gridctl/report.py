@@ -59,10 +59,14 @@ def envelope(report: Report) -> dict[str, Any]:
     return doc
 
 
+def simple_envelope(command: str, **extra: Any) -> dict[str, Any]:
+    """The envelope of a command that reports data, not checks (explain, emulator list)."""
+    return envelope(Report(command, extra=extra))
+
+
 def error_envelope(command: str, exit_code: int, message: str) -> dict[str, Any]:
-    return {"schema": SCHEMA, "command": command, "ok": False, "exit_code": exit_code, "diagnosis": None,
-            "checks": [], "request_ids": [], "target": {}, "started_at": None, "duration_ms": 0.0,
-            "error": message}
+    """The envelope of a command that could not run (bad input): no checks, the error in one line."""
+    return simple_envelope(command, error=message) | {"ok": False, "exit_code": exit_code}
 
 
 def write_json(doc: dict[str, Any], out: Output) -> None:

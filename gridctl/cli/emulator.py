@@ -20,7 +20,7 @@ def serve_cmd(
 ) -> int:
     from gridctl.emulator.scenarios import DEMO_KEY
     from gridctl.emulator.server import Emulator, LoopbackOnlyError, UnknownScenarioError, serve_forever
-    from gridctl.report import print_line, write_json
+    from gridctl.report import print_line, simple_envelope, write_json
 
     if not 0 <= port <= 65535:
         raise UsageError("--port must be between 0 and 65535")
@@ -29,9 +29,8 @@ def serve_cmd(
 
     def ready(emu: Emulator) -> None:
         if opts.out.json:
-            write_json({"schema": "gridctl/1", "command": "emulator serve", "ok": True, "exit_code": 0,
-                        "scenario": scenario, "base_url": emu.base_url, "status_url": emu.root_url,
-                        "demo_key": DEMO_KEY}, opts.out)
+            write_json(simple_envelope("emulator serve", scenario=scenario, base_url=emu.base_url,
+                                       status_url=emu.root_url, demo_key=DEMO_KEY), opts.out)
             return
         print_line(f"gridctl emulator: scenario {scenario} on {emu.base_url} (Ctrl-C stops)", opts.out)
         print_line(f"  export THEGRID_BASE_URL={emu.base_url} THEGRID_STATUS_URL={emu.root_url} "
@@ -49,12 +48,11 @@ def serve_cmd(
 @command(emulator_app, "list", cmd_name="emulator list", help="List the emulator's scenarios.")
 def list_cmd(opts: Opts) -> int:
     from gridctl.emulator.scenarios import SCENARIOS
-    from gridctl.report import print_line, write_json
+    from gridctl.report import print_line, simple_envelope, write_json
 
     if opts.out.json:
-        write_json({"schema": "gridctl/1", "command": "emulator list", "ok": True, "exit_code": 0,
-                    "scenarios": [{"name": n, "description": s.description} for n, s in SCENARIOS.items()]},
-                   opts.out)
+        write_json(simple_envelope("emulator list", scenarios=[{"name": n, "description": s.description}
+                                                               for n, s in SCENARIOS.items()]), opts.out)
         return 0
     for name, sc in SCENARIOS.items():
         print_line(f"{name:22} {sc.description}", opts.out)

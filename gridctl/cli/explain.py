@@ -19,7 +19,7 @@ def explain_cmd(
 ) -> int:
     from gridctl.explain import lookup
     from gridctl.findings import CATALOGUE
-    from gridctl.report import console, esc, write_json
+    from gridctl.report import console, esc, simple_envelope, write_json
 
     if list_all:
         entries = list(CATALOGUE.values())
@@ -32,9 +32,7 @@ def explain_cmd(
     docs = [{"code": e.code, "severity": e.severity, "title": e.title, "cause": e.cause, "fix": e.fix,
              "exit_code": int(e.exit_code), "doc": e.doc, "http_statuses": list(e.statuses)} for e in entries]
     if opts.out.json:
-        write_json({"schema": "gridctl/1", "command": "explain", "ok": True, "exit_code": 0, "diagnosis": None,
-                    "checks": [], "request_ids": [], "target": {}, "started_at": None, "duration_ms": 0.0,
-                    "query": query, "entries": docs}, opts.out)
+        write_json(simple_envelope("explain", query=query, entries=docs), opts.out)
         return 0
     con = console(opts.out)
     for n, e in enumerate(entries):

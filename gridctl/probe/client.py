@@ -7,7 +7,6 @@ httpx.MockTransport); the e2e tests use the real sockets against the emulator.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -137,7 +136,6 @@ class Net:
         self.sleep = sleep
         self.client = httpx.Client(transport=transport, follow_redirects=False, trust_env=True,
                                    headers={"user-agent": USER_AGENT})
-        self._lock = threading.Lock()
 
     def close(self) -> None:
         self.client.close()

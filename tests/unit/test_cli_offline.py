@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "diagnosis", "checks", "request_ids", "target",
                  "started_at", "duration_ms"}
 # Command-specific top-level fields the contract lets a command add.
-EXTRAS = {"url": {"canonical"}, "explain": {"query", "entries"}, "auth lint": set(), "lint-curl": set()}
+EXTRAS = {"url": {"canonical"}, "explain": {"query", "entries"}, "auth lint": set(), "lint-curl": set(),
+          "emulator list": {"scenarios"}, "ping": {"curl"}}
 CHECK_KEYS = {"id", "title", "status", "duration_ms", "findings", "data"}
 FINDING_KEYS = {"code", "severity", "message", "fix"}
 
@@ -360,3 +361,14 @@ def test_ping_curl_with_json_is_one_envelope_holding_the_command() -> None:
     doc = one_json(result.stdout)
     assert doc["command"] == "ping" and doc["ok"] is True
     assert doc["curl"].startswith("curl -sS -L ") and "$THEGRID_API_KEY" in doc["curl"]
+
+
+@pytest.mark.parametrize(("args", "command"), [
+    (["explain", "404", "--json"], "explain"),
+    (["emulator", "list", "--json"], "emulator list"),
+    (["ping", "--curl", "--json"], "ping"),
+])
+def test_data_commands_use_the_full_envelope(args: list[str], command: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 0
+    check_envelope(one_json(result.stdout), command, 0)
