@@ -165,7 +165,9 @@ def interpret(checks: dict[str, CheckResult], tgt: Target) -> None:
     ping = checks["ping"]
     code = ping.data.get("status_code")
     auth, url, model = checks["auth"], checks["url"], checks["model"]
-    if code in (401, 403) and auth.status != SKIP:
+    if code in (401, 403) and auth.status != SKIP and _signed_hop_rejected(ping):
+        auth.data["summary"] = "accepted by the server (the 401 came from the signed redirect, see Ping)"
+    elif code in (401, 403) and auth.status != SKIP:
         auth.findings.append(_auth_reading(code, ping, auth))
     elif code is not None and 200 <= code < 300:
         auth.data["summary"] = "accepted by the server"
@@ -218,13 +220,20 @@ def _auth_reading(code: int, ping: CheckResult, auth: CheckResult) -> Finding:
     redirects = ping.data.get("redirects") or []
     final_host = urlsplit(redirects[-1]).hostname if redirects else None
     if final_host and final_host not in ping.data.get("key_sent_to", []):
-        return finding("auth.rejected", f"The API redirected to {final_host}, another host, so the key was not "
-                       "sent there and it answered 401.", fix="If that host is The Grid's, your client must re-add "
-                       "the Authorization header after the redirect, and only for thegrid.ai hosts over https.")
+        return finding("auth.rejected", f"The API redirected to {final_host}, another host, with no signed `token` "
+                       "in the URL, so the key was not sent there and it answered 401.",
+                       fix="The Grid's own redirects carry a signed `token` query parameter as the credential: "
+                       "a Location without one was rewritten (check proxies in between) or is not The Grid's. "
+                       "Point the base URL at https://api.thegrid.ai/v1 directly.")
     if any(f.severity == "error" for f in auth.findings):
         return finding("auth.rejected", "HTTP 401, and the header has the problems listed above.")
     return finding("auth.rejected", "HTTP 401 with a well-formed header: the key is wrong, revoked, or a Trading "
                    "key (inference needs a Consumption key).")
+
+
+def _signed_hop_rejected(ping: CheckResult) -> bool:
+    """The 401/403 came from a signed redirect's target: the key was accepted, the token was not."""
+    return any(f.code == "http.redirect_rejected" for f in ping.findings)
 
 
 def _skipped(step: str, plan: Plan) -> CheckResult:

@@ -137,7 +137,12 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(sc.html_status, body_html.encode(), "text/html")
         if sc.redirect and (path == api_path or sc.redirect == "loop"):
             return self._redirect(api_path)
-        self._inference(api_path, body)
+        signed = sc.redirect is not None and path != api_path
+        if signed:
+            problem = emu.token_problem(path, parse_qs(urlsplit(self.path).query).get("token", [None])[0])
+            if problem:
+                return self._error(401, problem)
+        self._inference(api_path, body, signed=signed)
 
     def _models(self) -> None:
         has_key = "Authorization" in self.headers or "x-api-key" in self.headers
@@ -154,7 +159,8 @@ class Handler(BaseHTTPRequestHandler):
             token = parse_qs(urlsplit(self.path).query).get("token", ["0"])[0]
             location = f"/r{api_path}?token={int(token) + 1 if token.isdigit() else 1}"
         else:
-            location = f"/r{api_path}?token={secrets.token_urlsafe(12)}"
+            expired = emu.scenario.redirect == "token-expired"
+            location = f"/r{api_path}?token={emu.sign('/r' + api_path, expired=expired)}"
         if emu.scenario.redirect == "cross-host":
             location = f"http://{emu.cross_host}:{emu.port}{location}"
         html = payloads.redirect_html(location).encode()
@@ -176,9 +182,10 @@ class Handler(BaseHTTPRequestHandler):
             return "Invalid API key"
         return None
 
-    def _inference(self, api_path: str, body: bytes) -> None:
+    def _inference(self, api_path: str, body: bytes, signed: bool = False) -> None:
         messages_api = api_path == MESSAGES
-        problem = self._auth_problem(messages_api)
+        # On the signed second hop of a redirect the token (checked already) is the credential.
+        problem = None if signed else self._auth_problem(messages_api)
         if problem:
             return self._error(401, problem)
         try:

@@ -56,6 +56,10 @@ class Outcome:
     statuses: list[int] = field(default_factory=list)  # every status seen, retries included
     timings_ms: dict[str, float] = field(default_factory=dict)
     key_sent_to: list[str] = field(default_factory=list)  # hosts that received the key
+    # Which hop gave the final answer (0: the URL asked for; 1: the first redirect target...), and whether
+    # that hop's URL was a signed redirect (a `token` query parameter as its credential, no key sent).
+    hop: int = 0
+    signed_hop: bool = False
 
     @property
     def ok(self) -> bool:
@@ -92,6 +96,16 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
         except (TypeError, ValueError, IndexError, OverflowError):
             continue
     return None
+
+
+def signed_redirect(url: str) -> bool:
+    """Does this redirect target carry The Grid's signed `token` query parameter (the second hop's credential)?"""
+    from urllib.parse import parse_qs
+
+    try:
+        return bool(parse_qs(urlsplit(url).query).get("token", [""])[0])
+    except ValueError:
+        return False
 
 
 def may_carry_key(origin: str, target: str) -> bool:
@@ -202,9 +216,11 @@ class Net:
                 auth: tuple[str, str] | None, out: Outcome, proxy: str | None,
                 on_stream: Callable[[httpx.Response, Outcome], None] | None) -> int | None:
         current, visited = url, [url]
+        out.hop, out.signed_hop = 0, False
         while True:
             send_headers = dict(headers)
-            if auth is not None and may_carry_key(url, current):
+            # A signed redirect's token is its credential: like The Grid's own client, send no key there.
+            if auth is not None and may_carry_key(url, current) and not out.signed_hop:
                 send_headers[auth[0]] = auth[1]
                 host = urlsplit(current).hostname or ""
                 if host not in out.key_sent_to:
@@ -250,8 +266,8 @@ class Net:
                         out.url = target
                         return None
                     visited.append(target)
-                    stripped = auth is not None and not may_carry_key(url, target)
-                    note = " gridctl did not send your key there (another host)." if stripped else ""
+                    out.hop, out.signed_hop = out.hop + 1, signed_redirect(target)
+                    note = _redirect_note(auth is not None, may_carry_key(url, target), out.signed_hop)
                     out.findings.append(finding("http.redirect", f"HTTP {response.status_code} to "
                                                 f"{_short(target)}.{note}"))
                     if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
@@ -266,8 +282,8 @@ class Net:
                     if out.findings and out.findings[-1].code.startswith("net."):
                         return None
                     redirect_notes = [f for f in out.findings if f.code == "http.redirect"]
-                    out.findings = redirect_notes + classify_status(
-                        response.status_code, out.body, response.headers.get("content-type", ""), current)
+                    out.findings = redirect_notes + _hop_reading(out, classify_status(
+                        response.status_code, out.body, response.headers.get("content-type", ""), current))
                 out.timings_ms.update(trace.timings())
                 return response.status_code
             finally:
@@ -301,6 +317,26 @@ def _complete(response: httpx.Response, chunks: list[bytes]) -> bool:
     if length.isdigit() and response.num_bytes_downloaded >= int(length):
         return True
     return parse_json(b"".join(chunks)) is not None
+
+
+def _redirect_note(has_key: bool, key_allowed: bool, signed: bool) -> str:
+    if has_key and signed:
+        return " gridctl did not send your key there: the signed token in the URL is that hop's credential."
+    if has_key and not key_allowed:
+        return " gridctl did not send your key there (another host)."
+    return ""
+
+
+def _hop_reading(out: Outcome, findings: list[Finding]) -> list[Finding]:
+    """A 401/403 from a signed redirect's target rejects the token, not the key: the first hop accepted it."""
+    if not (out.hop and out.signed_hop and out.status_code in (401, 403)):
+        return findings
+    said = next((f.message.split("The server said: ", 1)[1] for f in findings
+                 if "The server said: " in f.message), "")
+    rejected = finding("http.redirect_rejected", f"HTTP {out.status_code} on the redirect target "
+                       f"{_short(out.url)}, which gridctl reached with the signed token from the 307 (no key "
+                       "sent there); the first hop accepted the key." + (f" The server said: {said}" if said else ""))
+    return [rejected] + [f for f in findings if not f.code.startswith("auth.")]
 
 
 def _retryable_net(findings: list[Finding]) -> bool:

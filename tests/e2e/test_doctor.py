@@ -32,7 +32,8 @@ EXPECTED: dict[str, tuple[tuple[str, ...], str | None, int]] = {
     "server-error": ((), "http.server_error", 8),
     "replenishing": (("--retries", "2"), None, 0),  # two 503s, then the tokens are there
     "redirect": ((), None, 0),
-    "redirect-cross-host": ((), "auth.rejected", 4),
+    "redirect-cross-host": ((), None, 0),  # the signed token authorises the other host: no key needed
+    "redirect-token-expired": ((), "http.redirect_rejected", 4),
     "redirect-loop": ((), "http.redirect_loop", 9),
     "hang": ((), "net.no_response", 9),
     "slow": ((), None, 0),
@@ -140,11 +141,22 @@ def test_redirect_is_followed_and_noted(runs: dict[str, Any]) -> None:
     assert codes(ping, "info") == ["http.redirect"] and ping["data"]["status_code"] == 200
 
 
-def test_cross_host_redirect_explains_the_stripped_key(runs: dict[str, Any]) -> None:
+def test_cross_host_signed_redirect_works_without_sending_the_key(runs: dict[str, Any]) -> None:
     _, doc = result(runs, "redirect-cross-host")
-    assert "another host" in doc["diagnosis"]["message"] and "not sent" in doc["diagnosis"]["message"]
     ping = checks_by_id(doc)["ping"]
-    assert ping["data"]["key_sent_to"] == ["127.0.0.1"] and ping["data"]["status_code"] == 401
+    assert ping["data"]["key_sent_to"] == ["127.0.0.1"] and ping["data"]["status_code"] == 200
+    assert ping["data"]["redirects"][0].startswith("http://localhost:")
+
+
+def test_expired_redirect_token_blames_the_token_not_the_key(runs: dict[str, Any]) -> None:
+    _, doc = result(runs, "redirect-token-expired")
+    diagnosis = doc["diagnosis"]
+    assert diagnosis["code"] == "http.redirect_rejected" and "expired" in diagnosis["message"]
+    assert "Authorization" not in diagnosis["fix"] and "create" not in diagnosis["fix"].lower()
+    assert "key is fine" in diagnosis["fix"].lower()
+    steps = checks_by_id(doc)
+    assert steps["auth"]["status"] != "fail" and codes(steps["auth"]) == []
+    assert steps["ping"]["data"]["key_sent_to"] == ["127.0.0.1"]
 
 
 def test_html_error_has_an_html_body_finding(runs: dict[str, Any]) -> None:

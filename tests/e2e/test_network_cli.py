@@ -162,21 +162,42 @@ def test_ping_replenishing_recovers(emulator: EmulatorFactory) -> None:
     assert [(f["code"], f["severity"]) for f in check["findings"]] == [("http.replenishing", "info")]
 
 
-def test_same_host_redirect_is_followed_with_the_key(emulator: EmulatorFactory) -> None:
+def assert_no_key(request: dict[str, Any]) -> None:
+    assert "authorization" not in request["headers"] and "x-api-key" not in request["headers"]
+    assert not any(KEY in value for value in request["headers"].values())
+
+
+def test_same_host_signed_redirect_is_followed_without_the_key(emulator: EmulatorFactory) -> None:
     emu = emulator("redirect")
     run = on(emu, "ping", "--json")
     assert run.code == 0, run
     first, second = inference(emu)
+    assert first["headers"]["authorization"] == f"Bearer {KEY}"
     assert second["path"].startswith("/r/v1/chat/completions?token=")
-    assert second["method"] == "POST" and second["headers"]["authorization"] == f"Bearer {KEY}"
-    assert json.loads(second["body"])["model"] == "text-prime"
+    assert second["method"] == "POST" and json.loads(second["body"])["model"] == "text-prime"
+    assert_no_key(second)  # the emulator's log: the signed token was the only credential on the second hop
     assert [f["code"] for f in run.json()["checks"][0]["findings"]] == ["http.redirect"]
+    assert run.json()["checks"][0]["data"]["key_sent_to"] == ["127.0.0.1"]
+
+
+def test_expired_redirect_token_is_not_a_key_problem(emulator: EmulatorFactory) -> None:
+    emu = emulator("redirect-token-expired")
+    run = on(emu, "ping", "--json")
+    assert run.code == 4, run
+    first, second = inference(emu)
+    assert first["headers"]["authorization"] == f"Bearer {KEY}"
+    assert_no_key(second)
+    [check] = run.json()["checks"]
+    assert [f["code"] for f in check["findings"] if f["severity"] == "error"] == ["http.redirect_rejected"]
+    assert "expired" in check["findings"][-1]["message"] and check["data"]["status_code"] == 401
+    assert "create a consumption key" not in run.out.lower()
+    assert re.match(r"^fail http\.redirect_rejected 401 ", on(emu, "ping").out), run
 
 
 def test_cross_host_redirect_never_sends_the_key_to_the_other_host(emulator: EmulatorFactory) -> None:
     emu = emulator("redirect-cross-host")
     run = sub(emu, "ping", "--json")
-    assert run.code == 4, run
+    assert run.code == 0, run
     first, second = inference(emu)
     assert first["host"].startswith("127.0.0.1:") and first["headers"]["authorization"] == f"Bearer {KEY}"
     assert second["host"].startswith("localhost:")
@@ -185,7 +206,7 @@ def test_cross_host_redirect_never_sends_the_key_to_the_other_host(emulator: Emu
     data = run.json()["checks"][0]["data"]
     assert data["key_sent_to"] == ["127.0.0.1"] and data["redirects"][0].startswith("http://localhost:")
     notes = [f["message"] for f in run.json()["checks"][0]["findings"] if f["code"] == "http.redirect"]
-    assert notes and "did not send your key" in notes[0]
+    assert notes and "did not send your key" in notes[0] and "signed token" in notes[0]
 
 
 def test_ping_curl_runs_under_sh(emulator: EmulatorFactory) -> None:

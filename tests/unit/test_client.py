@@ -378,17 +378,48 @@ def test_may_carry_key(origin: str, target: str, allowed: bool) -> None:
     assert may_carry_key(origin, target) is allowed
 
 
-def test_same_host_redirect_resends_method_body_and_key(httpx_mock: HTTPXMock) -> None:
+def test_signed_redirect_resends_method_and_body_without_the_key(httpx_mock: HTTPXMock) -> None:
+    # The Grid's 307 carries a signed `token`: that is the second hop's credential, as in The Grid's own CLI.
     httpx_mock.add_response(url=URL, status_code=307, headers={"location": "/r/v1/chat/completions?token=abc"},
                             html="<html><body>You are being redirected</body></html>")
     httpx_mock.add_response(url="https://api.thegrid.ai/r/v1/chat/completions?token=abc", json=OK_BODY)
     out = post(make_net())
     first, second = httpx_mock.get_requests()
+    assert first.headers["authorization"] == f"Bearer {KEY}"
     assert second.method == "POST" and json.loads(second.content) == BODY
-    assert second.headers["authorization"] == f"Bearer {KEY}"
+    assert "authorization" not in second.headers and all(KEY not in v for v in second.headers.values())
     assert out.ok and out.redirects == ["https://api.thegrid.ai/r/v1/chat/completions?token=abc"]
     assert [(f.code, f.severity) for f in out.findings] == [("http.redirect", "info")]
-    assert out.key_sent_to == ["api.thegrid.ai"]
+    assert "signed token" in out.findings[0].message
+    assert out.key_sent_to == ["api.thegrid.ai"] and (out.hop, out.signed_hop) == (1, True)
+
+
+def test_same_host_redirect_without_a_token_keeps_the_key(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=URL, status_code=307, headers={"location": "/r/v1/chat/completions"})
+    httpx_mock.add_response(url="https://api.thegrid.ai/r/v1/chat/completions", json=OK_BODY)
+    out = post(make_net())
+    assert httpx_mock.get_requests()[1].headers["authorization"] == f"Bearer {KEY}"
+    assert out.ok and (out.hop, out.signed_hop) == (1, False)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_rejected_signed_second_hop_is_the_token_not_the_key(httpx_mock: HTTPXMock, status: int) -> None:
+    target = "https://synapse.thegrid.ai/v1/chat/completions?token=1.abc"
+    httpx_mock.add_response(url=URL, status_code=307, headers={"location": target})
+    httpx_mock.add_response(url=target, status_code=status, json=grid_error("Redirect token expired"))
+    out = post(make_net())
+    assert errors(out) == ["http.redirect_rejected"] and out.status_code == status
+    assert not any(f.code.startswith("auth.") for f in out.findings)
+    [rejected] = [f for f in out.findings if f.code == "http.redirect_rejected"]
+    assert "Redirect token expired" in rejected.message and "synapse.thegrid.ai" in rejected.message
+    assert "Authorization" not in rejected.fix and "create" not in rejected.fix.lower()
+    assert out.key_sent_to == ["api.thegrid.ai"] and out.attempts == 1
+
+
+def test_401_on_the_first_hop_is_still_the_key(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=URL + "?token=x", status_code=401, json=grid_error("Invalid API key"))
+    out = post(make_net(), url=URL + "?token=x")
+    assert errors(out) == ["auth.rejected"] and out.hop == 0
 
 
 def test_redirect_to_another_grid_host_over_https_keeps_the_key(httpx_mock: HTTPXMock) -> None:
@@ -410,8 +441,8 @@ def test_cross_host_redirect_never_carries_the_key(httpx_mock: HTTPXMock) -> Non
     assert all(KEY not in v for v in leg.headers.values())
     assert out.key_sent_to == ["api.thegrid.ai"]
     [note] = [f for f in out.findings if f.code == "http.redirect"]
-    assert "did not send your key" in note.message
-    assert errors(out) == ["auth.rejected"]
+    assert "did not send your key" in note.message and "another host" in note.message
+    assert errors(out) == ["auth.rejected"]  # no signed token: a 401 there is not the redirect's token
 
 
 def test_https_to_http_downgrade_drops_the_key(httpx_mock: HTTPXMock) -> None:

@@ -145,6 +145,16 @@ def test_401_after_a_cross_host_redirect_explains_the_stripped_key() -> None:
     assert code_of(diagnose(out)) == ("auth.rejected", ExitCode.AUTH)
 
 
+def test_401_on_a_signed_second_hop_blames_the_token_even_with_header_lints() -> None:
+    p = ping(401, "http.redirect", "http.redirect_rejected", redirects=["https://synapse.thegrid.ai/v1?token=1.a"],
+             key_sent_to=["api.thegrid.ai"])
+    out = interpreted([p, check("auth", "auth.placeholder_key")])
+    assert [f.code for f in out["auth"].findings] == ["auth.placeholder_key"]  # no "key rejected" reading added
+    assert "signed redirect" in out["auth"].data["summary"]
+    assert code_of(diagnose(out)) == ("http.redirect_rejected", None)
+    assert exit_of(diagnose(out)) == 4
+
+
 def test_401_with_a_clean_header_blames_the_key() -> None:
     out = interpreted([ping(401, "auth.rejected")])
     assert "well-formed header" in out["auth"].findings[0].message
