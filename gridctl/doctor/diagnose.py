@@ -48,7 +48,7 @@ def diagnose(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode |
         return _first_error(checks)
     if first is None:
         return _first_error(checks)
-    if status_code in (401, 403) and first.code != "http.redirect_rejected":
+    if status_code in (401, 403) and first.code not in ("http.redirect_rejected", "http.blocked"):
         lint = _errors(auth)
         return (lint[0], ExitCode.AUTH) if lint else (first, None)
     if status_code == 404:

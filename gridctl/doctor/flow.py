@@ -165,8 +165,8 @@ def interpret(checks: dict[str, CheckResult], tgt: Target) -> None:
     ping = checks["ping"]
     code = ping.data.get("status_code")
     auth, url, model = checks["auth"], checks["url"], checks["model"]
-    if code in (401, 403) and auth.status != SKIP and _signed_hop_rejected(ping):
-        auth.data["summary"] = "accepted by the server (the 401 came from the signed redirect, see Ping)"
+    if code in (401, 403) and auth.status != SKIP and _not_the_key(ping):
+        auth.data["summary"] = _not_the_key(ping)
     elif code in (401, 403) and auth.status != SKIP:
         auth.findings.append(_auth_reading(code, ping, auth))
     elif code is not None and 200 <= code < 300:
@@ -231,9 +231,14 @@ def _auth_reading(code: int, ping: CheckResult, auth: CheckResult) -> Finding:
                    "key (inference needs a Consumption key).")
 
 
-def _signed_hop_rejected(ping: CheckResult) -> bool:
-    """The 401/403 came from a signed redirect's target: the key was accepted, the token was not."""
-    return any(f.code == "http.redirect_rejected" for f in ping.findings)
+def _not_the_key(ping: CheckResult) -> str | None:
+    """Why a 401/403 says nothing against the key (the auth step's summary), or None when it may."""
+    codes = {f.code for f in ping.findings}
+    if "http.redirect_rejected" in codes:
+        return f"accepted by the server (the {ping.data.get('status_code')} came from the signed redirect, see Ping)"
+    if "http.blocked" in codes:
+        return "not checked: a block page answered before The Grid's API (see Ping)"
+    return None
 
 
 def _skipped(step: str, plan: Plan) -> CheckResult:

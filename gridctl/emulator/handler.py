@@ -215,6 +215,8 @@ class Handler(BaseHTTPRequestHandler):
                          + [b"data: [DONE]\n\n"])
         else:
             answer = payloads.message(req) if messages_api else payloads.chat_completion(req)
+            if self.emu.scenario.cut_body:
+                return self._cut(json.dumps(answer).encode())
             self._json(200, answer, truncate=self.emu.scenario.truncate_body)
 
     def _scenario_failure(self, instrument: str) -> bool:
@@ -294,6 +296,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
+
+    def _cut(self, body: bytes) -> None:
+        """Announce the whole body, send half of it, close: a response cut in transit."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
 
     def _json(self, code: int, obj: Any, headers: Headers = (), truncate: bool = False) -> None:
         body = json.dumps(obj).encode()

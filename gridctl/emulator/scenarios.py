@@ -98,6 +98,8 @@ class Scenario:
     reset: bool = False
     # Non-streaming inference bodies are cut in half (Content-Length matches the half).
     truncate_body: bool = False
+    # Non-streaming inference bodies announce their full Content-Length, send half, and close.
+    cut_body: bool = False
     # Streams stop dead after this many data events (no finish, no [DONE], no last chunk).
     stream_cut_after: int | None = None
     # One silent pause, in seconds, in the middle of every stream.
@@ -156,6 +158,10 @@ _add(Scenario("stream-idle", "Streams pause 1.5 s mid-way, then finish normally.
 _add(Scenario(
     "truncated-json", "Non-streaming answers are 200 with a cut-off JSON body.",
     truncate_body=True,
+))
+_add(Scenario(
+    "cut-body", "Non-streaming answers stop half-way through the announced Content-Length (connection closed).",
+    cut_body=True,
 ))
 _add(Scenario(
     "incident", "The status page shows a major incident and inference answers 500.",

@@ -283,7 +283,8 @@ class Net:
                         return None
                     redirect_notes = [f for f in out.findings if f.code == "http.redirect"]
                     out.findings = redirect_notes + _hop_reading(out, classify_status(
-                        response.status_code, out.body, response.headers.get("content-type", ""), current))
+                        response.status_code, out.body, response.headers.get("content-type", ""), current,
+                        proxy=proxy_for(current)))
                 out.timings_ms.update(trace.timings())
                 return response.status_code
             finally:
@@ -306,9 +307,32 @@ class Net:
                 if sum(map(len, chunks)) > 4 * 1024 * 1024:
                     break
         except httpx.HTTPError as exc:
-            if not chunks:
-                out.findings.append(classify_exception(exc))
+            out.findings.append(_cut_body(response, exc) if chunks or _cut(exc) else classify_exception(exc))
         return b"".join(chunks)
+
+
+def _cut(exc: httpx.HTTPError) -> bool:
+    return isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError))
+
+
+def _cut_body(response: httpx.Response, exc: httpx.HTTPError) -> Finding:
+    """The body stopped short of what the headers promised: the network layer, with the byte counts."""
+    got = response.num_bytes_downloaded
+    length = response.headers.get("content-length", "")
+    if length.isdigit():
+        said = f"after {got} of the {length} bytes its Content-Length announced"
+    elif "chunked" in response.headers.get("transfer-encoding", "").lower():
+        said = f"after {got} bytes of a chunked body, before its last chunk"
+    else:
+        said = f"after {got} bytes, before the body ended"
+    if not _cut(exc):  # a timeout mid-body: the layer classify_exception names, with the count
+        base = classify_exception(exc)
+        return finding(base.code, f"{base.message} The body stopped {said}.")
+    cut = finding("net.reset", f"HTTP {response.status_code} arrived, then the connection closed {said}: "
+                  "something between you and the server (or the server) cut the response.", bytes_received=got)
+    if length.isdigit():
+        cut.data["bytes_expected"] = int(length)
+    return cut
 
 
 def _complete(response: httpx.Response, chunks: list[bytes]) -> bool:

@@ -41,6 +41,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], str | None, int]] = {
     "stream-cut": (("--stream",), "stream.cut", 9),
     "stream-idle": (("--stream", "--idle-warn", "1"), None, 0),
     "truncated-json": ((), "http.unexpected", 8),
+    "cut-body": ((), "net.reset", 9),  # fewer bytes than Content-Length: the network, not The Grid
     "incident": ((), "status.incident", 8),
     "html-error": ((), "http.server_error", 8),
     "maintenance": ((), None, 0),

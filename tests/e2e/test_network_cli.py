@@ -132,12 +132,21 @@ def test_ping_stream(emulator: EmulatorFactory) -> None:
     ("no-credits", ["--retries", "0"], r"^fail balance\.credits_empty 402 ", 5),
     ("reset", ["--retries", "0"], r"^fail net\.reset \d+ms$", 9),
     ("truncated-json", [], r"^fail http\.unexpected 200 ", 8),
+    ("cut-body", ["--retries", "0"], r"^fail net\.reset 200 ", 9),
     ("redirect-loop", [], r"^fail http\.redirect_loop 307 ", 9),
     ("html-error", ["--retries", "0"], r"^fail http\.server_error 502 ", 8),
 ])
 def test_ping_failures(emulator: EmulatorFactory, scenario: str, args: list[str], line: str, code: int) -> None:
     run = on(emulator(scenario), "ping", "--timeout", "5", *args)
     assert run.code == code and re.match(line, run.out.strip()), run
+
+
+def test_cut_body_names_the_byte_counts(emulator: EmulatorFactory) -> None:
+    run = on(emulator("cut-body"), "ping", "--json", "--retries", "0")
+    assert run.code == 9, run
+    [cut] = run.json()["checks"][0]["findings"]
+    assert cut["code"] == "net.reset" and re.search(r"after \d+ of the \d+ bytes", cut["message"])
+    assert 0 < cut["data"]["bytes_received"] < cut["data"]["bytes_expected"]
 
 
 def test_ping_rate_limited_honours_retry_after(emulator: EmulatorFactory) -> None:

@@ -175,6 +175,49 @@ def test_compressed_success_is_ok() -> None:
     assert out.ok and out.json() == OK_BODY
 
 
+class _CutStream(httpx.SyncByteStream):
+    """Yields `part`, then fails as h11 does when the peer closes before the announced end."""
+
+    def __init__(self, part: bytes) -> None:
+        self.part = part
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self.part:
+            yield self.part
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+
+@pytest.mark.parametrize(("headers", "words"), [
+    ({"content-length": str(len(json.dumps(OK_BODY)))}, "after 40 of the {n} bytes its Content-Length announced"),
+    ({"transfer-encoding": "chunked"}, "after 40 bytes of a chunked body, before its last chunk"),
+])
+def test_body_cut_in_transit_is_net_reset_with_byte_counts(headers: dict[str, str], words: str) -> None:
+    full = json.dumps(OK_BODY).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "application/json", **headers},
+                              stream=_CutStream(full[:40]))
+
+    out = post(make_net(retries=0, transport=httpx.MockTransport(handler)))
+    assert errors(out) == ["net.reset"] and not out.ok
+    assert words.format(n=len(full)) in out.findings[-1].message
+    assert out.findings[-1].data["bytes_received"] == 40
+
+
+def test_body_cut_before_any_byte_still_counts() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-length": "120"}, stream=_CutStream(b""))
+
+    out = post(make_net(retries=0, transport=httpx.MockTransport(handler)))
+    assert errors(out) == ["net.reset"] and "after 0 of the 120 bytes" in out.findings[-1].message
+
+
+def test_plain_http_proxy_407_is_net_proxy(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(status_code=407, headers={"proxy-authenticate": 'Basic realm="corp"'})
+    out = post(make_net())
+    assert errors(out) == ["net.proxy"] and "407" in out.findings[0].message
+
+
 def test_body_trickling_past_the_budget_is_no_response(httpx_mock: HTTPXMock) -> None:
     def slow() -> Iterator[bytes]:
         yield b'{"id": "chatcmpl-1",'

@@ -155,6 +155,13 @@ def test_401_on_a_signed_second_hop_blames_the_token_even_with_header_lints() ->
     assert exit_of(diagnose(out)) == 4
 
 
+def test_403_block_page_is_not_read_as_a_key_problem() -> None:
+    out = interpreted([ping(403, "http.blocked"), check("auth", "auth.placeholder_key")])
+    assert [f.code for f in out["auth"].findings] == ["auth.placeholder_key"]
+    assert "block page" in out["auth"].data["summary"]
+    assert code_of(diagnose(out)) == ("http.blocked", None) and exit_of(diagnose(out)) == 9
+
+
 def test_401_with_a_clean_header_blames_the_key() -> None:
     out = interpreted([ping(401, "auth.rejected")])
     assert "well-formed header" in out["auth"].findings[0].message
