@@ -24,8 +24,23 @@ OTHER_VENDORS = {"api.openai.com": "OpenAI's API", "api.anthropic.com": "Anthrop
                  "generativelanguage.googleapis.com": "Google's Gemini API"}
 
 
+# Endpoints other APIs have and The Grid does not serve (it answers 404): what each is, what to use instead.
+_CHAT_URL = f"POST {grid.DEFAULT_BASE_URL}/chat/completions"
+_TEXT_ONLY = f"The Grid serves text instruments only, through {_CHAT_URL}; use another provider for this."
+UNSUPPORTED_ENDPOINTS = {
+    "/responses": ("OpenAI's Responses API", f"Switch the client to Chat Completions, {_CHAT_URL} (OpenAI SDK: "
+                   "client.chat.completions.create; Codex-style tools: wire_api = \"chat\")."),
+    "/embeddings": ("the embeddings endpoint", "The Grid serves no embeddings: use another provider for them; "
+                    f"chat goes to {_CHAT_URL}."),
+    "/completions": ("the legacy Completions endpoint", f"Use {_CHAT_URL}, sending `messages` instead of `prompt`."),
+    "/images/generations": ("the image generation endpoint", _TEXT_ONLY),
+    "/audio/speech": ("the text-to-speech endpoint", _TEXT_ONLY),
+    "/audio/transcriptions": ("the transcription endpoint", _TEXT_ONLY),
+    "/moderations": ("the moderation endpoint", _TEXT_ONLY),
+}
+
 PRIORITY = {"url.host_typo": 0, "url.wrong_api_host": 1, "url.docs_url": 1, "url.doubled_v1": 2,
-            "url.endpoint_appended": 3, "url.missing_v1": 4, "url.extra_path": 5, "url.insecure_scheme": 6}
+            "url.unsupported_endpoint": 3, "url.endpoint_appended": 3, "url.missing_v1": 4, "url.extra_path": 5, "url.insecure_scheme": 6}
 
 
 @dataclass
@@ -209,7 +224,7 @@ def _path(path: str, endpoint: bool, emit: Add, drop_v1: bool = False) -> tuple[
     dropped_v1 = False
     while True:
         lowered = "/" + "/".join(s.lower() for s in segments)
-        suffix = next((x for x in grid.ENDPOINT_SUFFIXES if lowered.endswith(x)), None)
+        suffix = next((x for x in (*grid.ENDPOINT_SUFFIXES, *UNSUPPORTED_ENDPOINTS) if lowered.endswith(x)), None)
         if suffix is not None:
             stripped = stripped or suffix
             segments = segments[: len(segments) - suffix.count("/")]
@@ -218,7 +233,11 @@ def _path(path: str, endpoint: bool, emit: Add, drop_v1: bool = False) -> tuple[
             segments = segments[:-1]
         else:
             break
-    if stripped is not None:
+    if stripped in UNSUPPORTED_ENDPOINTS:  # /chat/completions matched first, so this is the bare one
+        what, instead = UNSUPPORTED_ENDPOINTS[stripped]
+        emit(finding("url.unsupported_endpoint", f"The URL targets {stripped}, {what}; The Grid does not serve "
+                     "it (404).", fix=instead, endpoint=stripped))
+    elif stripped is not None:
         if not endpoint:
             emit(finding("url.endpoint_appended", f"The base URL ends in {stripped}; the SDK appends it again."))
     elif endpoint:
