@@ -87,9 +87,17 @@ SEV = {ERROR: ("✗", "x", "red"), WARNING: ("!", "!", "yellow"), "info": ("i", 
 def console(out: Output, stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(file=out.stderr if stderr else out.stdout, no_color=not out.color,
-                   color_system="auto" if out.color else None, highlight=False, emoji=False,
-                   soft_wrap=not out.color, width=None if out.color else 100)
+    con = Console(file=out.stderr if stderr else out.stdout, no_color=not out.color,
+                  color_system="auto" if out.color else None, highlight=False, emoji=False,
+                  soft_wrap=not out.color, width=None if out.color else 100)
+    # rich's default turns a closed pipe into exit 1 ("gridctl itself failed"); the command's guard
+    # turns a BrokenPipeError into a quiet exit instead.
+    con.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    return con
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError
 
 
 def esc(text: str) -> str:

@@ -188,6 +188,6 @@ def logout(opts: Opts) -> int:
     if problem and not removed:
         raise ConfigProblem(f"could not reach the keyring to remove the key: {problem}")
     msg = f"removed the key of profile {profile} from the {' and '.join(removed)}" if removed else \
-        f"no stored key for profile {profile}"
+        f"nothing to remove: no key stored for profile {profile} (keyring and plain-text file checked)"
     check = CheckResult("auth", "Logout", [], data={"profile": profile, "removed": removed, "summary": msg})
     return opts.finish(Report("auth logout", [check], target={"profile": profile}), header="gridctl auth logout")

@@ -131,7 +131,7 @@ def _follow_ups(net: Net, checks: dict[str, CheckResult], tgt: Target) -> dict[s
     if code == 402:
         from gridctl.probe.balance import check_balance
 
-        jobs["balance"] = lambda: check_balance(net, tgt, grid.INSTRUMENTS)
+        jobs["balance"] = lambda: check_balance(net, tgt, grid.INSTRUMENTS, first=checks["ping"])
     return jobs
 
 

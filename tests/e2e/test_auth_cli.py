@@ -359,6 +359,23 @@ def test_logout_with_nothing_stored_is_fine(cli: Cli) -> None:
     assert proc.returncode == 0
     doc = json.loads(proc.stdout)
     assert doc["ok"] is True and doc["checks"][0]["data"]["removed"] == []
+    assert doc["checks"][0]["data"]["summary"].startswith("nothing to remove")
+    human = cli("auth", "logout")
+    assert human.returncode == 0 and "nothing to remove" in human.stdout, human
+
+
+@pytest.mark.parametrize("args", [("explain", "--list"), ("explain", "--list", "--json"), ("emulator", "list")])
+def test_output_into_a_closed_pipe_exits_quietly(args: tuple[str, ...]) -> None:
+    """`gridctl explain --list | head -1`: the reader left; that is not "gridctl itself failed" (exit 1)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # closed before the child writes a byte: every write meets EPIPE, deterministically
+    try:
+        proc = subprocess.run([sys.executable, "-m", "gridctl", *args], stdout=write_end, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True, timeout=60, cwd=str(REPO),
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0 and proc.stderr == "", proc
 
 
 def test_logout_with_a_broken_keyring_exits_3_in_one_line(cli: Cli) -> None:

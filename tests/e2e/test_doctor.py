@@ -136,6 +136,28 @@ def test_scenario_diagnosis_and_exit_code(runs: dict[str, Any], scenario: str) -
         assert all(c["status"] != "fail" for c in doc["checks"]), run
 
 
+def test_no_credits_sends_at_most_12_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator's own request log: the 402 is retried on the first ping only, the sweep asks each once."""
+    from gridctl.emulator import server
+
+    started: list[Emulator] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Emulator:
+        started.append(start(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(server, "start", spy)
+    run = invoke("doctor", "--emulate", "no-credits", "--json", "--timeout", "6", env=clean_env())
+    assert run.code == 5, run
+    [emu] = started
+    inference = [r for r in emu.requests if r["path"] == "/v1/chat/completions"]
+    assert len(emu.requests) <= 12, [r["path"] for r in emu.requests]
+    models = [json.loads(r["body"])["model"] for r in inference]
+    assert models.count("text-prime") == 3 and all(models.count(m) == 1 for m in set(models) - {"text-prime"})
+    balance = checks_by_id(run.json())["balance"]
+    assert codes(balance) == ["balance.credits_empty"] and len(balance["data"]["instruments"]) == 9
+
+
 def test_redirect_is_followed_and_noted(runs: dict[str, Any]) -> None:
     _, doc = result(runs, "redirect")
     ping = checks_by_id(doc)["ping"]

@@ -339,13 +339,25 @@ def test_status(emulator: EmulatorFactory, scenario: str, code: str, severity: s
     assert human.code == exit_code and f"({code})" in human.out, human
 
 
-def test_status_unreachable_is_a_warning() -> None:
-    run = invoke("status", "--json", "--timeout", "3",
-                 env=clean_env(THEGRID_STATUS_URL=f"http://127.0.0.1:{closed_port()}"))
+def test_status_alone_unreachable_exits_9() -> None:
+    # `gridctl status && deploy` must not pass when the page could not be read at all.
+    env = clean_env(THEGRID_STATUS_URL=f"http://127.0.0.1:{closed_port()}")
+    run = invoke("status", "--json", "--timeout", "3", env=env)
+    assert run.code == 9, run
+    doc = run.json()
+    [check] = doc["checks"]
+    assert check["status"] == "fail" and doc["exit_code"] == 9 and doc["diagnosis"]["code"] == "status.unreachable"
+    assert [(f["code"], f["severity"]) for f in check["findings"]] == [("status.unreachable", "error")]
+    assert invoke("status", "--timeout", "3", env=env).code == 9
+
+
+def test_status_unreachable_inside_doctor_stays_a_warning(healthy_emulator: Emulator) -> None:
+    run = invoke("doctor", "--json", "--timeout", "4", env=clean_env(
+        THEGRID_API_KEY=KEY, THEGRID_BASE_URL=healthy_emulator.base_url,
+        THEGRID_STATUS_URL=f"http://127.0.0.1:{closed_port()}"))
     assert run.code == 0, run
-    [check] = run.json()["checks"]
-    assert check["status"] == "warn"
-    assert [(f["code"], f["severity"]) for f in check["findings"]] == [("status.unreachable", "warning")]
+    status = next(c for c in run.json()["checks"] if c["id"] == "status")
+    assert [(f["code"], f["severity"]) for f in status["findings"]] == [("status.unreachable", "warning")]
 
 
 # ---------------------------------------------------------------- balance
