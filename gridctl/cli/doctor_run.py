@@ -55,7 +55,7 @@ def run_doctor(opts: Opts, *, stream: bool, body: str | None, report_file: Path 
             except OSError as exc:
                 raise UsageError(f"--report {report_file}: cannot write ({exc.strerror})") from None
         header = f"gridctl doctor{' (emulator: ' + emulate + ')' if emulate else ''}"
-        code = opts.finish(report, header=header, footer=closing_lines(report))
+        code = opts.finish(report, header=header, footer=closing_lines(report, report_file))
     return code
 
 

@@ -129,13 +129,33 @@ def test_login_rejected_key_stores_nothing(cli: Cli, emulator: EmulatorFactory) 
     emu = emulator("bad-key")
     proc = cli("auth", "login", "--api-key-stdin", "--base-url", emu.base_url, stdin=DEMO_KEY)
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    assert "nothing stored" in proc.stdout
+    assert "nothing stored" in proc.stdout and "The Grid rejected the key (HTTP 401" in proc.stdout
     assert "auth.rejected" in proc.stdout
     assert len(chat_requests(emu)) == 1
     assert cli.stored() == {}
     assert not cli.config_file.exists()  # the --base-url is not saved either
     assert not (cli.config_dir / "credentials").exists()
     assert DEMO_KEY not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("scenario", "code", "words"), [
+    ("hang", 9, "could not reach the API (net.no_response: network, not the key)"),
+    (None, 9, "could not reach the API (net.refused: network, not the key)"),
+])
+def test_login_network_failure_says_network_not_key(cli: Cli, emulator: EmulatorFactory, scenario: str | None,
+                                                   code: int, words: str) -> None:
+    if scenario is None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # closed once the block ends: refused
+    else:
+        base = emulator(scenario).base_url
+    proc = cli("auth", "login", "--api-key-stdin", "--timeout", "2", "--base-url", base, stdin=DEMO_KEY)
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert words in proc.stdout and "did not work" not in proc.stdout
+    assert "rejected" not in proc.stdout.split("\n")[0] and cli.stored() == {}
 
 
 def test_login_rejected_json(cli: Cli, emulator: EmulatorFactory) -> None:

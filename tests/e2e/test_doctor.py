@@ -158,6 +158,16 @@ def test_no_credits_sends_at_most_12_requests(monkeypatch: pytest.MonkeyPatch) -
     assert codes(balance) == ["balance.credits_empty"] and len(balance["data"]["instruments"]) == 9
 
 
+@pytest.mark.parametrize(("scenario", "meaning"), [("degraded", "some requests may be slow"),
+                                                   ("maintenance", "scheduled maintenance")])
+def test_warnings_close_with_what_they_mean_not_no_problem(scenario: str, meaning: str) -> None:
+    run = invoke("doctor", "--emulate", scenario, "--timeout", "4", env=clean_env())
+    assert run.code == 0, run
+    assert "No problem found" not in run.out and "The call works now, with 1 warning" in run.out, run.out
+    assert meaning in run.out
+    assert "Not checked: streaming (add --stream)" in run.out
+
+
 def test_redirect_is_followed_and_noted(runs: dict[str, Any]) -> None:
     _, doc = result(runs, "redirect")
     ping = checks_by_id(doc)["ping"]

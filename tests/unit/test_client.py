@@ -622,7 +622,26 @@ def test_stream_ok(httpx_mock: HTTPXMock) -> None:
 
 def test_stream_cut(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(content=sse(chunk("po"), chunk("ng")), headers=SSE)
-    assert stream_codes(stream_check()) == [("stream.cut", "error")]
+    check = stream_check()
+    assert stream_codes(check) == [("stream.cut", "error")]
+    [cut] = check.findings
+    # cut within milliseconds: the fix must not blame a 30-60 s idle timeout
+    assert "ms in and" in cut.message and "after the last event" in cut.message
+    assert "30-60" not in cut.fix and "Too early" in cut.fix and cut.data["elapsed_ms"] < 1000
+
+
+@pytest.mark.parametrize(("elapsed", "quiet", "words", "absent"), [
+    (0.011, 0.004, ["11 ms in", "4 ms after the last event"], "30-60"),
+    (45.0, 40.0, ["45.0 s in", "40.0 s after"], "Too early"),
+    (120.0, 0.5, ["120.0 s in"], "30-60"),
+])
+def test_stream_cut_fix_is_proportional(elapsed: float, quiet: float, words: list[str], absent: str) -> None:
+    from gridctl.probe.stream import StreamStats, cut_reading
+
+    f = cut_reading(StreamStats(events=3, elapsed_s=elapsed, quiet_s=quiet))
+    assert all(w in f.message for w in words), f.message
+    assert absent not in f.fix
+    assert ("idle timeout" in f.fix and "raise" in f.fix) is (quiet >= 25)
 
 
 def test_stream_odd_events_do_not_crash(httpx_mock: HTTPXMock) -> None:

@@ -350,6 +350,35 @@ def test_closing_lines_offer_support_only_for_the_grids_side() -> None:
     assert any("No problem found" in ln for ln in closing_lines(Report("doctor", [])))
 
 
+def test_support_message_says_attached_only_when_a_report_was_written(tmp_path: Path) -> None:
+    bare = support_message(failing_report())
+    assert "attached" not in bare.replace("to attach", "") and "gridctl doctor --report" in bare
+    with_file = support_message(failing_report(), tmp_path / "r.md")
+    assert "report attached: r.md" in with_file
+    assert any("gridctl doctor --report" in ln for ln in closing_lines(failing_report()))
+    assert any("attached: r.md" in ln for ln in closing_lines(failing_report(), tmp_path / "r.md"))
+    write_report(failing_report(), tmp_path / "r.json", {})
+    assert "attached: r.json" in json.loads((tmp_path / "r.json").read_text())["support_message"]
+
+
+def test_closing_line_with_warnings_says_the_call_works_and_what_the_warning_means() -> None:
+    report = Report("doctor", [ping(200), check("status", finding("status.degraded", "Consumption API: degraded"))])
+    lines = closing_lines(report)
+    assert not any("No problem found" in ln for ln in lines)
+    assert any(ln.startswith("The call works now, with 1 warning") for ln in lines)
+    assert any("status.degraded" in ln and "some requests may be slow" in ln for ln in lines)
+
+
+def test_closing_line_names_what_was_not_checked() -> None:
+    skipped = [CheckResult(c, c, [], status="skip") for c in ("stream", "body", "balance")]
+    report = Report("doctor", [ping(200), *skipped], target={"model": "text-prime"})
+    [unchecked] = [ln for ln in closing_lines(report) if ln.startswith("Not checked:")]
+    assert "streaming (add --stream)" in unchecked and "--body FILE" in unchecked
+    assert "instruments other than text-prime (`gridctl ping --all`)" in unchecked
+    ran = Report("doctor", [ping(200), check("stream", "stream.ok"), check("body"), check("balance")])
+    assert not any(ln.startswith("Not checked:") for ln in closing_lines(ran))
+
+
 @pytest.mark.parametrize("name", ["r.md", "r.json"])
 def test_write_report(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
