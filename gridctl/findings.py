@@ -89,7 +89,8 @@ _ENTRIES: tuple[Entry, ...] = (
        "The Grid serves HTTPS only on port 443; plain http is refused or redirected without the body.",
        "Use https://.", X.CONFIG, _T),
     _e("url.trailing_slash", W, "Trailing slash on the base URL",
-       "Most SDKs join paths by string, so a trailing slash yields `//chat/completions`, which can 404.",
+       "The OpenAI and Anthropic SDKs normalise a trailing slash, but curl and clients that join strings "
+       "request `//chat/completions`, which can 404.",
        "Remove the trailing slash.", X.CONFIG, _T),
     _e("url.doubled_v1", E, "Doubled /v1 in the URL",
        "The base URL already ends in /v1 and something adds another, giving /v1/v1/... which answers 404.",

@@ -187,7 +187,7 @@ def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:
         port = ""  # the default port: the canonical URL leaves it out
     # A website URL's path says nothing about the API path: lint it as the bare host.
     drop_v1 = not wants_v1 and not result.grid_host
-    segments, path_notes = _path("" if website else path, endpoint and not website, add, drop_v1)
+    segments, path_notes = _path("" if website else path, endpoint and not website, add, drop_v1, sdk)
     if website:
         segments = ["v1"] if wants_v1 else []  # lint it as the right base, whatever the SDK's convention
     path_segments = _expected_path(segments, result.grid_host, wants_v1, sdk, add, path_notes, raw_messages)
@@ -198,7 +198,19 @@ def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:
     return result
 
 
-def _path(path: str, endpoint: bool, emit: Add, drop_v1: bool = False) -> tuple[list[str], list[str]]:
+def _trailing_slash(sdk: str | None) -> Finding:
+    """What a trailing slash really does depends on who joins the path (checked against openai 3.x, anthropic 2.x)."""
+    if sdk in ("openai", "litellm", "langchain", "anthropic"):
+        who = "The Anthropic SDK" if sdk == "anthropic" else f"The OpenAI SDK{' (under ' + sdk + ')' if sdk != 'openai' else ''}"
+        return finding("url.trailing_slash", f"The URL ends in a slash. {who} normalises it, so this SDK is fine; "
+                       "curl and hand-built clients that read the same variable request `//chat/completions`.",
+                       severity="info", fix="Remove the trailing slash so every client reading the setting works.")
+    return finding("url.trailing_slash", "The URL ends in a slash: curl and hand-built clients that join strings "
+                   "request `/v1//chat/completions`, which can 404 (the OpenAI and Anthropic SDKs normalise it).")
+
+
+def _path(path: str, endpoint: bool, emit: Add, drop_v1: bool = False,
+          sdk: str | None = None) -> tuple[list[str], list[str]]:
     """Path segments with the endpoint and doubled /v1 taken out; findings for each.
 
     drop_v1: the client appends /v1 itself (the Anthropic SDK on a non-Grid host), so a trailing
@@ -206,8 +218,7 @@ def _path(path: str, endpoint: bool, emit: Add, drop_v1: bool = False) -> tuple[
     """
     notes: list[str] = []
     if len(path) > 1 and path.endswith("/"):
-        emit(finding("url.trailing_slash", "The URL ends in a slash; SDKs then request "
-                     "`//chat/completions`."))
+        emit(_trailing_slash(sdk))
     if "//" in path.rstrip("/"):
         notes.append("empty path segment (//)")
     segments = [s for s in path.split("/") if s]

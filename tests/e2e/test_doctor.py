@@ -128,6 +128,7 @@ def test_scenario_diagnosis_and_exit_code(runs: dict[str, Any], scenario: str) -
     assert_envelope(doc, expected_exit)
     assert doc["emulated"] == scenario
     assert doc["target"]["key"].startswith("…") and DEMO_KEY not in run.out + run.err
+    assert doc["target"]["key"].endswith("(the emulator's demo key, --emulate)") and "flag" not in doc["target"]["key"]
     ping = checks_by_id(doc)["ping"]
     if ping["data"].get("status_code") is not None:
         assert ping["data"]["request_id"] in doc["request_ids"]

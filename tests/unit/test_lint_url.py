@@ -328,3 +328,14 @@ def test_canonical_of_every_table_row_is_clean(case: Case) -> None:
     again = lint_url(canonical, api=case.api, sdk=case.sdk)
     assert again.canonical == canonical
     assert {f.code for f in again.findings} <= {"url.custom_host"}, [(f.code, f.message) for f in again.findings]
+
+
+@pytest.mark.parametrize(("sdk", "severity", "words"), [
+    ("openai", "info", "The OpenAI SDK normalises it"),
+    ("litellm", "info", "The OpenAI SDK (under litellm) normalises it"),
+    ("curl", "warning", "request `/v1//chat/completions`"),
+    (None, "warning", "request `/v1//chat/completions`"),
+])
+def test_trailing_slash_says_what_happens_per_sdk(sdk: str | None, severity: str, words: str) -> None:
+    [f] = lint_url("https://api.thegrid.ai/v1/", sdk=sdk).findings
+    assert f.code == "url.trailing_slash" and f.severity == severity and words in f.message
