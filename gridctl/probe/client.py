@@ -261,8 +261,10 @@ class Net:
                     response.close()
                     out.redirects.append(target)
                     if target in visited or len(out.redirects) > MAX_REDIRECTS:
+                        # One line for the loop (the hops, then "loop"), not one redirect note per hop.
+                        out.findings = [f for f in out.findings if f.code != "http.redirect"]
                         out.findings.append(finding("http.redirect_loop", f"Redirected {len(out.redirects)} times "
-                                                    f"(last to {_short(target)}) without an answer."))
+                                                    f"without an answer: {_hops(url, out.redirects)}, then loop."))
                         out.url = target
                         return None
                     visited.append(target)
@@ -373,6 +375,18 @@ def _request_id(headers: httpx.Headers) -> str | None:
         if value:
             return str(value).strip()[:200]
     return None
+
+
+def _hops(first: str, redirects: list[str]) -> str:
+    """`/v1/chat/completions -> /r/v1/chat/completions?… (x5)`: consecutive look-alike hops counted, not repeated."""
+    shown: list[list[Any]] = []
+    for hop in [first, *redirects]:
+        label = _short(hop)
+        if shown and shown[-1][0] == label:
+            shown[-1][1] += 1
+        else:
+            shown.append([label, 1])
+    return " -> ".join(f"{label}{f' (x{n})' if n > 1 else ''}" for label, n in shown)
 
 
 def _short(url: str) -> str:

@@ -524,6 +524,9 @@ def test_endless_redirect_chain_stops_at_the_limit(httpx_mock: HTTPXMock) -> Non
     out = post(make_net())
     assert errors(out) == ["http.redirect_loop"]
     assert len(httpx_mock.get_requests()) == 6 and len(out.redirects) == 6
+    # the loop once: the hops, then "loop"; no per-hop redirect notes
+    assert [f.code for f in out.findings] == ["http.redirect_loop"]
+    assert out.findings[0].message.endswith("-> https://api.thegrid.ai/r/v1/chat/completions?… (x6), then loop.")
 
 
 def test_malformed_location_is_a_finding_not_a_crash(httpx_mock: HTTPXMock) -> None:

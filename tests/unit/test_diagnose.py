@@ -392,3 +392,35 @@ def test_write_report(tmp_path: Path, name: str) -> None:
         assert doc["request_ids"] == ["req_abc123"]
     else:
         assert text.startswith("# gridctl doctor report") and "exit code: 7" in text
+
+
+# ---------------------------------------------------------------- no duplicate lines in the human report
+
+
+def rendered(report: Report) -> str:
+    import io
+
+    from gridctl.report import Output, render_human
+
+    buf = io.StringIO()
+    render_human(report, Output(no_color=True, stdout=buf))
+    return buf.getvalue()
+
+
+def test_a_summary_is_not_repeated_as_an_info_line() -> None:
+    status = CheckResult("status", "Status page", [finding("status.operational", "All Systems Operational")],
+                         data={"summary": "All Systems Operational"})
+    text = rendered(Report("status", [status]))
+    assert text.count("All Systems Operational") == 1
+
+
+def test_one_finding_is_shown_in_full_once_across_steps() -> None:
+    p = ping(401, finding("auth.rejected", "HTTP 401. The server said: Invalid API key"))
+    auth = check("auth", finding("auth.rejected", "HTTP 401 with a well-formed header."))
+    text = rendered(Report("doctor", [p, auth]))
+    assert text.count(CATALOGUE_TITLE_401) == 1 and text.count("fix:") == 1
+    assert "HTTP 401 with a well-formed header. (auth.rejected, as above)" in text
+    assert "Invalid API key" in text
+
+
+CATALOGUE_TITLE_401 = "The Grid rejected the key (401)"
