@@ -169,6 +169,22 @@ def test_warnings_close_with_what_they_mean_not_no_problem(scenario: str, meanin
     assert "Not checked: streaming (add --stream)" in run.out
 
 
+def test_config_step_reads_grid_cli_config_and_sends_none_of_it(tmp_path: Path) -> None:
+    cli_key = "gk-gridcli-AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH5678"
+    (tmp_path / ".grid-cli").mkdir()
+    (tmp_path / ".grid-cli" / "credentials.json").write_text(json.dumps({"default": {"api_key": cli_key}}))
+    with start("healthy") as emu:
+        run = invoke("doctor", "--json", "--timeout", "4", env=clean_env(
+            HOME=str(tmp_path), THEGRID_API_KEY=DEMO_KEY, THEGRID_BASE_URL=emu.base_url,
+            THEGRID_STATUS_URL=emu.root_url))
+        sent = json.dumps([r["headers"] for r in emu.requests]) + "".join(r["body"].decode() for r in emu.requests)
+    assert run.code == 0, run
+    config = checks_by_id(run.json())["config"]
+    messages = " ".join(f["message"] for f in config["findings"] if f["code"] == "config.env_conflict")
+    assert "…5678" in messages and "api.dev.thegrid.ai" in messages
+    assert cli_key not in run.out and cli_key not in sent and "api.dev.thegrid.ai" not in sent
+
+
 def test_redirect_is_followed_and_noted(runs: dict[str, Any]) -> None:
     _, doc = result(runs, "redirect")
     ping = checks_by_id(doc)["ping"]

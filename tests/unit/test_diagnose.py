@@ -424,3 +424,45 @@ def test_one_finding_is_shown_in_full_once_across_steps() -> None:
 
 
 CATALOGUE_TITLE_401 = "The Grid rejected the key (401)"
+
+
+# ---------------------------------------------------------------- The Grid's own CLI configuration
+
+
+def test_grid_cli_profile_file_on_the_dev_default_is_flagged(tmp_path: Path) -> None:
+    from gridctl.doctor.config import grid_cli_findings
+
+    other = "gk-gridcli-AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH1234"
+    (tmp_path / ".grid-cli").mkdir()
+    (tmp_path / ".grid-cli" / "credentials.json").write_text(json.dumps({"default": {"api_key": other}}))
+    found, seen = grid_cli_findings({"HOME": str(tmp_path)}, KEY, BASE)
+    assert [f.code for f in found] == ["config.env_conflict", "config.env_conflict"]
+    assert all(f.severity == "warning" for f in found)
+    text = " ".join(f.message + f.fix for f in found) + json.dumps(seen)
+    assert other not in text and "…1234" in text and "api.dev.thegrid.ai" in text and "dev host" in text
+    assert seen["file"].endswith("credentials.json (profile default)")
+
+
+def test_grid_cli_env_agreeing_with_gridctl_is_quiet() -> None:
+    from gridctl.doctor.config import grid_cli_findings
+
+    env = {"GRID_CLI_CONSUMPTION_KEY": KEY, "CONSUMPTION_API_URL": "https://api.thegrid.ai", "HOME": "/nonexistent"}
+    found, seen = grid_cli_findings(env, KEY, BASE)
+    assert found == [] and seen["key"].endswith("(env GRID_CLI_CONSUMPTION_KEY)")
+
+
+def test_grid_cli_key_without_a_gridctl_key_says_how_to_share_it() -> None:
+    from gridctl.doctor.config import grid_cli_findings
+
+    found, _ = grid_cli_findings({"API_KEY": KEY, "CONSUMPTION_API_URL": "https://api.thegrid.ai/v1"}, None, BASE)
+    assert [f.code for f in found] == ["config.env_conflict"] and "THEGRID_API_KEY" in found[0].fix
+
+
+def test_grid_cli_profile_selected_by_grid_profile(tmp_path: Path) -> None:
+    from gridctl.doctor.config import grid_cli_config
+
+    (tmp_path / ".grid-cli").mkdir()
+    (tmp_path / ".grid-cli" / "credentials.json").write_text(json.dumps({"profiles": {
+        "default": {"api_key": "a" * 40}, "prod": {"api_key": KEY, "consumption_api_url": "https://api.thegrid.ai"}}}))
+    values, where = grid_cli_config({"HOME": str(tmp_path), "GRID_PROFILE": "prod"})
+    assert values == {"key": KEY, "url": "https://api.thegrid.ai"} and "profile prod" in where["key"]
