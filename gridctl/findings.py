@@ -204,6 +204,10 @@ _ENTRIES: tuple[Entry, ...] = (
        "help in the meantime.", X.GRID_FAILING, phrases=("incident", "outage", "down")),
     _e("status.maintenance", W, "Maintenance in progress",
        "The status page shows scheduled maintenance.", "Expect errors until it ends.", X.OK),
+    _e("status.diagnostics", W, "The Grid's own diagnostics flag a problem",
+       "GET /v1/diagnostics (The Grid's server-side checks for this key) reported a check as warn or fail; "
+       "the server's own words and next action are quoted.",
+       "Follow the check's next action; the steps above show whether your own call works despite it.", X.OK),
     _e("status.unreachable", W, "The status page could not be read",
        "gridctl could not fetch or understand the status page; this says nothing about the API itself.",
        "Open https://status.thegrid.ai in a browser.", X.OK),

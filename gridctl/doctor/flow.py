@@ -32,7 +32,8 @@ TITLES = {"config": "Configuration", "status": "Status page", "network": "Networ
 GRACE_S = 0.25  # every network call is bounded by the deadline itself; this only covers thread hand-off
 # What to say about a step that was still running when the budget ran out.
 LATE = {"status": "status.unreachable", "network": "net.connect_timeout", "ping": "net.no_response",
-        "stream": "net.no_response", "models": "model.not_listed", "balance": "net.no_response"}
+        "stream": "net.no_response", "models": "model.not_listed", "balance": "net.no_response",
+        "diagnostics": "net.no_response"}  # a late diagnostics answer is dropped by diagnostics.fold()
 
 
 @dataclass
@@ -75,6 +76,9 @@ def run(plan: Plan) -> Report:
             jobs["stream"] = lambda: check_stream(net, tgt, plan.idle_warn_s)
         checks.update(_parallel(jobs, deadline, plan.on_step))
         checks.update(_parallel(_follow_ups(net, checks, tgt), deadline, plan.on_step))
+    from gridctl.probe.diagnostics import fold
+
+    fold(checks)
     interpret(checks, tgt)
     ordered = [checks.get(step) or _skipped(step, plan) for step in FLOW]
     cause, override = diagnose(checks)
@@ -132,6 +136,12 @@ def _follow_ups(net: Net, checks: dict[str, CheckResult], tgt: Target) -> dict[s
         from gridctl.probe.balance import check_balance
 
         jobs["balance"] = lambda: check_balance(net, tgt, grid.INSTRUMENTS, first=checks["ping"])
+    elif code is not None and tgt.key:
+        # The server's own checks, once, when the ping reached it. Not beside a balance sweep: the sweep
+        # already asks the server about every instrument, and a no-credits doctor stays within 12 requests.
+        from gridctl.probe.diagnostics import fetch_diagnostics
+
+        jobs["diagnostics"] = lambda: fetch_diagnostics(net, tgt)
     return jobs
 
 

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 MAX_BODY = 1 << 20
 STATUS_PATHS = {"/api/v2/status.json": False, "/api/v2/summary.json": True}
-CHAT, MESSAGES, MODELS = "/v1/chat/completions", "/v1/messages", "/v1/models"
-ROUTES = {CHAT: "POST", MESSAGES: "POST", MODELS: "GET"}
+CHAT, MESSAGES, MODELS, DIAGNOSTICS = "/v1/chat/completions", "/v1/messages", "/v1/models", "/v1/diagnostics"
+ROUTES = {CHAT: "POST", MESSAGES: "POST", MODELS: "GET", DIAGNOSTICS: "GET"}
 RANGES: dict[str, tuple[float, float | None]] = {
     "temperature": (0, 2), "top_p": (0, 1), "max_tokens": (1, None),
     "max_completion_tokens": (1, None), "n": (1, None),
@@ -132,6 +132,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(405, f"Use {method} for {api_path}", [("Allow", method)])
         if api_path == MODELS:
             return self._models()
+        if api_path == DIAGNOSTICS:
+            problem = self._auth_problem(messages_api=False)
+            return self._error(401, problem) if problem else self._json(200, payloads.diagnostics(sc))
         if sc.html_status:
             body_html = payloads.proxy_html(sc.html_status, HTTPStatus(sc.html_status).phrase)
             return self._send(sc.html_status, body_html.encode(), "text/html")

@@ -185,6 +185,32 @@ def test_config_step_reads_grid_cli_config_and_sends_none_of_it(tmp_path: Path) 
     assert cli_key not in run.out and cli_key not in sent and "api.dev.thegrid.ai" not in sent
 
 
+def test_doctor_folds_the_servers_own_diagnostics_once() -> None:
+    with start("instrument-no-tokens") as emu:
+        run = invoke("doctor", "--json", "--timeout", "4", env=clean_env(
+            THEGRID_API_KEY=DEMO_KEY, THEGRID_BASE_URL=emu.base_url, THEGRID_STATUS_URL=emu.root_url))
+        asked = [r for r in emu.requests if r["path"] == "/v1/diagnostics"]
+    assert run.code == 0, run
+    assert len(asked) == 1 and asked[0]["method"] == "GET"
+    assert asked[0]["headers"]["authorization"] == f"Bearer {DEMO_KEY}"
+    ping = checks_by_id(run.json())["ping"]
+    assert ping["data"]["server_diagnostics"]["status"] == "warn"
+    [note] = [f for f in ping["findings"] if f["code"] == "status.diagnostics"]
+    assert note["severity"] == "warning" and "text-max" in note["message"] and "Auto Top Up" in note["fix"]
+
+
+def test_emulator_diagnostics_needs_the_key() -> None:
+    import httpx
+
+    with start("healthy") as emu:
+        anon = httpx.get(emu.base_url + "/diagnostics", trust_env=False)
+        keyed = httpx.get(emu.base_url + "/diagnostics", headers={"Authorization": f"Bearer {DEMO_KEY}"},
+                          trust_env=False)
+    assert anon.status_code == 401
+    assert keyed.status_code == 200 and keyed.json()["data"]["status"] == "ok"
+    assert {c["name"] for c in keyed.json()["data"]["checks"]} == {"api_key", "balance", "inference"}
+
+
 def test_redirect_is_followed_and_noted(runs: dict[str, Any]) -> None:
     _, doc = result(runs, "redirect")
     ping = checks_by_id(doc)["ping"]
