@@ -261,6 +261,10 @@ def test_insecure_storage_is_only_a_fallback(cli: Cli) -> None:
     (f'"{CANARY}"', "quote"),
     (f"{CANARY[:20]} {CANARY[20:]}", "whitespace"),
     (f"{CANARY[:-1]}é", "non-ASCII"),
+    ("your-api-key-here", "example text"),
+    ("sk-...", "example text"),
+    ("https://app.thegrid.ai/profile/api-keys", "is a URL, not a key"),
+    ("me@example.com", "is an email address, not a key"),
 ])
 def test_login_refuses_unusable_keys_without_sending_them(cli: Cli, healthy_emulator: Emulator, key: str,
                                                           says: str) -> None:

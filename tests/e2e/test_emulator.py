@@ -212,6 +212,13 @@ def test_redirect_to_another_host_works_without_the_key_in_httpx(emulator: Emula
     assert "authorization" not in last["headers"]
 
 
+def test_a_client_that_follows_the_307_as_a_get_gets_405(emulator: EmulatorFactory) -> None:
+    emu = emulator("redirect")
+    location = chat(emu).headers["location"]
+    r = httpx.get(emu.root_url + location, headers=AUTH, trust_env=False)
+    assert r.status_code == 405 and "Use POST" in detail(r)
+
+
 def test_expired_redirect_token_is_401_on_the_second_hop(emulator: EmulatorFactory) -> None:
     emu = emulator("redirect-token-expired")
     first = chat(emu)
