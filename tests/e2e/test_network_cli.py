@@ -199,6 +199,7 @@ def test_expired_redirect_token_is_not_a_key_problem(emulator: EmulatorFactory) 
     [check] = run.json()["checks"]
     assert [f["code"] for f in check["findings"] if f["severity"] == "error"] == ["http.redirect_rejected"]
     assert "expired" in check["findings"][-1]["message"] and check["data"]["status_code"] == 401
+    assert check["data"]["answered_by_hop"] == 1 and check["data"]["signed_hop"] is True
     assert "create a consumption key" not in run.out.lower()
     assert re.match(r"^fail http\.redirect_rejected 401 ", on(emu, "ping").out), run
 

@@ -212,6 +212,33 @@ def test_body_cut_before_any_byte_still_counts() -> None:
     assert errors(out) == ["net.reset"] and "after 0 of the 120 bytes" in out.findings[-1].message
 
 
+CLOUDFLARE_PAGE = ("<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>"
+                   "<h1>Sorry, you have been blocked</h1>Cloudflare Ray ID: 8a1b2c3d4e5f6a7b</body></html>")
+
+
+@pytest.mark.parametrize(("status", "kwargs", "code", "exit_code"), [
+    (403, {"html": CLOUDFLARE_PAGE}, "http.blocked", 9),
+    (408, {"json": grid_error("Request timeout")}, "http.timeout", 9),
+    (409, {"json": grid_error("Conflict")}, "http.conflict", 10),
+    (413, {"json": grid_error("Request body too large")}, "http.too_large", 10),
+])
+def test_failure_shapes_that_used_to_be_unexpected(httpx_mock: HTTPXMock, status: int, kwargs: dict[str, Any],
+                                                   code: str, exit_code: int) -> None:
+    httpx_mock.add_response(status_code=status, **kwargs)
+    out = post(make_net(retries=0))
+    assert errors(out) == [code] and out.findings[0].entry.exit_code == exit_code
+    assert not any(f.code.startswith("auth.") for f in out.findings)
+
+
+def test_html_502_through_a_configured_proxy_blames_the_proxy(httpx_mock: HTTPXMock,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    httpx_mock.add_response(status_code=502, html="<html><head><title>502 Bad Gateway</title></head></html>")
+    out = post(make_net(retries=0))
+    assert errors(out) == ["net.proxy"] and "proxy.corp:3128" in out.findings[0].message
+    assert "proxy" in out.findings[1].message and out.findings[1].code == "http.html_body"
+
+
 def test_plain_http_proxy_407_is_net_proxy(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(status_code=407, headers={"proxy-authenticate": 'Basic realm="corp"'})
     out = post(make_net())
