@@ -211,6 +211,13 @@ def test_emulator_diagnostics_needs_the_key() -> None:
     assert {c["name"] for c in keyed.json()["data"]["checks"]} == {"api_key", "balance", "inference"}
 
 
+def test_a_stream_cut_in_milliseconds_is_not_blamed_on_an_idle_timeout(runs: dict[str, Any]) -> None:
+    _, doc = result(runs, "stream-cut")
+    cut = doc["diagnosis"]
+    assert cut["code"] == "stream.cut" and "after the last event" in cut["message"]
+    assert "30-60" not in cut["fix"] and "Too early" in cut["fix"]
+
+
 def test_redirect_is_followed_and_noted(runs: dict[str, Any]) -> None:
     _, doc = result(runs, "redirect")
     ping = checks_by_id(doc)["ping"]
