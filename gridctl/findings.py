@@ -89,7 +89,8 @@ _ENTRIES: tuple[Entry, ...] = (
        "The Grid serves HTTPS only on port 443; plain http is refused or redirected without the body.",
        "Use https://.", X.CONFIG, _T),
     _e("url.trailing_slash", W, "Trailing slash on the base URL",
-       "Most SDKs join paths by string, so a trailing slash yields `//chat/completions`, which can 404.",
+       "The OpenAI and Anthropic SDKs normalise a trailing slash, but curl and clients that join strings "
+       "request `//chat/completions`, which can 404.",
        "Remove the trailing slash.", X.CONFIG, _T),
     _e("url.doubled_v1", E, "Doubled /v1 in the URL",
        "The base URL already ends in /v1 and something adds another, giving /v1/v1/... which answers 404.",
@@ -118,6 +119,12 @@ _ENTRIES: tuple[Entry, ...] = (
     _e("url.nonstandard_port", W, "Non-standard port",
        "The Grid serves standard HTTPS on port 443; another port is refused or hangs.",
        "Remove the port from the URL.", X.CONFIG, _T),
+    _e("url.unsupported_endpoint", E, "An endpoint The Grid does not serve",
+       "The URL targets an endpoint The Grid does not serve (legacy /v1/completions, /v1/responses, "
+       "/v1/embeddings, ...): the API answers 404.",
+       f"Use Chat Completions: POST {grid.DEFAULT_BASE_URL}/chat/completions (or, with the Anthropic SDK, "
+       f"the Messages beta at {grid.MESSAGES_ROOT}). For OpenAI's Responses API, switch the client to Chat "
+       "Completions.", X.CONFIG, _CHAT, phrases=("/v1/completions", "/v1/responses", "/v1/embeddings")),
     _e("url.custom_host", N, "Not one of The Grid's hosts",
        "The base URL points at another host: a gateway, a proxy or a local emulator. That can be right; "
        "gridctl tests it as given and will not send the key elsewhere.",
@@ -149,6 +156,11 @@ _ENTRIES: tuple[Entry, ...] = (
     _e("auth.placeholder_key", E, "The key is a placeholder",
        "The key is example text such as YOUR_GRID_API_KEY, not a real key.",
        f"Create a consumption key at {grid.API_KEYS_URL}.", X.CONFIG, _AUTH),
+    _e("auth.not_a_key", E, "That is not a key",
+       "The value where the key should be is something else: a URL, an email address, a file path or a "
+       "sentence, usually a copy-paste of the wrong field.",
+       f"Copy the consumption key itself from {grid.API_KEYS_URL} (a single token without spaces).",
+       X.CONFIG, _AUTH),
     _e("auth.foreign_key", E, "That is another vendor's key",
        "The key has another vendor's prefix (such as OpenAI's `sk-proj-` or Anthropic's `sk-ant-`); "
        "The Grid rejects it.", f"Use a Grid consumption key from {grid.API_KEYS_URL}.", X.CONFIG, _AUTH),
@@ -192,6 +204,10 @@ _ENTRIES: tuple[Entry, ...] = (
        "help in the meantime.", X.GRID_FAILING, phrases=("incident", "outage", "down")),
     _e("status.maintenance", W, "Maintenance in progress",
        "The status page shows scheduled maintenance.", "Expect errors until it ends.", X.OK),
+    _e("status.diagnostics", W, "The Grid's own diagnostics flag a problem",
+       "GET /v1/diagnostics (The Grid's server-side checks for this key) reported a check as warn or fail; "
+       "the server's own words and next action are quoted.",
+       "Follow the check's next action; the steps above show whether your own call works despite it.", X.OK),
     _e("status.unreachable", W, "The status page could not be read",
        "gridctl could not fetch or understand the status page; this says nothing about the API itself.",
        "Open https://status.thegrid.ai in a browser.", X.OK),
@@ -227,10 +243,22 @@ _ENTRIES: tuple[Entry, ...] = (
        phrases=("connection reset", "econnreset", "broken pipe")),
     # http
     _e("http.redirect", N, "The API answered with a redirect",
-       "The Grid may answer 307 Temporary Redirect; the client must re-send the same method, body and "
-       "Authorization header to the new location.",
-       "curl: add -L. SDKs (openai, anthropic, httpx, requests) follow it; a hand-written client must too.",
+       "The Grid answers an inference call with 307 Temporary Redirect to its inference gateway, a URL whose "
+       "`token` query parameter is the credential for that hop; the client re-sends the same method and body "
+       "there (no Authorization header needed).",
+       "curl: add -L. SDKs (openai, anthropic, httpx, requests) follow it; a hand-written client must re-send "
+       "the same method and body to the Location exactly as given.",
        X.OK, _REDIR, statuses=(307, 308), phrases=("redirect", "you are being redirected")),
+    # 401/403 on a signed URL is about the URL's credential: exit 4 (authentication rejected), the layer
+    # the contract gives 401/403, but the words point at the token and what alters it, never at the key.
+    _e("http.redirect_rejected", E, "The signed redirect was rejected",
+       "The first hop accepted the key and redirected (307) to a signed URL; that URL's `token` was refused "
+       "(401/403): it expired before the request got there (a slow client, clock skew), or a proxy or client "
+       "rewrote or re-encoded the URL and its query string.",
+       "Your key is fine. Retry at once: each call gets a fresh token. Follow the Location exactly as given "
+       "(do not rebuild or re-encode its query string); if a proxy sits in between, let it pass the URL "
+       "unchanged. If it repeats, send the request ID to " + grid.SUPPORT_EMAIL + ".",
+       X.AUTH, _REDIR, phrases=("redirect token", "signed url", "token expired")),
     _e("http.redirect_loop", E, "Redirect loop",
        "The server (or a proxy) kept redirecting past the limit.", "Check proxies between you and "
        f"{grid.API_HOST}; if it persists, send the request ID to {grid.SUPPORT_EMAIL}.", X.NETWORK, _REDIR),
@@ -262,6 +290,34 @@ _ENTRIES: tuple[Entry, ...] = (
        "503: Auto Top Up is buying tokens for this instrument.",
        "Retry after a short delay; by the second or third attempt the tokens are usually there.",
        X.GRID_FAILING, _RELOAD, statuses=(503,), phrases=("service unavailable", "replenish")),
+    # 408: the server gave up waiting for the request to arrive: the path to it (network, exit 9).
+    _e("http.timeout", E, "The server timed out waiting for the request (408)",
+       "408: the connection opened but the request (headers or body) did not arrive in time: a slow or stalled "
+       "upload, or a proxy that holds the request back.",
+       "Retry; if it repeats, check the upload path (proxy, VPN) and send smaller bodies.", X.NETWORK, _ERR,
+       statuses=(408,), phrases=("request timeout",)),
+    # 413: the request body itself must change (exit 10, like 400/422).
+    _e("http.too_large", E, "Request too large (413)",
+       "413: the request body is larger than the server (or a proxy in front of it) accepts: usually a long "
+       "conversation history, large tool output or inline images.",
+       "Send less: trim the message history, summarise large tool results, or split the work across calls.",
+       X.BAD_REQUEST, _ERR, statuses=(413,), phrases=("payload too large", "request entity too large",
+                                                      "content too large")),
+    # 409: a 4xx about this request (a reused idempotency key, a concurrent change); the server is fine,
+    # so it is the request layer (exit 10), not "The Grid is failing".
+    _e("http.conflict", E, "Conflict (409)",
+       "409: the request conflicts with another one: the same idempotency key reused with a different body, "
+       "or a concurrent request on the same resource.",
+       "Retry once (the SDKs do); use a fresh idempotency key per distinct request.", X.BAD_REQUEST, _ERR,
+       statuses=(409,), phrases=("conflict",)),
+    # A WAF/CDN block page: the request never reached The Grid's API, so the layer is the path (exit 9).
+    _e("http.blocked", E, "A WAF/CDN block page answered",
+       "A web application firewall or CDN in front of The Grid (or your own company's) blocked the request "
+       "with its own HTML page; the API never saw it, so it says nothing about your key.",
+       "Retry from another network or without the VPN/proxy; note the block page's reference ID (Ray ID, "
+       f"Reference #) and send it with the time to {grid.SUPPORT_EMAIL}. Unusual request shapes (a body with "
+       "script-like text) can also trip a WAF.", X.NETWORK, _T,
+       phrases=("cloudflare", "attention required", "access denied", "ray id", "akamai", "request blocked")),
     _e("http.unexpected", E, "Unexpected answer",
        "The server answered something gridctl did not expect (an odd status, truncated or non-JSON body).",
        f"Retry; if it persists, send the request ID to {grid.SUPPORT_EMAIL}.", X.GRID_FAILING, _T),

@@ -87,9 +87,17 @@ SEV = {ERROR: ("✗", "x", "red"), WARNING: ("!", "!", "yellow"), "info": ("i", 
 def console(out: Output, stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(file=out.stderr if stderr else out.stdout, no_color=not out.color,
-                   color_system="auto" if out.color else None, highlight=False, emoji=False,
-                   soft_wrap=not out.color, width=None if out.color else 100)
+    con = Console(file=out.stderr if stderr else out.stdout, no_color=not out.color,
+                  color_system="auto" if out.color else None, highlight=False, emoji=False,
+                  soft_wrap=not out.color, width=None if out.color else 100)
+    # rich's default turns a closed pipe into exit 1 ("gridctl itself failed"); the command's guard
+    # turns a BrokenPipeError into a quiet exit instead.
+    con.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    return con
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError
 
 
 def esc(text: str) -> str:
@@ -109,7 +117,12 @@ def finding_lines(f: Finding, plain: bool, indent: str = "    ") -> list[str]:
     return lines
 
 
-def check_lines(check: CheckResult, plain: bool, show_info: bool = True) -> list[str]:
+def _same_words(a: str, b: str) -> bool:
+    return a.strip().rstrip(".").casefold() == b.strip().rstrip(".").casefold()
+
+
+def check_lines(check: CheckResult, plain: bool, show_info: bool = True, shown: set[str] | None = None) -> list[str]:
+    """`shown`: codes whose title and fix an earlier step already printed; a repeat is one line of evidence."""
     sym, asc, style = SYMBOLS[check.status]
     timing = f" [dim]{check.duration_ms:.0f} ms[/]" if check.duration_ms >= 1 else ""
     note = check.data.get("summary")
@@ -118,8 +131,14 @@ def check_lines(check: CheckResult, plain: bool, show_info: bool = True) -> list
         head += f" [dim]-[/] {esc(str(note))}"
     lines = [head + timing]
     for f in check.findings:
-        if f.severity == "info" and not show_info:
+        if f.severity == "info" and (not show_info or (note and _same_words(str(note), f.message))):
+            continue  # an info that only repeats the step's summary line
+        if shown is not None and f.severity != "info" and f.code in shown:
+            mark = SEV[f.severity][1] if plain else SEV[f.severity][0]
+            lines.append(f"    [{SEV[f.severity][2]}]{mark}[/] {esc(f.message)} [dim]({f.code}, as above)[/]")
             continue
+        if shown is not None:
+            shown.add(f.code)
         lines.extend(finding_lines(f, plain))
     return lines
 
@@ -131,8 +150,9 @@ def render_human(report: Report, out: Output, header: str | None = None, footer:
     plain = _ascii(out)
     if header:
         con.print(f"[bold]{esc(header)}[/]")
+    shown: set[str] = set()
     for check in report.checks:
-        for line in check_lines(check, plain, show_info):
+        for line in check_lines(check, plain, show_info, shown):
             con.print(line)
     for line in footer or []:
         con.print(esc(line))

@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         code = app(args=args, prog_name="gridctl", standalone_mode=False)
+        sys.stdout.flush()  # a closed pipe shows up here for buffered output, not in the command
+    except BrokenPipeError:
+        from gridctl.cli.common import closed_pipe
+
+        code = closed_pipe()
     except typer.Abort:
         code = 130
     except Exception as raised:  # noqa: BLE001 - sorted below: parser errors, else an internal error

@@ -55,7 +55,11 @@ class Opts:
                show_info: bool = True) -> int:
         if not report.duration_ms:
             report.duration_ms = (time.perf_counter() - self.started) * 1000
-        return emit(report, self.out, header, footer, show_info)
+        try:
+            return emit(report, self.out, header, footer, show_info)
+        except BrokenPipeError:  # the reader left: its verdict still stands (`doctor | head -3` keeps the code)
+            closed_pipe()
+            return int(report.exit_code)
 
 
 _OUTPUT: list[tuple[str, Any, Any]] = [
@@ -129,6 +133,8 @@ def guard(opts: Opts, body: Callable[[], Any]) -> int:
         return int(result or 0)
     except typer.Exit:
         raise
+    except BrokenPipeError:
+        return closed_pipe()
     except UsageError as exc:
         return _fail(opts, ExitCode.USAGE, str(exc))
     except (ConfigProblem, ConfigError) as exc:
@@ -143,6 +149,22 @@ def guard(opts: Opts, body: Callable[[], Any]) -> int:
             sys.stderr.write(scrub(traceback.format_exc()))
         return _fail(opts, ExitCode.BUG, f"internal error: {exc.__class__.__name__}: {exc} "
                      "(run with -v for details; please report it)")
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away (`gridctl explain --list | head -1`): stop quietly, exit 0.
+
+    stdout is pointed at /dev/null so the interpreter's last flush cannot raise again at exit.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout file descriptor (a test runner's buffer)
+        pass
+    return int(ExitCode.OK)
 
 
 def _fail(opts: Opts, code: ExitCode, message: str) -> int:

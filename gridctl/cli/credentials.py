@@ -80,7 +80,7 @@ def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool
         if check.status == "fail":
             report = Report("auth login", checks, target={"profile": profile}, duration_ms=timer.ms())
             report.extra["stored"] = None
-            return opts.finish(report, header="gridctl auth login: the key did not work; nothing stored "
+            return opts.finish(report, header=f"gridctl auth login: {_verify_failure(check)}; nothing stored "
                                "(--no-verify stores it anyway)")
     where = _store(settings, profile, key, insecure_storage)
     saved = f"; base URL {base_url} saved in profile {profile}" if base_url else ""
@@ -100,6 +100,18 @@ def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool
         error_line("warning: the key is stored in PLAIN TEXT (a 0600 file); prefer a keyring or "
                    f"{grid.ENV_API_KEY}", opts.out)
     return opts.finish(report, header="gridctl auth login")
+
+
+def _verify_failure(check: CheckResult) -> str:
+    """Which layer stopped the verifying call: only a 401/403 says anything about the key."""
+    first = next((f for f in check.findings if f.severity == "error"), None)
+    code = first.code if first else "no answer"
+    status = check.data.get("status_code")
+    if status in (401, 403) and code.startswith("auth."):
+        return f"The Grid rejected the key (HTTP {status}, {code})"
+    if status is None:
+        return f"the verifying call could not reach the API ({code}: network, not the key)"
+    return f"the verifying call failed with HTTP {status} ({code}), which says nothing against the key"
 
 
 def _store(settings: object, profile: str, key: str, insecure: bool) -> str:
@@ -188,6 +200,6 @@ def logout(opts: Opts) -> int:
     if problem and not removed:
         raise ConfigProblem(f"could not reach the keyring to remove the key: {problem}")
     msg = f"removed the key of profile {profile} from the {' and '.join(removed)}" if removed else \
-        f"no stored key for profile {profile}"
+        f"nothing to remove: no key stored for profile {profile} (keyring and plain-text file checked)"
     check = CheckResult("auth", "Logout", [], data={"profile": profile, "removed": removed, "summary": msg})
     return opts.finish(Report("auth logout", [check], target={"profile": profile}), header="gridctl auth logout")

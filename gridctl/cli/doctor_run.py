@@ -28,7 +28,18 @@ def emulated(opts: Opts, scenario: str | None) -> Iterator[None]:
         opts.flags = replace(flags, base_url=flags.base_url or emu.base_url, status_url=emu.root_url,
                              api_key=flags.api_key or DEMO_KEY, api_key_stdin=False)
         opts._settings = None
+        if flags.api_key is None:
+            _label_demo_key(opts, DEMO_KEY)
         yield
+
+
+def _label_demo_key(opts: Opts, demo_key: str) -> None:
+    """The key doctor --emulate supplies is the emulator's demo key, not something the user passed."""
+    from gridctl import secrets
+    from gridctl.settings import Sourced
+
+    secrets.register(demo_key)
+    opts.settings._key = Sourced(demo_key, "the emulator's demo key, --emulate")
 
 
 def run_doctor(opts: Opts, *, stream: bool, body: str | None, report_file: Path | None, emulate: str | None,
@@ -55,7 +66,7 @@ def run_doctor(opts: Opts, *, stream: bool, body: str | None, report_file: Path 
             except OSError as exc:
                 raise UsageError(f"--report {report_file}: cannot write ({exc.strerror})") from None
         header = f"gridctl doctor{' (emulator: ' + emulate + ')' if emulate else ''}"
-        code = opts.finish(report, header=header, footer=closing_lines(report))
+        code = opts.finish(report, header=header, footer=closing_lines(report, report_file))
     return code
 
 

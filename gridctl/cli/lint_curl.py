@@ -34,4 +34,7 @@ def lint_curl_cmd(
     checks[0].duration_ms = timer.ms()
     checks[0].data = {"url": cmd.url, "method": cmd.method or ("POST" if cmd.body else "GET"),
                       "follows_redirects": cmd.follow}
+    if cmd.variables:  # say whether each variable the auth header uses is set here (never its value)
+        checks[1].data["summary"] = ", ".join(f"{name} {'set' if is_set else 'NOT set'} in this environment"
+                                              for name, is_set in cmd.variables.items())
     return opts.finish(Report("lint-curl", checks, target={"base_url": cmd.url}), header="gridctl lint-curl")

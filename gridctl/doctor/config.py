@@ -25,6 +25,8 @@ def check_config(settings: Settings, base_url: str) -> CheckResult:
         findings.append(finding("config.keyring_unavailable", f"The OS keyring could not be read: "
                                 f"{settings.keyring_problem}."))
     findings.extend(sdk_env_findings(settings.env, key.value, base_url))
+    grid_cli, grid_cli_seen = grid_cli_findings(settings.env, key.value, base_url)
+    findings.extend(grid_cli)
     data = {
         "key": f"{fingerprint(key.value)} ({key.source})" if key.value else None,
         "base_url": {"value": base_url, "source": settings.base_url.source},
@@ -32,6 +34,7 @@ def check_config(settings: Settings, base_url: str) -> CheckResult:
         "status_url": {"value": settings.status_url.value, "source": settings.status_url.source},
         "profile": {"value": settings.profile.value, "source": settings.profile.source},
         "sdk_env": sorted(n for n in grid.SDK_ENV_VARS if settings.env.get(n)),
+        "grid_cli": grid_cli_seen,
         "summary": f"key {fingerprint(key.value)} from {key.source}" if key.value else "no key",
     }
     return CheckResult("config", "Configuration", findings, data=data, duration_ms=timer.ms())
@@ -87,6 +90,84 @@ def _key_findings(env: Mapping[str, str], grid_key: str | None, openai_to_grid: 
                            "differ; Claude Code and the Anthropic SDK prefer different ones.", severity="warning",
                            fix="Unset one of them."))
     return out
+
+
+GRID_CLI_KEY_VARS = ("GRID_CLI_CONSUMPTION_KEY", "API_KEY")  # The Grid's own CLI, in its order of precedence
+GRID_CLI_DEFAULT_URL = "https://api.dev.thegrid.ai"  # grid-cli's default when unconfigured: a dev host
+
+
+def grid_cli_config(env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The Grid CLI's settings as (values, where each came from): its env vars, then its profile file.
+
+    Read locally only: none of these values is ever sent anywhere.
+    """
+    import json
+    from pathlib import Path
+
+    values: dict[str, str] = {}
+    where: dict[str, str] = {}
+    for name in GRID_CLI_KEY_VARS:
+        if env.get(name) and "key" not in values:
+            values["key"], where["key"] = env[name].strip(), f"env {name}"
+    if env.get("CONSUMPTION_API_URL"):
+        values["url"], where["url"] = env["CONSUMPTION_API_URL"].strip(), "env CONSUMPTION_API_URL"
+    home = env.get("HOME") or env.get("USERPROFILE")
+    path = Path(home) / ".grid-cli" / "credentials.json" if home else None
+    profile_name = env.get("GRID_PROFILE") or "default"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        doc = None
+    if isinstance(doc, dict):
+        profiles = doc.get("profiles") if isinstance(doc.get("profiles"), dict) else doc
+        profile = profiles.get(profile_name) if isinstance(profiles, dict) else None
+        profile = profile if isinstance(profile, dict) else (doc if "api_key" in doc else None)
+        if isinstance(profile, dict):
+            where["file"] = f"{path} (profile {profile_name})"
+            if isinstance(profile.get("api_key"), str) and "key" not in values:
+                values["key"], where["key"] = profile["api_key"].strip(), where["file"]
+            if isinstance(profile.get("consumption_api_url"), str) and "url" not in values:
+                values["url"], where["url"] = profile["consumption_api_url"].strip(), where["file"]
+    return values, where
+
+
+def grid_cli_findings(env: Mapping[str, str], grid_key: str | None,
+                      base_url: str) -> tuple[list[Finding], dict[str, str]]:
+    """Where The Grid's own CLI is configured differently from gridctl (keys by fingerprint only)."""
+    values, where = grid_cli_config(env)
+    seen = {k: (f"{fingerprint(v)} ({where[k]})" if k == "key" else f"{v} ({where[k]})") for k, v in values.items()}
+    if "file" in where:
+        seen["file"] = where["file"]
+    out: list[Finding] = []
+    if not values:
+        return out, seen
+    cli_key = values.get("key")
+    if cli_key:
+        from gridctl.secrets import register
+
+        register(cli_key)  # shown by fingerprint only, and never sent anywhere
+    if cli_key and grid_key and cli_key != grid_key.strip():
+        out.append(finding("config.env_conflict", f"The Grid's CLI uses the key {fingerprint(cli_key)} from "
+                           f"{where['key']}, gridctl the key {fingerprint(grid_key)}: they test different keys.",
+                           severity="warning", fix="Use the same consumption key for both: THEGRID_API_KEY for "
+                           "gridctl, GRID_CLI_CONSUMPTION_KEY (or the grid-cli profile's api_key) for grid-cli."))
+    elif cli_key and not grid_key:
+        out.append(finding("config.env_conflict", f"The Grid's CLI has a key ({fingerprint(cli_key)}, "
+                           f"{where['key']}) but gridctl reads THEGRID_API_KEY, which is not set.",
+                           severity="warning", fix="export THEGRID_API_KEY=<that consumption key>, or "
+                           "`gridctl auth login`."))
+    url = values.get("url") or (GRID_CLI_DEFAULT_URL if cli_key else None)
+    if url is None:
+        return out, seen
+    origin = where.get("url", "grid-cli's default, a dev host (no CONSUMPTION_API_URL or consumption_api_url)")
+    theirs, mine = lint_url(url).canonical, lint_url(base_url).canonical
+    if theirs != mine:
+        dev = " (a non-production host)" if any(h in url for h in grid.NON_PROD_HOSTS) else ""
+        out.append(finding("config.env_conflict", f"The Grid's CLI talks to {_show(url)}{dev} ({origin}); gridctl "
+                           f"tests {base_url}: a call that works in one may fail in the other.", severity="warning",
+                           fix=f"export CONSUMPTION_API_URL={grid.DEFAULT_BASE_URL.removesuffix('/v1')} for grid-cli, "
+                           "or point gridctl at the same host with --base-url."))
+    return out, seen
 
 
 def _foreign(key: str) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from gridctl.findings import CATALOGUE, ERROR, ExitCode, Finding
 from gridctl.result import CheckResult
 
-URL_404_CAUSES = ("url.doubled_v1", "url.endpoint_appended", "url.missing_v1", "url.extra_path",
+URL_404_CAUSES = ("url.unsupported_endpoint", "url.doubled_v1", "url.endpoint_appended", "url.missing_v1", "url.extra_path",
                   "url.trailing_slash", "url.docs_url", "url.wrong_api_host")
 NET_URL_CAUSES = ("url.nonstandard_port", "url.wrong_api_host", "url.insecure_scheme", "url.docs_url",
                   "url.extra_path", "url.invalid")
@@ -48,7 +48,7 @@ def diagnose(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode |
         return _first_error(checks)
     if first is None:
         return _first_error(checks)
-    if status_code in (401, 403):
+    if status_code in (401, 403) and first.code not in ("http.redirect_rejected", "http.blocked"):
         lint = _errors(auth)
         return (lint[0], ExitCode.AUTH) if lint else (first, None)
     if status_code == 404:

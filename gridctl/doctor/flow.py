@@ -32,7 +32,8 @@ TITLES = {"config": "Configuration", "status": "Status page", "network": "Networ
 GRACE_S = 0.25  # every network call is bounded by the deadline itself; this only covers thread hand-off
 # What to say about a step that was still running when the budget ran out.
 LATE = {"status": "status.unreachable", "network": "net.connect_timeout", "ping": "net.no_response",
-        "stream": "net.no_response", "models": "model.not_listed", "balance": "net.no_response"}
+        "stream": "net.no_response", "models": "model.not_listed", "balance": "net.no_response",
+        "diagnostics": "net.no_response"}  # a late diagnostics answer is dropped by diagnostics.fold()
 
 
 @dataclass
@@ -75,6 +76,9 @@ def run(plan: Plan) -> Report:
             jobs["stream"] = lambda: check_stream(net, tgt, plan.idle_warn_s)
         checks.update(_parallel(jobs, deadline, plan.on_step))
         checks.update(_parallel(_follow_ups(net, checks, tgt), deadline, plan.on_step))
+    from gridctl.probe.diagnostics import fold
+
+    fold(checks)
     interpret(checks, tgt)
     ordered = [checks.get(step) or _skipped(step, plan) for step in FLOW]
     cause, override = diagnose(checks)
@@ -131,7 +135,13 @@ def _follow_ups(net: Net, checks: dict[str, CheckResult], tgt: Target) -> dict[s
     if code == 402:
         from gridctl.probe.balance import check_balance
 
-        jobs["balance"] = lambda: check_balance(net, tgt, grid.INSTRUMENTS)
+        jobs["balance"] = lambda: check_balance(net, tgt, grid.INSTRUMENTS, first=checks["ping"])
+    elif code is not None and tgt.key:
+        # The server's own checks, once, when the ping reached it. Not beside a balance sweep: the sweep
+        # already asks the server about every instrument, and a no-credits doctor stays within 12 requests.
+        from gridctl.probe.diagnostics import fetch_diagnostics
+
+        jobs["diagnostics"] = lambda: fetch_diagnostics(net, tgt)
     return jobs
 
 
@@ -165,7 +175,9 @@ def interpret(checks: dict[str, CheckResult], tgt: Target) -> None:
     ping = checks["ping"]
     code = ping.data.get("status_code")
     auth, url, model = checks["auth"], checks["url"], checks["model"]
-    if code in (401, 403) and auth.status != SKIP:
+    if code in (401, 403) and auth.status != SKIP and _not_the_key(ping):
+        auth.data["summary"] = _not_the_key(ping)
+    elif code in (401, 403) and auth.status != SKIP:
         auth.findings.append(_auth_reading(code, ping, auth))
     elif code is not None and 200 <= code < 300:
         auth.data["summary"] = "accepted by the server"
@@ -218,13 +230,25 @@ def _auth_reading(code: int, ping: CheckResult, auth: CheckResult) -> Finding:
     redirects = ping.data.get("redirects") or []
     final_host = urlsplit(redirects[-1]).hostname if redirects else None
     if final_host and final_host not in ping.data.get("key_sent_to", []):
-        return finding("auth.rejected", f"The API redirected to {final_host}, another host, so the key was not "
-                       "sent there and it answered 401.", fix="If that host is The Grid's, your client must re-add "
-                       "the Authorization header after the redirect, and only for thegrid.ai hosts over https.")
+        return finding("auth.rejected", f"The API redirected to {final_host}, another host, with no signed `token` "
+                       "in the URL, so the key was not sent there and it answered 401.",
+                       fix="The Grid's own redirects carry a signed `token` query parameter as the credential: "
+                       "a Location without one was rewritten (check proxies in between) or is not The Grid's. "
+                       "Point the base URL at https://api.thegrid.ai/v1 directly.")
     if any(f.severity == "error" for f in auth.findings):
         return finding("auth.rejected", "HTTP 401, and the header has the problems listed above.")
     return finding("auth.rejected", "HTTP 401 with a well-formed header: the key is wrong, revoked, or a Trading "
                    "key (inference needs a Consumption key).")
+
+
+def _not_the_key(ping: CheckResult) -> str | None:
+    """Why a 401/403 says nothing against the key (the auth step's summary), or None when it may."""
+    codes = {f.code for f in ping.findings}
+    if "http.redirect_rejected" in codes:
+        return f"accepted by the server (the {ping.data.get('status_code')} came from the signed redirect, see Ping)"
+    if "http.blocked" in codes:
+        return "not checked: a block page answered before The Grid's API (see Ping)"
+    return None
 
 
 def _skipped(step: str, plan: Plan) -> CheckResult:

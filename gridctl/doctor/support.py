@@ -38,7 +38,8 @@ def primary_request_ids(report: Report) -> list[str]:
     return ids or list(report.request_ids)
 
 
-def support_message(report: Report) -> str:
+def support_message(report: Report, report_file: Path | None = None) -> str:
+    """`report_file`: the --report file written for this run (then, and only then, "attached")."""
     expected, got = expected_vs_got(report)
     ids = ", ".join(primary_request_ids(report)) or "(none: the request got no answer)"
     cause = report.root_cause()
@@ -46,15 +47,52 @@ def support_message(report: Report) -> str:
             f"{cause.code if cause else 'ok'}\n\n"
             f"Request ID(s): {ids}\nTimestamp: {report.started_at}\nInstrument: {report.target.get('model')}\n"
             f"Endpoint: {report.target.get('base_url')} ({report.target.get('api')})\n"
-            f"Expected: {expected}\nGot: {got}\n(gridctl {__version__} doctor report attached)")
+            f"Expected: {expected}\nGot: {got}\n{_attachment(report_file)}")
 
 
-def closing_lines(report: Report) -> list[str]:
+def _attachment(report_file: Path | None) -> str:
+    if report_file is not None:
+        return f"(gridctl {__version__} doctor report attached: {report_file.name})"
+    return (f"(gridctl {__version__}; to attach a full redacted report, run `gridctl doctor --report "
+            "gridctl-report.md` and attach that file)")
+
+
+# What doctor did not check unless asked: (step, what, how to check it).
+UNCHECKED = (("stream", "streaming", "add --stream"), ("body", "your own request body", "add --body FILE"))
+
+
+def not_checked(report: Report) -> str:
+    """The closing line's honest limit: what this run did not test, and the flag that tests it."""
+    by_id = {c.id: c for c in report.checks}
+    parts = [f"{what} ({how})" for cid, what, how in UNCHECKED
+             if cid not in by_id or by_id[cid].status == "skip"]
+    balance = by_id.get("balance")
+    if balance is None or balance.status == "skip":
+        parts.append(f"instruments other than {report.target.get('model') or 'this one'} (`gridctl ping --all`)")
+    return "Not checked: " + "; ".join(parts) + "." if parts else ""
+
+
+def _works_with_warnings(report: Report) -> list[str]:
+    warnings = [f for c in report.checks for f in c.findings if f.severity == "warning"]
+    if not warnings:
+        return ["No problem found: your key, URL and instrument work. If your app still fails, the bug is in "
+                "its own code or config (compare its request with `gridctl ping --curl`)."]
+    seen: list[str] = []
+    for f in warnings:
+        if f.code not in seen:
+            seen.append(f.code)
+    lines = [f"The call works now, with {len(seen)} warning{'s' if len(seen) > 1 else ''}:"]
+    for code in seen:
+        f = next(w for w in warnings if w.code == code)
+        lines.append(f"  {f.entry.title} ({code}): {f.entry.cause} {f.fix}")
+    return lines
+
+
+def closing_lines(report: Report, report_file: Path | None = None) -> list[str]:
     cause = report.root_cause()
     lines = [""]
     if cause is None:
-        lines.append("No problem found: your key, URL and instrument work. If your app still fails, the bug is in "
-                     "its own code or config (compare its request with `gridctl ping --curl`).")
+        lines += _works_with_warnings(report)
     else:
         lines += [f"Diagnosis: {cause.entry.title} ({cause.code}), exit {int(report.exit_code)}",
                   f"  {cause.message}", f"  fix: {cause.fix}"]
@@ -62,8 +100,12 @@ def closing_lines(report: Report) -> list[str]:
             lines.append(f"  docs: {cause.entry.doc}")
     lines.append(f"Request ID(s): {', '.join(primary_request_ids(report)) or 'none'}   at {report.started_at}   "
                  f"instrument {report.target.get('model')}")
+    unchecked = not_checked(report)
+    if unchecked:
+        lines.append(unchecked)
     if cause is not None and (cause.code.split(".")[0] in ("http", "status") or cause.code in SUPPORT_WORTHY):
-        lines += ["", "Still stuck? Send this to support:", *("  " + ln for ln in support_message(report).splitlines())]
+        lines += ["", "Still stuck? Send this to support:",
+                  *("  " + ln for ln in support_message(report, report_file).splitlines())]
     return lines
 
 
@@ -72,14 +114,14 @@ def write_report(report: Report, path: Path, sources: dict[str, Any]) -> None:
     meta = {"gridctl": __version__, "python": sys.version.split()[0], "platform": platform.platform(),
             "httpx": _version("httpx"), "settings": sources}
     if path.suffix.lower() == ".json":
-        doc = envelope(report) | {"environment": meta, "support_message": support_message(report)}
+        doc = envelope(report) | {"environment": meta, "support_message": support_message(report, path)}
         text = json.dumps(doc, indent=2, ensure_ascii=False)
     else:
-        text = _markdown(report, meta)
+        text = _markdown(report, meta, path)
     path.write_text(scrub(text) + "\n", encoding="utf-8")
 
 
-def _markdown(report: Report, meta: dict[str, Any]) -> str:
+def _markdown(report: Report, meta: dict[str, Any], path: Path) -> str:
     cause = report.root_cause()
     expected, got = expected_vs_got(report)
     out = ["# gridctl doctor report", "",
@@ -99,7 +141,7 @@ def _markdown(report: Report, meta: dict[str, Any]) -> str:
         if c.data:
             out.append(f"- data: `{json.dumps(c.data, default=str)[:600]}`")
         out.append("")
-    out += ["## Message for support", "", "```", support_message(report), "```"]
+    out += ["## Message for support", "", "```", support_message(report, path), "```"]
     return "\n".join(out)
 
 

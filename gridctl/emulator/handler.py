@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 MAX_BODY = 1 << 20
 STATUS_PATHS = {"/api/v2/status.json": False, "/api/v2/summary.json": True}
-CHAT, MESSAGES, MODELS = "/v1/chat/completions", "/v1/messages", "/v1/models"
-ROUTES = {CHAT: "POST", MESSAGES: "POST", MODELS: "GET"}
+CHAT, MESSAGES, MODELS, DIAGNOSTICS = "/v1/chat/completions", "/v1/messages", "/v1/models", "/v1/diagnostics"
+ROUTES = {CHAT: "POST", MESSAGES: "POST", MODELS: "GET", DIAGNOSTICS: "GET"}
 RANGES: dict[str, tuple[float, float | None]] = {
     "temperature": (0, 2), "top_p": (0, 1), "max_tokens": (1, None),
     "max_completion_tokens": (1, None), "n": (1, None),
@@ -132,12 +132,20 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(405, f"Use {method} for {api_path}", [("Allow", method)])
         if api_path == MODELS:
             return self._models()
+        if api_path == DIAGNOSTICS:
+            problem = self._auth_problem(messages_api=False)
+            return self._error(401, problem) if problem else self._json(200, payloads.diagnostics(sc))
         if sc.html_status:
             body_html = payloads.proxy_html(sc.html_status, HTTPStatus(sc.html_status).phrase)
             return self._send(sc.html_status, body_html.encode(), "text/html")
         if sc.redirect and (path == api_path or sc.redirect == "loop"):
             return self._redirect(api_path)
-        self._inference(api_path, body)
+        signed = sc.redirect is not None and path != api_path
+        if signed:
+            problem = emu.token_problem(path, parse_qs(urlsplit(self.path).query).get("token", [None])[0])
+            if problem:
+                return self._error(401, problem)
+        self._inference(api_path, body, signed=signed)
 
     def _models(self) -> None:
         has_key = "Authorization" in self.headers or "x-api-key" in self.headers
@@ -154,7 +162,8 @@ class Handler(BaseHTTPRequestHandler):
             token = parse_qs(urlsplit(self.path).query).get("token", ["0"])[0]
             location = f"/r{api_path}?token={int(token) + 1 if token.isdigit() else 1}"
         else:
-            location = f"/r{api_path}?token={secrets.token_urlsafe(12)}"
+            expired = emu.scenario.redirect == "token-expired"
+            location = f"/r{api_path}?token={emu.sign('/r' + api_path, expired=expired)}"
         if emu.scenario.redirect == "cross-host":
             location = f"http://{emu.cross_host}:{emu.port}{location}"
         html = payloads.redirect_html(location).encode()
@@ -176,9 +185,10 @@ class Handler(BaseHTTPRequestHandler):
             return "Invalid API key"
         return None
 
-    def _inference(self, api_path: str, body: bytes) -> None:
+    def _inference(self, api_path: str, body: bytes, signed: bool = False) -> None:
         messages_api = api_path == MESSAGES
-        problem = self._auth_problem(messages_api)
+        # On the signed second hop of a redirect the token (checked already) is the credential.
+        problem = None if signed else self._auth_problem(messages_api)
         if problem:
             return self._error(401, problem)
         try:
@@ -208,6 +218,8 @@ class Handler(BaseHTTPRequestHandler):
                          + [b"data: [DONE]\n\n"])
         else:
             answer = payloads.message(req) if messages_api else payloads.chat_completion(req)
+            if self.emu.scenario.cut_body:
+                return self._cut(json.dumps(answer).encode())
             self._json(200, answer, truncate=self.emu.scenario.truncate_body)
 
     def _scenario_failure(self, instrument: str) -> bool:
@@ -287,6 +299,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
+
+    def _cut(self, body: bytes) -> None:
+        """Announce the whole body, send half of it, close: a response cut in transit."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
 
     def _json(self, code: int, obj: Any, headers: Headers = (), truncate: bool = False) -> None:
         body = json.dumps(obj).encode()

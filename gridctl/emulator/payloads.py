@@ -10,7 +10,7 @@ import secrets
 import time
 from typing import Any
 
-from gridctl.emulator.scenarios import COMPONENTS, INSTRUMENTS, StatusPage
+from gridctl.emulator.scenarios import COMPONENTS, INSTRUMENTS, Scenario, StatusPage
 
 REPLY = "pong"
 _STATUS_EPOCH = "2026-11-23T09:12:00.000Z"
@@ -211,3 +211,30 @@ def proxy_html(code: int, reason: str) -> str:
     return (f"<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n"
             f"<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
             "</body>\r\n</html>\r\n")
+
+
+def diagnostics(sc: Scenario) -> dict[str, Any]:
+    """GET /v1/diagnostics in the shape The Grid's own CLI reads: the server's view of this key."""
+    def check(name: str, status: str, code: str, detail: str, next_action: str | None = None) -> dict[str, Any]:
+        return {"name": name, "status": status, "code": code, "detail": detail, "next_action": next_action}
+
+    checks = [check("api_key", "ok", "key_valid", "Consumption key accepted")]
+    if sc.fail_status == 402 and sc.fail_instruments is None:
+        checks.append(check("balance", "fail", "insufficient_credits", "USD credits balance is 0.00",
+                            "Add credits or enable Auto-Reload in the dashboard"))
+    elif sc.fail_status == 402:
+        checks.append(check("balance", "warn", "instrument_tokens_empty",
+                            "No consumption tokens for " + ", ".join(sorted(sc.fail_instruments or ())),
+                            "Enable Auto Top Up for these instruments"))
+    else:
+        checks.append(check("balance", "ok", "funded", "Credits available"))
+    if sc.status.indicator in ("major", "critical") or sc.fail_status == 500:
+        checks.append(check("inference", "fail", "upstream_errors",
+                            "Elevated error rates on the inference gateway", "Retry with backoff"))
+    else:
+        checks.append(check("inference", "ok", "healthy", "Inference gateway healthy"))
+    worst = "fail" if any(c["status"] == "fail" for c in checks) else \
+        "warn" if any(c["status"] == "warn" for c in checks) else "ok"
+    return {"data": {"status": worst, "service": "consumption-api (emulator)",
+                     "server_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "checks": checks,
+                     "summary": f"{sum(c['status'] == 'ok' for c in checks)}/{len(checks)} checks ok"}}

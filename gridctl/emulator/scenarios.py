@@ -87,7 +87,10 @@ class Scenario:
     retry_after: int | None = None
     # A proxy in front of the API answers with an HTML page instead of the API.
     html_status: int | None = None
-    # "same-host", "cross-host" or "loop": inference answers 307 to /r/<path>.
+    # "same-host", "cross-host", "token-expired" or "loop": inference answers 307 to /r/<path>?token=...
+    # Except in "loop", the token is signed and is the second hop's credential (The Grid's own CLI sends
+    # no Authorization there): a valid one is accepted with or without a bearer; missing, altered or
+    # expired -> 401. "token-expired" issues tokens that are already expired.
     redirect: str | None = None
     # API paths (not the status page): seconds before answering, never answer, or RST.
     delay: float = 0.0
@@ -95,6 +98,8 @@ class Scenario:
     reset: bool = False
     # Non-streaming inference bodies are cut in half (Content-Length matches the half).
     truncate_body: bool = False
+    # Non-streaming inference bodies announce their full Content-Length, send half, and close.
+    cut_body: bool = False
     # Streams stop dead after this many data events (no finish, no [DONE], no last chunk).
     stream_cut_after: int | None = None
     # One silent pause, in seconds, in the middle of every stream.
@@ -134,10 +139,15 @@ _add(Scenario(
     "replenishing", "The first 2 inference requests answer 503 (Auto Top Up), then 200.",
     fail_status=503, fail_detail="Balance replenishment in progress", fail_first=2,
 ))
-_add(Scenario("redirect", "Inference answers 307 to /r/... on the same host.", redirect="same-host"))
+_add(Scenario("redirect", "Inference answers 307 to /r/...?token=<signed> on the same host; the token is "
+                          "the second hop's credential.", redirect="same-host"))
 _add(Scenario(
-    "redirect-cross-host", "Inference answers 307 to the same port under another host name.",
-    redirect="cross-host",
+    "redirect-cross-host", "Inference answers 307 to a signed URL on the same port under another host name "
+    "(the key is not needed there).", redirect="cross-host",
+))
+_add(Scenario(
+    "redirect-token-expired", "Inference answers 307 to a signed URL whose token has already expired; "
+    "the second hop answers 401.", redirect="token-expired",
 ))
 _add(Scenario("redirect-loop", "Inference answers 307 to itself, forever.", redirect="loop"))
 _add(Scenario("hang", "API requests are read and never answered.", hang=True))
@@ -148,6 +158,10 @@ _add(Scenario("stream-idle", "Streams pause 1.5 s mid-way, then finish normally.
 _add(Scenario(
     "truncated-json", "Non-streaming answers are 200 with a cut-off JSON body.",
     truncate_body=True,
+))
+_add(Scenario(
+    "cut-body", "Non-streaming answers stop half-way through the announced Content-Length (connection closed).",
+    cut_body=True,
 ))
 _add(Scenario(
     "incident", "The status page shows a major incident and inference answers 500.",

@@ -7,11 +7,15 @@ a `hang` scenario or a slow client never holds up shutdown.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
+import secrets
 import socket
 import socketserver
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from types import TracebackType
@@ -19,6 +23,8 @@ from typing import Any, Self
 
 from gridctl.emulator.handler import Handler
 from gridctl.emulator.scenarios import SCENARIOS, Scenario
+
+REDIRECT_TOKEN_TTL = 60.0  # seconds a signed redirect stays valid: unknown for The Grid, minutes is plausible
 
 
 class LoopbackOnlyError(ValueError):
@@ -101,6 +107,8 @@ class Emulator:
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._served = 0  # inference requests that reached the scenario's failure gate
+        # Signs the 307's `token`: per instance, so a token from another emulator (or an edited one) fails.
+        self._secret = secrets.token_bytes(32)
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._server = _Server((_bind_address(host), port), self)
@@ -147,6 +155,25 @@ class Emulator:
         with self._lock:
             self._served += 1
             return self._served
+
+    def sign(self, path: str, expired: bool = False) -> str:
+        """A redirect token for `path`: `<expiry>.<hmac>`, valid REDIRECT_TOKEN_TTL seconds (or expired already)."""
+        expiry = int(time.time() + (-REDIRECT_TOKEN_TTL if expired else REDIRECT_TOKEN_TTL))
+        return f"{expiry}.{self._mac(path, expiry)}"
+
+    def token_problem(self, path: str, token: str | None) -> str | None:
+        """Why `token` does not authorise `path` (missing, altered, expired), or None when it does."""
+        if not token:
+            return "Missing redirect token: follow the 307's Location exactly as given"
+        expiry, _, mac = token.partition(".")
+        if not expiry.isdigit() or not hmac.compare_digest(mac, self._mac(path, int(expiry))):
+            return "Invalid redirect token: the signed URL was altered"
+        if int(expiry) < time.time():
+            return "Redirect token expired: send the request again to get a fresh redirect"
+        return None
+
+    def _mac(self, path: str, expiry: int) -> str:
+        return hmac.new(self._secret, f"{path}|{expiry}".encode(), hashlib.sha256).hexdigest()[:32]
 
     @property
     def cross_host(self) -> str:

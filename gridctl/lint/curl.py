@@ -54,6 +54,9 @@ class CurlCommand:
     # The same, with single-quoted `$` still marked (not to be expanded): what the lints read.
     raw_url: str | None = field(default=None, repr=False)
     raw_headers: list[str] = field(default_factory=list, repr=False)
+    # Shell variables the auth headers reference (as written, e.g. `$THEGRID_API_KEY`) -> set in the
+    # environment lint_curl() read. Single-quoted ones are not here: the shell never expands them.
+    variables: dict[str, bool] = field(default_factory=dict)
 
 
 def _mark_single_quoted(text: str) -> str:
@@ -181,13 +184,22 @@ def lint_curl(text: str, env: Mapping[str, str] | None = None) -> tuple[CurlComm
     for header in auth:
         unexpanded = _VAR.search(_literal(header)) if _LITERAL_DOLLAR in header else None
         if unexpanded:
+            name = header.split(":", 1)[0].strip()
             out.append(finding("auth.placeholder_key", "The header is in single quotes, so the shell sends "
                                f"{unexpanded.group(0)} literally instead of the key.",
-                               fix="Use double quotes: -H \"Authorization: Bearer $THEGRID_API_KEY\"."))
+                               fix=f"Use double quotes: -H \"{name}: {_literal(header).split(':', 1)[1].strip()}\"."))
+        unset = _unset_variables(header, environ, cmd)
         try:
             found = lint_header(_literal(_expand(header, environ)), api=api).findings
         except HeaderSyntaxError as exc:
             found = [finding("auth.wrong_header", str(exc))]
+        if unset:
+            found = [f for f in found if f.code not in ("auth.placeholder_key", "auth.missing_key")]
+            sent = _literal(_VAR.sub("", header))
+            out.append(finding("auth.missing_key", f"{' and '.join(unset)} {'is' if len(unset) == 1 else 'are'} "
+                               f"not set in this environment, so the shell sends `{sent}` with nothing after it.",
+                               fix=f"export {unset[0].strip('${}')}=<your consumption key> in the shell that runs "
+                               "curl, then run it again (gridctl read this shell's environment)."))
         out.extend(f for f in found if not (unexpanded and f.code == "auth.placeholder_key"))
     if cmd.body is not None:
         has_ct = any(h.lower().replace(" ", "").startswith("content-type:application/json") for h in cmd.headers)
@@ -199,6 +211,17 @@ def lint_curl(text: str, env: Mapping[str, str] | None = None) -> tuple[CurlComm
         out.append(finding("http.redirect", "The command has no -L: if The Grid answers 307, curl stops there "
                            "and prints the redirect instead of the completion.", fix="Add -L."))
     return cmd, out
+
+
+def _unset_variables(header: str, env: Mapping[str, str], cmd: CurlCommand) -> list[str]:
+    """The variables (as written) the shell would expand in `header` that are unset or empty; records all in cmd."""
+    unset: list[str] = []
+    for m in _VAR.finditer(header):  # single-quoted `$` is marked, so only expandable ones match
+        is_set = bool(env.get(m.group(1)))
+        cmd.variables[m.group(0)] = is_set
+        if not is_set and m.group(0) not in unset:
+            unset.append(m.group(0))
+    return unset
 
 
 def _expand(text: str, env: Mapping[str, str]) -> str:

@@ -140,9 +140,58 @@ def _lint_key_text(key: str, emit: Add) -> str | None:
     if bare and (bare[0] in QUOTES or bare[-1] in QUOTES):
         emit(finding("auth.key_quoted", "The key is wrapped in quote characters."))
     bare = bare.strip(QUOTES).strip()
-    register(bare)
+    if not is_variable_reference(bare):  # `$THEGRID_API_KEY` is a name, not a secret: show it as written
+        register(bare)
     lint_key_shape(bare, emit)
     return bare or None
+
+
+# Placeholder words as real .env files and READMEs spell them, compared with separators folded to `_`.
+_PLACEHOLDER_WORDS = frozenset({
+    "CHANGEME", "CHANGE_ME", "REPLACE_ME", "REPLACEME", "PLACEHOLDER", "TODO", "FIXME", "TBD", "EXAMPLE",
+    "SECRET", "TOKEN", "KEY", "APIKEY", "API_KEY", "MY_KEY", "MY_API_KEY", "ENTER_KEY", "INSERT_KEY_HERE",
+    "KEY_HERE", "API_KEY_HERE", "NONE", "NULL", "UNDEFINED", "DUMMY", "TEST", "XXX", "FOO", "BAR",
+})
+
+
+def is_variable_reference(text: str) -> bool:
+    """`$NAME` or `${NAME}`: a shell variable reference, never a key."""
+    import re
+
+    return re.fullmatch(r"\$(\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)", text) is not None
+
+
+def is_placeholder(key: str) -> bool:
+    """Example text where a key belongs: YOUR_KEY, your-api-key-here, <your key>, xxx…, ..., changeme, sk-...."""
+    import re
+
+    folded = re.sub(r"[-\s.]+", "_", key.strip().upper()).strip("_")
+    if key.upper() in (p.upper() for p in grid.PLACEHOLDER_KEYS) or folded in _PLACEHOLDER_WORDS:
+        return True
+    if "YOUR_" in folded or folded.startswith("YOUR") or (key.startswith("<") and key.endswith(">")):
+        return True
+    # Masked or elided keys: `xxxx`, `sk-...`, `gk-xxxxxxxx`, `****`, `…`, `sk-xxxx...xxxx`.
+    body = re.sub(r"^[a-z]{1,6}[-_]", "", key.strip(), flags=re.IGNORECASE)
+    masked = "[xX*.\u2026\u2022_-]"
+    if re.fullmatch(f"{masked}{{3,}}", body):
+        return True
+    return ("..." in body or "\u2026" in body) and len(re.sub(masked, "", body)) <= 8
+
+
+def not_a_key(key: str) -> str | None:
+    """What the value is when it certainly is not a key (a URL, an email, a file path, a sentence), else None."""
+    import re
+
+    low = key.strip().lower()
+    if re.match(r"^[a-z][a-z0-9+.-]*://", low) or low.startswith("www."):
+        return "a URL"
+    if re.fullmatch(r"[^@\s/]+@[^@\s/]+\.[a-z]{2,}", low):
+        return "an email address"
+    if low.startswith(("/", "~/", "./", "../")) or re.search(r"\.(env|json|txt|pem|toml|ya?ml)$", low):
+        return "a file path"
+    if len(low.split()) >= 3:
+        return "a sentence"
+    return None
 
 
 def lint_key_shape(key: str, emit: Add) -> None:
@@ -150,11 +199,14 @@ def lint_key_shape(key: str, emit: Add) -> None:
     if not key:
         emit(finding("auth.missing_key", "The key is empty."))
         return
-    upper = key.upper()
-    if key.startswith("$") or upper in (p.upper() for p in grid.PLACEHOLDER_KEYS) or "YOUR_" in upper \
-            or (key.startswith("<") and key.endswith(">")):
+    if key.startswith("$") or is_placeholder(key):
         what = "an unexpanded shell variable" if key.startswith("$") else "example text"
         emit(finding("auth.placeholder_key", f"The key is {what}, not a real key."))
+        return
+    other = not_a_key(key)
+    if other is not None:
+        # The value is never echoed: it may still be a secret of some kind (a password in a URL).
+        emit(finding("auth.not_a_key", f"The value where the key should be is {other}, not a key."))
         return
     if key.lower().startswith("bearer "):
         emit(finding("auth.double_bearer", "The key value itself starts with `Bearer `, so the header "

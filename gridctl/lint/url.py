@@ -24,8 +24,23 @@ OTHER_VENDORS = {"api.openai.com": "OpenAI's API", "api.anthropic.com": "Anthrop
                  "generativelanguage.googleapis.com": "Google's Gemini API"}
 
 
+# Endpoints other APIs have and The Grid does not serve (it answers 404): what each is, what to use instead.
+_CHAT_URL = f"POST {grid.DEFAULT_BASE_URL}/chat/completions"
+_TEXT_ONLY = f"The Grid serves text instruments only, through {_CHAT_URL}; use another provider for this."
+UNSUPPORTED_ENDPOINTS = {
+    "/responses": ("OpenAI's Responses API", f"Switch the client to Chat Completions, {_CHAT_URL} (OpenAI SDK: "
+                   "client.chat.completions.create; Codex-style tools: wire_api = \"chat\")."),
+    "/embeddings": ("the embeddings endpoint", "The Grid serves no embeddings: use another provider for them; "
+                    f"chat goes to {_CHAT_URL}."),
+    "/completions": ("the legacy Completions endpoint", f"Use {_CHAT_URL}, sending `messages` instead of `prompt`."),
+    "/images/generations": ("the image generation endpoint", _TEXT_ONLY),
+    "/audio/speech": ("the text-to-speech endpoint", _TEXT_ONLY),
+    "/audio/transcriptions": ("the transcription endpoint", _TEXT_ONLY),
+    "/moderations": ("the moderation endpoint", _TEXT_ONLY),
+}
+
 PRIORITY = {"url.host_typo": 0, "url.wrong_api_host": 1, "url.docs_url": 1, "url.doubled_v1": 2,
-            "url.endpoint_appended": 3, "url.missing_v1": 4, "url.extra_path": 5, "url.insecure_scheme": 6}
+            "url.unsupported_endpoint": 3, "url.endpoint_appended": 3, "url.missing_v1": 4, "url.extra_path": 5, "url.insecure_scheme": 6}
 
 
 @dataclass
@@ -172,7 +187,7 @@ def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:
         port = ""  # the default port: the canonical URL leaves it out
     # A website URL's path says nothing about the API path: lint it as the bare host.
     drop_v1 = not wants_v1 and not result.grid_host
-    segments, path_notes = _path("" if website else path, endpoint and not website, add, drop_v1)
+    segments, path_notes = _path("" if website else path, endpoint and not website, add, drop_v1, sdk)
     if website:
         segments = ["v1"] if wants_v1 else []  # lint it as the right base, whatever the SDK's convention
     path_segments = _expected_path(segments, result.grid_host, wants_v1, sdk, add, path_notes, raw_messages)
@@ -183,7 +198,19 @@ def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:
     return result
 
 
-def _path(path: str, endpoint: bool, emit: Add, drop_v1: bool = False) -> tuple[list[str], list[str]]:
+def _trailing_slash(sdk: str | None) -> Finding:
+    """What a trailing slash really does depends on who joins the path (checked against openai 3.x, anthropic 2.x)."""
+    if sdk in ("openai", "litellm", "langchain", "anthropic"):
+        who = "The Anthropic SDK" if sdk == "anthropic" else f"The OpenAI SDK{' (under ' + sdk + ')' if sdk != 'openai' else ''}"
+        return finding("url.trailing_slash", f"The URL ends in a slash. {who} normalises it, so this SDK is fine; "
+                       "curl and hand-built clients that read the same variable request `//chat/completions`.",
+                       severity="info", fix="Remove the trailing slash so every client reading the setting works.")
+    return finding("url.trailing_slash", "The URL ends in a slash: curl and hand-built clients that join strings "
+                   "request `/v1//chat/completions`, which can 404 (the OpenAI and Anthropic SDKs normalise it).")
+
+
+def _path(path: str, endpoint: bool, emit: Add, drop_v1: bool = False,
+          sdk: str | None = None) -> tuple[list[str], list[str]]:
     """Path segments with the endpoint and doubled /v1 taken out; findings for each.
 
     drop_v1: the client appends /v1 itself (the Anthropic SDK on a non-Grid host), so a trailing
@@ -191,8 +218,7 @@ def _path(path: str, endpoint: bool, emit: Add, drop_v1: bool = False) -> tuple[
     """
     notes: list[str] = []
     if len(path) > 1 and path.endswith("/"):
-        emit(finding("url.trailing_slash", "The URL ends in a slash; SDKs then request "
-                     "`//chat/completions`."))
+        emit(_trailing_slash(sdk))
     if "//" in path.rstrip("/"):
         notes.append("empty path segment (//)")
     segments = [s for s in path.split("/") if s]
@@ -209,7 +235,7 @@ def _path(path: str, endpoint: bool, emit: Add, drop_v1: bool = False) -> tuple[
     dropped_v1 = False
     while True:
         lowered = "/" + "/".join(s.lower() for s in segments)
-        suffix = next((x for x in grid.ENDPOINT_SUFFIXES if lowered.endswith(x)), None)
+        suffix = next((x for x in (*grid.ENDPOINT_SUFFIXES, *UNSUPPORTED_ENDPOINTS) if lowered.endswith(x)), None)
         if suffix is not None:
             stripped = stripped or suffix
             segments = segments[: len(segments) - suffix.count("/")]
@@ -218,7 +244,11 @@ def _path(path: str, endpoint: bool, emit: Add, drop_v1: bool = False) -> tuple[
             segments = segments[:-1]
         else:
             break
-    if stripped is not None:
+    if stripped in UNSUPPORTED_ENDPOINTS:  # /chat/completions matched first, so this is the bare one
+        what, instead = UNSUPPORTED_ENDPOINTS[stripped]
+        emit(finding("url.unsupported_endpoint", f"The URL targets {stripped}, {what}; The Grid does not serve "
+                     "it (404).", fix=instead, endpoint=stripped))
+    elif stripped is not None:
         if not endpoint:
             emit(finding("url.endpoint_appended", f"The base URL ends in {stripped}; the SDK appends it again."))
     elif endpoint:

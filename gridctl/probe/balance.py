@@ -19,17 +19,38 @@ from gridctl.result import CheckResult, Timer
 from gridctl.target import Target
 
 
-def probe_instruments(net: Net, target: Target, models: Sequence[str]) -> list[CheckResult]:
-    """Ping each instrument concurrently (one client, one deadline); results in the order given."""
-    with ThreadPoolExecutor(max_workers=min(9, max(1, len(models)))) as pool:
-        return list(pool.map(lambda m: ping(net, replace(target, model=m)), models))
+def probe_instruments(net: Net, target: Target, models: Sequence[str], retry: bool = True,
+                      known: dict[str, CheckResult] | None = None) -> list[CheckResult]:
+    """Ping each instrument concurrently (one client, one deadline); results in the order given.
+
+    `known`: instruments already pinged (reused, not sent again); retry=False: one request each.
+    """
+    known = known or {}
+    todo = [m for m in models if m not in known]
+    with ThreadPoolExecutor(max_workers=min(9, max(1, len(todo)))) as pool:
+        fresh = dict(zip(todo, pool.map(lambda m: ping(net, replace(target, model=m), retry=retry), todo),
+                         strict=True))
+    return [known.get(m) or fresh[m] for m in models]
+
+
+def sweep_after(first: CheckResult) -> dict[str, CheckResult]:
+    """doctor's sweep after a 402: the first ping (with its retries) stands for its instrument."""
+    model = first.data.get("model")
+    return {model: first} if isinstance(model, str) and first.data.get("status_code") is not None else {}
 
 
 def check_balance(net: Net, target: Target, models: Sequence[str] | None = None,
-                  pings: list[CheckResult] | None = None) -> CheckResult:
+                  pings: list[CheckResult] | None = None, first: CheckResult | None = None) -> CheckResult:
+    """`first`: doctor's ping that got the 402; then the other instruments get one request each, no retries
+    (a 402 is retried once, on the first ping: retrying it nine more times only multiplies the requests)."""
     timer = Timer()
     names = list(models or grid.INSTRUMENTS)
-    results = pings if pings is not None else probe_instruments(net, target, names)
+    if pings is not None:
+        results = pings
+    elif first is not None:
+        results = probe_instruments(net, target, names, retry=False, known=sweep_after(first))
+    else:
+        results = probe_instruments(net, target, names)
     rows: list[dict[str, Any]] = []
     paid, unpaid, recovered, other = [], [], [], []
     for name, res in zip(names, results, strict=True):

@@ -139,12 +139,54 @@ def _ssl_error(exc: BaseException) -> str | None:
     return None
 
 
-def classify_status(status: int, body: bytes, content_type: str, url: str) -> list[Finding]:
-    """Findings for an HTTP answer; [] for a good 2xx."""
+# (vendor, markers that must all appear) in a block page's lower-cased HTML; the first match names it.
+_BLOCK_PAGES: tuple[tuple[str, tuple[bytes, ...]], ...] = (
+    ("Cloudflare", (b"cloudflare", b"ray id")),
+    ("Cloudflare", (b"cloudflare", b"attention required")),
+    ("Cloudflare", (b"cloudflare", b"you have been blocked")),
+    ("Akamai", (b"access denied", b"permission to access", b"reference")),
+    ("Akamai", (b"access denied", b"edgesuite")),
+    ("AWS CloudFront/WAF", (b"cloudfront", b"request could not be satisfied")),
+    ("Imperva/Incapsula", (b"incapsula",)),
+    ("Sucuri", (b"sucuri website firewall",)),
+    ("a web application firewall", (b"request rejected", b"support id")),
+    ("a web application firewall", (b"web application firewall",)),
+    ("a web application firewall", (b"request blocked",)),
+)
+
+
+def block_page_vendor(body: bytes) -> str | None:
+    """Who served this HTML block page (Cloudflare, Akamai, a WAF), or None when it is not one."""
+    low = body[:65536].lower()
+    return next((vendor for vendor, marks in _BLOCK_PAGES if all(m in low for m in marks)), None)
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).hostname or url
+    except ValueError:
+        return url
+
+
+def classify_status(status: int, body: bytes, content_type: str, url: str,
+                    proxy: str | None = None) -> list[Finding]:
+    """Findings for an HTTP answer; [] for a good 2xx. `proxy`: the proxy the request went through, if any."""
     detail = error_detail(body, content_type)
     said = f" The server said: {detail}" if detail else ""
     html = looks_html(body, content_type)
     out: list[Finding] = []
+    if status == 407:
+        # A plain-HTTP proxy answers 407 itself (through CONNECT, httpx raises ProxyError instead).
+        return [finding("net.proxy", f"HTTP 407 Proxy Authentication Required{' from ' + proxy if proxy else ''}: "
+                        "the proxy wants credentials before it forwards anything to The Grid.",
+                        fix="Put the proxy's user and password in its URL (HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT) "
+                        "or ask your network admin; set NO_PROXY=api.thegrid.ai if no proxy is needed.")]
+    vendor = block_page_vendor(body) if html and status >= 400 else None
+    if vendor is not None:
+        return [finding("http.blocked", f"HTTP {status} with a block page from {vendor} ({detail}): the request was "
+                        "stopped before The Grid's API, so this says nothing about your key.")]
     if 200 <= status < 300:
         if html:
             return [finding("http.html_body", f"HTTP {status} with an HTML page ({detail or 'no title'}) instead of "
@@ -171,8 +213,16 @@ def classify_status(status: int, body: bytes, content_type: str, url: str) -> li
         out.append(finding("http.unprocessable", f"HTTP 422.{said}"))
     elif status == 429:
         out.append(finding("http.rate_limited", f"HTTP 429.{said}"))
+    elif status == 408:
+        out.append(finding("http.timeout", f"HTTP 408.{said}"))
+    elif status == 409:
+        out.append(finding("http.conflict", f"HTTP 409.{said}"))
+    elif status == 413:
+        out.append(finding("http.too_large", f"HTTP 413.{said}"))
     elif status == 503 and not html:
         out.append(finding("http.replenishing", f"HTTP 503.{said}"))
+    elif status >= 500 and html:
+        return _html_5xx(status, detail, url, proxy)
     elif status >= 500:
         out.append(finding("http.server_error", f"HTTP {status}.{said}"))
     elif status in (301, 302, 303, 307, 308):
@@ -183,3 +233,23 @@ def classify_status(status: int, body: bytes, content_type: str, url: str) -> li
         out.append(finding("http.html_body", f"The {status} came as an HTML page ({detail}), not The Grid's JSON "
                            "error: a proxy or load balancer answered.", severity="warning"))
     return out
+
+
+def _html_5xx(status: int, detail: str, url: str, proxy: str | None) -> list[Finding]:
+    """A 5xx HTML page: whoever wrote the page is who the title and the fix both name."""
+    if proxy:
+        # Through a configured proxy, the proxy is the likeliest author of an HTML error page.
+        return [finding("net.proxy", f"HTTP {status} as an HTML page ({detail}) while the proxy {proxy} is in use: "
+                        "the proxy answered with its own page instead of The Grid's JSON (it could not reach or "
+                        "get an answer from The Grid).",
+                        fix="Check the proxy (its logs show why), or bypass it: NO_PROXY=api.thegrid.ai. Check "
+                        "https://status.thegrid.ai in case The Grid itself is down."),
+                finding("http.html_body", f"The {status} page came from the proxy {proxy}, not The Grid.",
+                        severity="warning")]
+    host = _host(url)
+    return [finding("http.server_error", f"HTTP {status} as an HTML page ({detail}) from the gateway at {host}: "
+                    "the load balancer in front of the API answered because the API behind it did not.",
+                    fix=f"The failure is on {host}'s side, not in your request: retry with backoff and check "
+                    "https://status.thegrid.ai. If that host is your own gateway, check its upstream."),
+            finding("http.html_body", f"The {status} came as an HTML page ({detail}) from the load balancer at {host}, "
+                    "not as The Grid's JSON error.", severity="warning")]

@@ -56,6 +56,10 @@ class Outcome:
     statuses: list[int] = field(default_factory=list)  # every status seen, retries included
     timings_ms: dict[str, float] = field(default_factory=dict)
     key_sent_to: list[str] = field(default_factory=list)  # hosts that received the key
+    # Which hop gave the final answer (0: the URL asked for; 1: the first redirect target...), and whether
+    # that hop's URL was a signed redirect (a `token` query parameter as its credential, no key sent).
+    hop: int = 0
+    signed_hop: bool = False
 
     @property
     def ok(self) -> bool:
@@ -92,6 +96,16 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
         except (TypeError, ValueError, IndexError, OverflowError):
             continue
     return None
+
+
+def signed_redirect(url: str) -> bool:
+    """Does this redirect target carry The Grid's signed `token` query parameter (the second hop's credential)?"""
+    from urllib.parse import parse_qs
+
+    try:
+        return bool(parse_qs(urlsplit(url).query).get("token", [""])[0])
+    except ValueError:
+        return False
 
 
 def may_carry_key(origin: str, target: str) -> bool:
@@ -202,9 +216,11 @@ class Net:
                 auth: tuple[str, str] | None, out: Outcome, proxy: str | None,
                 on_stream: Callable[[httpx.Response, Outcome], None] | None) -> int | None:
         current, visited = url, [url]
+        out.hop, out.signed_hop = 0, False
         while True:
             send_headers = dict(headers)
-            if auth is not None and may_carry_key(url, current):
+            # A signed redirect's token is its credential: like The Grid's own client, send no key there.
+            if auth is not None and may_carry_key(url, current) and not out.signed_hop:
                 send_headers[auth[0]] = auth[1]
                 host = urlsplit(current).hostname or ""
                 if host not in out.key_sent_to:
@@ -245,13 +261,15 @@ class Net:
                     response.close()
                     out.redirects.append(target)
                     if target in visited or len(out.redirects) > MAX_REDIRECTS:
+                        # One line for the loop (the hops, then "loop"), not one redirect note per hop.
+                        out.findings = [f for f in out.findings if f.code != "http.redirect"]
                         out.findings.append(finding("http.redirect_loop", f"Redirected {len(out.redirects)} times "
-                                                    f"(last to {_short(target)}) without an answer."))
+                                                    f"without an answer: {_hops(url, out.redirects)}, then loop."))
                         out.url = target
                         return None
                     visited.append(target)
-                    stripped = auth is not None and not may_carry_key(url, target)
-                    note = " gridctl did not send your key there (another host)." if stripped else ""
+                    out.hop, out.signed_hop = out.hop + 1, signed_redirect(target)
+                    note = _redirect_note(auth is not None, may_carry_key(url, target), out.signed_hop)
                     out.findings.append(finding("http.redirect", f"HTTP {response.status_code} to "
                                                 f"{_short(target)}.{note}"))
                     if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
@@ -266,8 +284,9 @@ class Net:
                     if out.findings and out.findings[-1].code.startswith("net."):
                         return None
                     redirect_notes = [f for f in out.findings if f.code == "http.redirect"]
-                    out.findings = redirect_notes + classify_status(
-                        response.status_code, out.body, response.headers.get("content-type", ""), current)
+                    out.findings = redirect_notes + _hop_reading(out, classify_status(
+                        response.status_code, out.body, response.headers.get("content-type", ""), current,
+                        proxy=proxy_for(current)))
                 out.timings_ms.update(trace.timings())
                 return response.status_code
             finally:
@@ -290,9 +309,32 @@ class Net:
                 if sum(map(len, chunks)) > 4 * 1024 * 1024:
                     break
         except httpx.HTTPError as exc:
-            if not chunks:
-                out.findings.append(classify_exception(exc))
+            out.findings.append(_cut_body(response, exc) if chunks or _cut(exc) else classify_exception(exc))
         return b"".join(chunks)
+
+
+def _cut(exc: httpx.HTTPError) -> bool:
+    return isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError))
+
+
+def _cut_body(response: httpx.Response, exc: httpx.HTTPError) -> Finding:
+    """The body stopped short of what the headers promised: the network layer, with the byte counts."""
+    got = response.num_bytes_downloaded
+    length = response.headers.get("content-length", "")
+    if length.isdigit():
+        said = f"after {got} of the {length} bytes its Content-Length announced"
+    elif "chunked" in response.headers.get("transfer-encoding", "").lower():
+        said = f"after {got} bytes of a chunked body, before its last chunk"
+    else:
+        said = f"after {got} bytes, before the body ended"
+    if not _cut(exc):  # a timeout mid-body: the layer classify_exception names, with the count
+        base = classify_exception(exc)
+        return finding(base.code, f"{base.message} The body stopped {said}.")
+    cut = finding("net.reset", f"HTTP {response.status_code} arrived, then the connection closed {said}: "
+                  "something between you and the server (or the server) cut the response.", bytes_received=got)
+    if length.isdigit():
+        cut.data["bytes_expected"] = int(length)
+    return cut
 
 
 def _complete(response: httpx.Response, chunks: list[bytes]) -> bool:
@@ -301,6 +343,26 @@ def _complete(response: httpx.Response, chunks: list[bytes]) -> bool:
     if length.isdigit() and response.num_bytes_downloaded >= int(length):
         return True
     return parse_json(b"".join(chunks)) is not None
+
+
+def _redirect_note(has_key: bool, key_allowed: bool, signed: bool) -> str:
+    if has_key and signed:
+        return " gridctl did not send your key there: the signed token in the URL is that hop's credential."
+    if has_key and not key_allowed:
+        return " gridctl did not send your key there (another host)."
+    return ""
+
+
+def _hop_reading(out: Outcome, findings: list[Finding]) -> list[Finding]:
+    """A 401/403 from a signed redirect's target rejects the token, not the key: the first hop accepted it."""
+    if not (out.hop and out.signed_hop and out.status_code in (401, 403)):
+        return findings
+    said = next((f.message.split("The server said: ", 1)[1] for f in findings
+                 if "The server said: " in f.message), "")
+    rejected = finding("http.redirect_rejected", f"HTTP {out.status_code} on the redirect target "
+                       f"{_short(out.url)}, which gridctl reached with the signed token from the 307 (no key "
+                       "sent there); the first hop accepted the key." + (f" The server said: {said}" if said else ""))
+    return [rejected] + [f for f in findings if not f.code.startswith("auth.")]
 
 
 def _retryable_net(findings: list[Finding]) -> bool:
@@ -313,6 +375,18 @@ def _request_id(headers: httpx.Headers) -> str | None:
         if value:
             return str(value).strip()[:200]
     return None
+
+
+def _hops(first: str, redirects: list[str]) -> str:
+    """`/v1/chat/completions -> /r/v1/chat/completions?… (x5)`: consecutive look-alike hops counted, not repeated."""
+    shown: list[list[Any]] = []
+    for hop in [first, *redirects]:
+        label = _short(hop)
+        if shown and shown[-1][0] == label:
+            shown[-1][1] += 1
+        else:
+            shown.append([label, 1])
+    return " -> ".join(f"{label}{f' (x{n})' if n > 1 else ''}" for label, n in shown)
 
 
 def _short(url: str) -> str:

@@ -85,6 +85,7 @@ def result_of(out: Outcome, target: Target, timer: Timer) -> CheckResult:
         "request_ids": out.request_ids, "attempts": out.attempts, "statuses": out.statuses,
         "served_model": _served_model(out), "timings_ms": timings, "redirects": out.redirects,
         "key_sent_to": out.key_sent_to,
+        "answered_by_hop": out.hop, "signed_hop": out.signed_hop,  # 0: the URL asked; 1+: a redirect target
     }
     summary = f"HTTP {out.status_code}" if out.status_code else "no answer"
     if out.attempts > 1:

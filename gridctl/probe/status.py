@@ -79,9 +79,9 @@ def _statuspage(doc: dict[str, Any]) -> tuple[list[Finding], dict[str, Any]] | N
     status = doc.get("status")
     if not isinstance(status, dict) or "indicator" not in status:
         return None
-    incidents = [f"{i.get('name')} ({i.get('status')})" for i in _list(doc.get("incidents"))
+    incidents = [f"{i.get('name')} ({in_words(i.get('status'))})" for i in _list(doc.get("incidents"))
                  if i.get("status") not in ("resolved", "postmortem")]
-    components = [f"{c.get('name')}: {c.get('status')}" for c in _list(doc.get("components"))
+    components = [f"{c.get('name')}: {in_words(c.get('status'))}" for c in _list(doc.get("components"))
                   if c.get("status") not in (None, "operational")]
     maint = any(m.get("status") == "in_progress" for m in _list(doc.get("scheduled_maintenances")))
     return _verdict(str(status.get("indicator")), str(status.get("description", "")), incidents, components, maint)
@@ -94,7 +94,7 @@ def _instatus(doc: dict[str, Any]) -> tuple[list[Finding], dict[str, Any]] | Non
     state = str(page["status"]).upper()
     indicator = {"UP": "none", "HASISSUES": "major", "UNDERMAINTENANCE": "maintenance"}.get(state, "minor")
     incidents = [str(i.get("name")) for i in _list(doc.get("activeIncidents"))]
-    return _verdict(indicator, state.lower(), incidents, [], bool(_list(doc.get("activeMaintenances"))))
+    return _verdict(indicator, in_words(state.lower()), incidents, [], bool(_list(doc.get("activeMaintenances"))))
 
 
 def _incident_io(doc: dict[str, Any]) -> tuple[list[Finding], dict[str, Any]] | None:
@@ -114,7 +114,19 @@ def _betterstack(doc: dict[str, Any]) -> tuple[list[Finding], dict[str, Any]] | 
         return None
     state = str(attrs["aggregate_state"])
     indicator = {"operational": "none", "degraded": "minor", "downtime": "major", "maintenance": "maintenance"}
-    return _verdict(indicator.get(state, "minor"), state, [], [], state == "maintenance")
+    return _verdict(indicator.get(state, "minor"), in_words(state), [], [], state == "maintenance")
+
+
+# Status-page enums as a person would say them (Statuspage, Instatus, Better Stack spellings).
+WORDS = {"major_outage": "major outage", "partial_outage": "partial outage", "degraded_performance":
+         "degraded performance", "under_maintenance": "under maintenance", "in_progress": "in progress",
+         "hasissues": "has issues", "undermaintenance": "under maintenance", "downtime": "down"}
+
+
+def in_words(value: Any) -> str:
+    """`major_outage` -> `major outage`: raw enums are for machines, not for the people reading the report."""
+    text = str(value)
+    return WORDS.get(text.lower(), text.replace("_", " "))
 
 
 def _list(value: Any) -> list[dict[str, Any]]:

@@ -27,6 +27,8 @@ class StreamStats:
     error: str | None = None
     gaps: list[float] = field(default_factory=list)
     not_sse: list[Finding] = field(default_factory=list)  # a 2xx that was no event stream at all
+    elapsed_s: float = 0.0  # from the response headers to the end (or cut) of the stream
+    quiet_s: float = 0.0  # silence between the last event and that end: what an idle timeout measures
 
 
 def check_stream(net: Net, target: Target, idle_warn_s: float = IDLE_WARN_S) -> CheckResult:
@@ -48,9 +50,7 @@ def check_stream(net: Net, target: Target, idle_warn_s: float = IDLE_WARN_S) -> 
         if stats.not_sse:
             findings = stats.not_sse
         elif not stats.done and stats.finish_reason is None:
-            why = f" ({stats.error})" if stats.error else ""
-            findings.append(finding("stream.cut", f"The stream stopped after {stats.events} events without a finish "
-                                    f"reason or [DONE]{why}."))
+            findings.append(cut_reading(stats))
         else:
             findings.append(finding("stream.ok", f"{stats.events} events, finish reason "
                                     f"{stats.finish_reason or 'n/a'}, longest gap {stats.max_gap_s * 1000:.0f} ms."))
@@ -59,6 +59,34 @@ def check_stream(net: Net, target: Target, idle_warn_s: float = IDLE_WARN_S) -> 
                                     "events; a proxy with a shorter idle timeout would cut it."))
     data["summary"] = f"{stats.events} events" + (", complete" if stats.done or stats.finish_reason else "")
     return CheckResult("stream", "Streaming", findings, data=data, duration_ms=timer.ms())
+
+
+IDLE_CUT_S = 25.0  # silences this long before a cut match proxy idle timeouts (commonly 30-60 s)
+
+
+def cut_reading(stats: StreamStats) -> Finding:
+    """stream.cut with a cause and fix proportional to the evidence: when it was cut, and after what silence."""
+    why = f" ({stats.error})" if stats.error else ""
+    when = (f"The stream stopped after {stats.events} events, {_dur(stats.elapsed_s)} in and "
+            f"{_dur(stats.quiet_s)} after the last event, without a finish reason or [DONE]{why}.")
+    if stats.quiet_s >= IDLE_CUT_S:
+        fix = (f"The cut came after {_dur(stats.quiet_s)} of silence, like a proxy idle timeout: raise the idle "
+               "timeout on whatever sits between your client and api.thegrid.ai above that (some corporate proxies "
+               "cut at 30-60 s), or keep the stream busy.")
+    elif stats.elapsed_s >= IDLE_CUT_S:
+        fix = (f"Not an idle timeout (only {_dur(stats.quiet_s)} of silence), but {_dur(stats.elapsed_s)} into the "
+               "stream: look for a maximum response or connection duration on a proxy or load balancer in "
+               "between; retry, and send the request ID to support@thegrid.ai if it repeats.")
+    else:
+        fix = (f"Too early and too short a silence for an idle timeout: the connection was closed actively "
+               f"({_dur(stats.elapsed_s)} in). Retry; if it repeats, check for a proxy, VPN or antivirus that "
+               "inspects streams, try another network, and send the request ID to support@thegrid.ai.")
+    return finding("stream.cut", when, fix=fix, elapsed_ms=round(stats.elapsed_s * 1000, 1),
+                   quiet_ms=round(stats.quiet_s * 1000, 1))
+
+
+def _dur(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
 def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Net) -> None:
@@ -100,6 +128,8 @@ def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Ne
                 break
     except httpx.HTTPError as exc:
         stats.error = f"{exc.__class__.__name__}: {exc}"[:200]
+    end = time.perf_counter()
+    stats.elapsed_s, stats.quiet_s = end - t0, end - last
     if not sse and stats.events == 0:
         # A captive portal's page or a buffered JSON answer is not a stream "cut" by an idle timeout.
         from gridctl.probe.classify import classify_status

@@ -129,13 +129,33 @@ def test_login_rejected_key_stores_nothing(cli: Cli, emulator: EmulatorFactory) 
     emu = emulator("bad-key")
     proc = cli("auth", "login", "--api-key-stdin", "--base-url", emu.base_url, stdin=DEMO_KEY)
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    assert "nothing stored" in proc.stdout
+    assert "nothing stored" in proc.stdout and "The Grid rejected the key (HTTP 401" in proc.stdout
     assert "auth.rejected" in proc.stdout
     assert len(chat_requests(emu)) == 1
     assert cli.stored() == {}
     assert not cli.config_file.exists()  # the --base-url is not saved either
     assert not (cli.config_dir / "credentials").exists()
     assert DEMO_KEY not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("scenario", "code", "words"), [
+    ("hang", 9, "could not reach the API (net.no_response: network, not the key)"),
+    (None, 9, "could not reach the API (net.refused: network, not the key)"),
+])
+def test_login_network_failure_says_network_not_key(cli: Cli, emulator: EmulatorFactory, scenario: str | None,
+                                                   code: int, words: str) -> None:
+    if scenario is None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # closed once the block ends: refused
+    else:
+        base = emulator(scenario).base_url
+    proc = cli("auth", "login", "--api-key-stdin", "--timeout", "2", "--base-url", base, stdin=DEMO_KEY)
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert words in proc.stdout and "did not work" not in proc.stdout
+    assert "rejected" not in proc.stdout.split("\n")[0] and cli.stored() == {}
 
 
 def test_login_rejected_json(cli: Cli, emulator: EmulatorFactory) -> None:
@@ -241,6 +261,10 @@ def test_insecure_storage_is_only_a_fallback(cli: Cli) -> None:
     (f'"{CANARY}"', "quote"),
     (f"{CANARY[:20]} {CANARY[20:]}", "whitespace"),
     (f"{CANARY[:-1]}é", "non-ASCII"),
+    ("your-api-key-here", "example text"),
+    ("sk-...", "example text"),
+    ("https://app.thegrid.ai/profile/api-keys", "is a URL, not a key"),
+    ("me@example.com", "is an email address, not a key"),
 ])
 def test_login_refuses_unusable_keys_without_sending_them(cli: Cli, healthy_emulator: Emulator, key: str,
                                                           says: str) -> None:
@@ -359,6 +383,23 @@ def test_logout_with_nothing_stored_is_fine(cli: Cli) -> None:
     assert proc.returncode == 0
     doc = json.loads(proc.stdout)
     assert doc["ok"] is True and doc["checks"][0]["data"]["removed"] == []
+    assert doc["checks"][0]["data"]["summary"].startswith("nothing to remove")
+    human = cli("auth", "logout")
+    assert human.returncode == 0 and "nothing to remove" in human.stdout, human
+
+
+@pytest.mark.parametrize("args", [("explain", "--list"), ("explain", "--list", "--json"), ("emulator", "list")])
+def test_output_into_a_closed_pipe_exits_quietly(args: tuple[str, ...]) -> None:
+    """`gridctl explain --list | head -1`: the reader left; that is not "gridctl itself failed" (exit 1)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # closed before the child writes a byte: every write meets EPIPE, deterministically
+    try:
+        proc = subprocess.run([sys.executable, "-m", "gridctl", *args], stdout=write_end, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True, timeout=60, cwd=str(REPO),
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0 and proc.stderr == "", proc
 
 
 def test_logout_with_a_broken_keyring_exits_3_in_one_line(cli: Cli) -> None:

@@ -32,7 +32,8 @@ EXPECTED: dict[str, tuple[tuple[str, ...], str | None, int]] = {
     "server-error": ((), "http.server_error", 8),
     "replenishing": (("--retries", "2"), None, 0),  # two 503s, then the tokens are there
     "redirect": ((), None, 0),
-    "redirect-cross-host": ((), "auth.rejected", 4),
+    "redirect-cross-host": ((), None, 0),  # the signed token authorises the other host: no key needed
+    "redirect-token-expired": ((), "http.redirect_rejected", 4),
     "redirect-loop": ((), "http.redirect_loop", 9),
     "hang": ((), "net.no_response", 9),
     "slow": ((), None, 0),
@@ -40,6 +41,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], str | None, int]] = {
     "stream-cut": (("--stream",), "stream.cut", 9),
     "stream-idle": (("--stream", "--idle-warn", "1"), None, 0),
     "truncated-json": ((), "http.unexpected", 8),
+    "cut-body": ((), "net.reset", 9),  # fewer bytes than Content-Length: the network, not The Grid
     "incident": ((), "status.incident", 8),
     "html-error": ((), "http.server_error", 8),
     "maintenance": ((), None, 0),
@@ -126,6 +128,7 @@ def test_scenario_diagnosis_and_exit_code(runs: dict[str, Any], scenario: str) -
     assert_envelope(doc, expected_exit)
     assert doc["emulated"] == scenario
     assert doc["target"]["key"].startswith("…") and DEMO_KEY not in run.out + run.err
+    assert doc["target"]["key"].endswith("(the emulator's demo key, --emulate)") and "flag" not in doc["target"]["key"]
     ping = checks_by_id(doc)["ping"]
     if ping["data"].get("status_code") is not None:
         assert ping["data"]["request_id"] in doc["request_ids"]
@@ -134,17 +137,109 @@ def test_scenario_diagnosis_and_exit_code(runs: dict[str, Any], scenario: str) -
         assert all(c["status"] != "fail" for c in doc["checks"]), run
 
 
+def test_no_credits_sends_at_most_12_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator's own request log: the 402 is retried on the first ping only, the sweep asks each once."""
+    from gridctl.emulator import server
+
+    started: list[Emulator] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Emulator:
+        started.append(start(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(server, "start", spy)
+    run = invoke("doctor", "--emulate", "no-credits", "--json", "--timeout", "6", env=clean_env())
+    assert run.code == 5, run
+    [emu] = started
+    inference = [r for r in emu.requests if r["path"] == "/v1/chat/completions"]
+    assert len(emu.requests) <= 12, [r["path"] for r in emu.requests]
+    models = [json.loads(r["body"])["model"] for r in inference]
+    assert models.count("text-prime") == 3 and all(models.count(m) == 1 for m in set(models) - {"text-prime"})
+    balance = checks_by_id(run.json())["balance"]
+    assert codes(balance) == ["balance.credits_empty"] and len(balance["data"]["instruments"]) == 9
+
+
+@pytest.mark.parametrize(("scenario", "meaning"), [("degraded", "some requests may be slow"),
+                                                   ("maintenance", "scheduled maintenance")])
+def test_warnings_close_with_what_they_mean_not_no_problem(scenario: str, meaning: str) -> None:
+    run = invoke("doctor", "--emulate", scenario, "--timeout", "4", env=clean_env())
+    assert run.code == 0, run
+    assert "No problem found" not in run.out and "The call works now, with 1 warning" in run.out, run.out
+    assert meaning in run.out
+    assert "Not checked: streaming (add --stream)" in run.out
+
+
+def test_config_step_reads_grid_cli_config_and_sends_none_of_it(tmp_path: Path) -> None:
+    cli_key = "gk-gridcli-AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH5678"
+    (tmp_path / ".grid-cli").mkdir()
+    (tmp_path / ".grid-cli" / "credentials.json").write_text(json.dumps({"default": {"api_key": cli_key}}))
+    with start("healthy") as emu:
+        run = invoke("doctor", "--json", "--timeout", "4", env=clean_env(
+            HOME=str(tmp_path), THEGRID_API_KEY=DEMO_KEY, THEGRID_BASE_URL=emu.base_url,
+            THEGRID_STATUS_URL=emu.root_url))
+        sent = json.dumps([r["headers"] for r in emu.requests]) + "".join(r["body"].decode() for r in emu.requests)
+    assert run.code == 0, run
+    config = checks_by_id(run.json())["config"]
+    messages = " ".join(f["message"] for f in config["findings"] if f["code"] == "config.env_conflict")
+    assert "…5678" in messages and "api.dev.thegrid.ai" in messages
+    assert cli_key not in run.out and cli_key not in sent and "api.dev.thegrid.ai" not in sent
+
+
+def test_doctor_folds_the_servers_own_diagnostics_once() -> None:
+    with start("instrument-no-tokens") as emu:
+        run = invoke("doctor", "--json", "--timeout", "4", env=clean_env(
+            THEGRID_API_KEY=DEMO_KEY, THEGRID_BASE_URL=emu.base_url, THEGRID_STATUS_URL=emu.root_url))
+        asked = [r for r in emu.requests if r["path"] == "/v1/diagnostics"]
+    assert run.code == 0, run
+    assert len(asked) == 1 and asked[0]["method"] == "GET"
+    assert asked[0]["headers"]["authorization"] == f"Bearer {DEMO_KEY}"
+    ping = checks_by_id(run.json())["ping"]
+    assert ping["data"]["server_diagnostics"]["status"] == "warn"
+    [note] = [f for f in ping["findings"] if f["code"] == "status.diagnostics"]
+    assert note["severity"] == "warning" and "text-max" in note["message"] and "Auto Top Up" in note["fix"]
+
+
+def test_emulator_diagnostics_needs_the_key() -> None:
+    import httpx
+
+    with start("healthy") as emu:
+        anon = httpx.get(emu.base_url + "/diagnostics", trust_env=False)
+        keyed = httpx.get(emu.base_url + "/diagnostics", headers={"Authorization": f"Bearer {DEMO_KEY}"},
+                          trust_env=False)
+    assert anon.status_code == 401
+    assert keyed.status_code == 200 and keyed.json()["data"]["status"] == "ok"
+    assert {c["name"] for c in keyed.json()["data"]["checks"]} == {"api_key", "balance", "inference"}
+
+
+def test_a_stream_cut_in_milliseconds_is_not_blamed_on_an_idle_timeout(runs: dict[str, Any]) -> None:
+    _, doc = result(runs, "stream-cut")
+    cut = doc["diagnosis"]
+    assert cut["code"] == "stream.cut" and "after the last event" in cut["message"]
+    assert "30-60" not in cut["fix"] and "Too early" in cut["fix"]
+
+
 def test_redirect_is_followed_and_noted(runs: dict[str, Any]) -> None:
     _, doc = result(runs, "redirect")
     ping = checks_by_id(doc)["ping"]
     assert codes(ping, "info") == ["http.redirect"] and ping["data"]["status_code"] == 200
 
 
-def test_cross_host_redirect_explains_the_stripped_key(runs: dict[str, Any]) -> None:
+def test_cross_host_signed_redirect_works_without_sending_the_key(runs: dict[str, Any]) -> None:
     _, doc = result(runs, "redirect-cross-host")
-    assert "another host" in doc["diagnosis"]["message"] and "not sent" in doc["diagnosis"]["message"]
     ping = checks_by_id(doc)["ping"]
-    assert ping["data"]["key_sent_to"] == ["127.0.0.1"] and ping["data"]["status_code"] == 401
+    assert ping["data"]["key_sent_to"] == ["127.0.0.1"] and ping["data"]["status_code"] == 200
+    assert ping["data"]["redirects"][0].startswith("http://localhost:")
+
+
+def test_expired_redirect_token_blames_the_token_not_the_key(runs: dict[str, Any]) -> None:
+    _, doc = result(runs, "redirect-token-expired")
+    diagnosis = doc["diagnosis"]
+    assert diagnosis["code"] == "http.redirect_rejected" and "expired" in diagnosis["message"]
+    assert "Authorization" not in diagnosis["fix"] and "create" not in diagnosis["fix"].lower()
+    assert "key is fine" in diagnosis["fix"].lower()
+    steps = checks_by_id(doc)
+    assert steps["auth"]["status"] != "fail" and codes(steps["auth"]) == []
+    assert steps["ping"]["data"]["key_sent_to"] == ["127.0.0.1"]
 
 
 def test_html_error_has_an_html_body_finding(runs: dict[str, Any]) -> None:

@@ -174,26 +174,58 @@ def test_html_error_is_a_proxy_page(emulator: EmulatorFactory) -> None:
     assert r.headers["x-request-id"]
 
 
-def test_redirect_same_host_keeps_the_key(emulator: EmulatorFactory) -> None:
+def test_redirect_same_host_is_a_signed_url(emulator: EmulatorFactory) -> None:
     emu = emulator("redirect")
     first = chat(emu)
     assert first.status_code == 307
-    assert re.match(r"^/r/v1/chat/completions\?token=\S+$", first.headers["location"])
+    assert re.match(r"^/r/v1/chat/completions\?token=\d+\.[0-9a-f]{32}$", first.headers["location"])
     assert "You are being" in first.text
-    followed = chat(emu, follow_redirects=True)
+    followed = chat(emu, follow_redirects=True)  # httpx keeps Authorization on the same host: also fine
     assert followed.status_code == 200 and followed.json()["choices"]
     assert emu.requests[-1]["path"].startswith("/r/")
     assert emu.requests[-1]["headers"]["authorization"] == AUTH["Authorization"]
 
 
-def test_redirect_to_another_host_loses_the_key_in_httpx(emulator: EmulatorFactory) -> None:
+@pytest.mark.parametrize("scenario", ["redirect", "redirect-cross-host"])
+def test_signed_second_hop_needs_the_token_not_the_key(emulator: EmulatorFactory, scenario: str) -> None:
+    emu = emulator(scenario)
+    location = chat(emu).headers["location"]
+    url = location if location.startswith("http") else emu.root_url + location
+    no_key = httpx.post(url, content=json.dumps(PING).encode(), trust_env=False)
+    assert no_key.status_code == 200 and no_key.json()["choices"]  # as The Grid's own CLI sends it
+    assert httpx.post(url, content=json.dumps(PING).encode(), headers=AUTH, trust_env=False).status_code == 200
+    altered = url[:-1] + ("0" if url[-1] != "0" else "1")
+    other_path = url.replace("/chat/completions", "/messages")
+    for bad, needle in ((altered, "altered"), (url.split("?")[0], "Missing redirect token"),
+                        (other_path, "altered"), (url.replace("token=", "token=9"), "altered")):
+        r = httpx.post(bad, content=json.dumps(PING).encode(), headers=AUTH, trust_env=False)
+        assert r.status_code == 401 and needle in detail(r), bad
+
+
+def test_redirect_to_another_host_works_without_the_key_in_httpx(emulator: EmulatorFactory) -> None:
     emu = emulator("redirect-cross-host")
     assert chat(emu).headers["location"].startswith(f"http://localhost:{emu.port}/r/v1/")
     r = chat(emu, follow_redirects=True)
-    assert r.status_code == 401  # httpx drops Authorization across hosts, as documented
+    assert r.status_code == 200  # httpx drops Authorization across hosts; the signed token authorises the hop
     last = emu.requests[-1]
     assert last["host"] == f"localhost:{emu.port}"
     assert "authorization" not in last["headers"]
+
+
+def test_a_client_that_follows_the_307_as_a_get_gets_405(emulator: EmulatorFactory) -> None:
+    emu = emulator("redirect")
+    location = chat(emu).headers["location"]
+    r = httpx.get(emu.root_url + location, headers=AUTH, trust_env=False)
+    assert r.status_code == 405 and "Use POST" in detail(r)
+
+
+def test_expired_redirect_token_is_401_on_the_second_hop(emulator: EmulatorFactory) -> None:
+    emu = emulator("redirect-token-expired")
+    first = chat(emu)
+    assert first.status_code == 307 and "token=" in first.headers["location"]
+    r = chat(emu, follow_redirects=True)
+    assert r.status_code == 401 and "expired" in detail(r)
+    assert emu.requests[-1]["path"].startswith("/r/v1/chat/completions?token=")
 
 
 def test_redirect_loop_never_ends(emulator: EmulatorFactory) -> None:
@@ -219,6 +251,14 @@ def test_curl_sees_the_307_without_dash_l(emulator: EmulatorFactory) -> None:
     assert plain.stdout.startswith(f"307 http://127.0.0.1:{emu.port}/r/v1/chat/completions")
     followed = curl("-L", *base)
     assert json.loads(followed.stdout)["choices"][0]["message"]["content"] == "pong"
+
+
+def test_curl_follows_the_signed_cross_host_redirect(emulator: EmulatorFactory) -> None:
+    emu = emulator("redirect-cross-host")
+    followed = curl("-L", f"{emu.base_url}/chat/completions", "-H", f"Authorization: Bearer {DEMO_KEY}",
+                    "-H", "Content-Type: application/json", "-d", json.dumps(PING))
+    assert json.loads(followed.stdout)["choices"][0]["message"]["content"] == "pong"
+    assert "authorization" not in emu.requests[-1]["headers"]  # curl drops it across hosts, as The Grid's CLI
 
 
 def iter_sse(response: httpx.Response) -> Iterator[str]:

@@ -118,6 +118,29 @@ def test_openai_follows_a_same_host_redirect(emulator: EmulatorFactory) -> None:
         "/v1/chat/completions", "/r/v1/chat/completions"]
 
 
+def test_openai_follows_a_signed_cross_host_redirect_without_the_key(emulator: EmulatorFactory) -> None:
+    emu = emulator("redirect-cross-host")
+    reply = client(emu).chat.completions.create(model="text-prime", messages=PING)
+    assert reply.choices[0].message.content == "pong"
+    second = emu.requests[-1]
+    assert second["host"].startswith("localhost:") and "authorization" not in second["headers"]
+
+
+@pytest.mark.parametrize("scenario", ["redirect", "redirect-cross-host"])
+def test_anthropic_follows_the_signed_redirect(emulator: EmulatorFactory, scenario: str) -> None:
+    emu = emulator(scenario)
+    sdk = anthropic.Anthropic(base_url=emu.root_url, api_key=DEMO_KEY, max_retries=0, timeout=10)
+    msg = sdk.messages.create(model="agent-prime", max_tokens=16, messages=PING)
+    assert msg.content[0].type == "text" and msg.content[0].text == "pong"
+    assert [r["path"].split("?")[0] for r in emu.requests] == ["/v1/messages", "/r/v1/messages"]
+
+
+def test_openai_sees_an_expired_redirect_token_as_401(emulator: EmulatorFactory) -> None:
+    with pytest.raises(openai.AuthenticationError) as info:
+        client(emulator("redirect-token-expired")).chat.completions.create(model="text-prime", messages=PING)
+    assert "expired" in json.dumps(info.value.body)
+
+
 def test_anthropic_message(healthy_emulator: Emulator) -> None:
     sdk = anthropic.Anthropic(base_url=healthy_emulator.root_url, api_key=DEMO_KEY,
                               max_retries=0, timeout=10)

@@ -132,12 +132,21 @@ def test_ping_stream(emulator: EmulatorFactory) -> None:
     ("no-credits", ["--retries", "0"], r"^fail balance\.credits_empty 402 ", 5),
     ("reset", ["--retries", "0"], r"^fail net\.reset \d+ms$", 9),
     ("truncated-json", [], r"^fail http\.unexpected 200 ", 8),
+    ("cut-body", ["--retries", "0"], r"^fail net\.reset 200 ", 9),
     ("redirect-loop", [], r"^fail http\.redirect_loop 307 ", 9),
     ("html-error", ["--retries", "0"], r"^fail http\.server_error 502 ", 8),
 ])
 def test_ping_failures(emulator: EmulatorFactory, scenario: str, args: list[str], line: str, code: int) -> None:
     run = on(emulator(scenario), "ping", "--timeout", "5", *args)
     assert run.code == code and re.match(line, run.out.strip()), run
+
+
+def test_cut_body_names_the_byte_counts(emulator: EmulatorFactory) -> None:
+    run = on(emulator("cut-body"), "ping", "--json", "--retries", "0")
+    assert run.code == 9, run
+    [cut] = run.json()["checks"][0]["findings"]
+    assert cut["code"] == "net.reset" and re.search(r"after \d+ of the \d+ bytes", cut["message"])
+    assert 0 < cut["data"]["bytes_received"] < cut["data"]["bytes_expected"]
 
 
 def test_ping_rate_limited_honours_retry_after(emulator: EmulatorFactory) -> None:
@@ -162,21 +171,43 @@ def test_ping_replenishing_recovers(emulator: EmulatorFactory) -> None:
     assert [(f["code"], f["severity"]) for f in check["findings"]] == [("http.replenishing", "info")]
 
 
-def test_same_host_redirect_is_followed_with_the_key(emulator: EmulatorFactory) -> None:
+def assert_no_key(request: dict[str, Any]) -> None:
+    assert "authorization" not in request["headers"] and "x-api-key" not in request["headers"]
+    assert not any(KEY in value for value in request["headers"].values())
+
+
+def test_same_host_signed_redirect_is_followed_without_the_key(emulator: EmulatorFactory) -> None:
     emu = emulator("redirect")
     run = on(emu, "ping", "--json")
     assert run.code == 0, run
     first, second = inference(emu)
+    assert first["headers"]["authorization"] == f"Bearer {KEY}"
     assert second["path"].startswith("/r/v1/chat/completions?token=")
-    assert second["method"] == "POST" and second["headers"]["authorization"] == f"Bearer {KEY}"
-    assert json.loads(second["body"])["model"] == "text-prime"
+    assert second["method"] == "POST" and json.loads(second["body"])["model"] == "text-prime"
+    assert_no_key(second)  # the emulator's log: the signed token was the only credential on the second hop
     assert [f["code"] for f in run.json()["checks"][0]["findings"]] == ["http.redirect"]
+    assert run.json()["checks"][0]["data"]["key_sent_to"] == ["127.0.0.1"]
+
+
+def test_expired_redirect_token_is_not_a_key_problem(emulator: EmulatorFactory) -> None:
+    emu = emulator("redirect-token-expired")
+    run = on(emu, "ping", "--json")
+    assert run.code == 4, run
+    first, second = inference(emu)
+    assert first["headers"]["authorization"] == f"Bearer {KEY}"
+    assert_no_key(second)
+    [check] = run.json()["checks"]
+    assert [f["code"] for f in check["findings"] if f["severity"] == "error"] == ["http.redirect_rejected"]
+    assert "expired" in check["findings"][-1]["message"] and check["data"]["status_code"] == 401
+    assert check["data"]["answered_by_hop"] == 1 and check["data"]["signed_hop"] is True
+    assert "create a consumption key" not in run.out.lower()
+    assert re.match(r"^fail http\.redirect_rejected 401 ", on(emu, "ping").out), run
 
 
 def test_cross_host_redirect_never_sends_the_key_to_the_other_host(emulator: EmulatorFactory) -> None:
     emu = emulator("redirect-cross-host")
     run = sub(emu, "ping", "--json")
-    assert run.code == 4, run
+    assert run.code == 0, run
     first, second = inference(emu)
     assert first["host"].startswith("127.0.0.1:") and first["headers"]["authorization"] == f"Bearer {KEY}"
     assert second["host"].startswith("localhost:")
@@ -185,7 +216,7 @@ def test_cross_host_redirect_never_sends_the_key_to_the_other_host(emulator: Emu
     data = run.json()["checks"][0]["data"]
     assert data["key_sent_to"] == ["127.0.0.1"] and data["redirects"][0].startswith("http://localhost:")
     notes = [f["message"] for f in run.json()["checks"][0]["findings"] if f["code"] == "http.redirect"]
-    assert notes and "did not send your key" in notes[0]
+    assert notes and "did not send your key" in notes[0] and "signed token" in notes[0]
 
 
 def test_ping_curl_runs_under_sh(emulator: EmulatorFactory) -> None:
@@ -306,16 +337,32 @@ def test_status(emulator: EmulatorFactory, scenario: str, code: str, severity: s
     assert emu.requests and all(r["path"].startswith("/api/v2/") for r in emu.requests)
     assert not any("authorization" in r["headers"] or "x-api-key" in r["headers"] for r in emu.requests)
     human = on(emu, "status")
-    assert human.code == exit_code and f"({code})" in human.out, human
+    assert human.code == exit_code, human
+    if severity == "info":  # the summary line says it; the same words are not repeated as an info line
+        assert human.out.count("All Systems Operational") == 1, human.out
+    else:
+        assert f"({code})" in human.out, human
 
 
-def test_status_unreachable_is_a_warning() -> None:
-    run = invoke("status", "--json", "--timeout", "3",
-                 env=clean_env(THEGRID_STATUS_URL=f"http://127.0.0.1:{closed_port()}"))
+def test_status_alone_unreachable_exits_9() -> None:
+    # `gridctl status && deploy` must not pass when the page could not be read at all.
+    env = clean_env(THEGRID_STATUS_URL=f"http://127.0.0.1:{closed_port()}")
+    run = invoke("status", "--json", "--timeout", "3", env=env)
+    assert run.code == 9, run
+    doc = run.json()
+    [check] = doc["checks"]
+    assert check["status"] == "fail" and doc["exit_code"] == 9 and doc["diagnosis"]["code"] == "status.unreachable"
+    assert [(f["code"], f["severity"]) for f in check["findings"]] == [("status.unreachable", "error")]
+    assert invoke("status", "--timeout", "3", env=env).code == 9
+
+
+def test_status_unreachable_inside_doctor_stays_a_warning(healthy_emulator: Emulator) -> None:
+    run = invoke("doctor", "--json", "--timeout", "4", env=clean_env(
+        THEGRID_API_KEY=KEY, THEGRID_BASE_URL=healthy_emulator.base_url,
+        THEGRID_STATUS_URL=f"http://127.0.0.1:{closed_port()}"))
     assert run.code == 0, run
-    [check] = run.json()["checks"]
-    assert check["status"] == "warn"
-    assert [(f["code"], f["severity"]) for f in check["findings"]] == [("status.unreachable", "warning")]
+    status = next(c for c in run.json()["checks"] if c["id"] == "status")
+    assert [(f["code"], f["severity"]) for f in status["findings"]] == [("status.unreachable", "warning")]
 
 
 # ---------------------------------------------------------------- balance

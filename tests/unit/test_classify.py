@@ -25,6 +25,12 @@ HTML = "text/html; charset=utf-8"
 PROXY_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
              b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 REDIRECT_PAGE = b'<html><body>You are being <a href="/r/v1/chat/completions">redirected</a>.</body></html>'
+CLOUDFLARE_403 = (b"<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>"
+                  b"<h1>Sorry, you have been blocked</h1><span>Cloudflare Ray ID: <strong>8a1b2c3d4e5f6a7b</strong>"
+                  b"</span></body></html>")
+AKAMAI_403 = (b"<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\n"
+              b"You don't have permission to access \"http&#58;&#47;&#47;api&#46;thegrid&#46;ai&#47;v1\" on this server."
+              b"<P>\nReference&#32;&#35;18&#46;2f3e4d5c&#46;1700000000&#46;abcdef\n</BODY>\n</HTML>\n")
 COMPLETION = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "model": "openai/gpt-oss-120b",
                          "choices": [{"index": 0, "message": {"role": "assistant", "content": "pong"},
                                       "finish_reason": "stop"}]}).encode()
@@ -64,6 +70,19 @@ def codes(status: int, body: bytes, ctype: str = JSON) -> list[str]:
     (503, b"<!DOCTYPE html><html><title>Service Unavailable</title></html>", "", ["http.server_error",
                                                                                    "http.html_body"]),
     (504, b"", "", ["http.server_error"]),
+    (407, b"<html><title>407 Proxy Authentication Required</title></html>", HTML, ["net.proxy"]),
+    (407, b"", "", ["net.proxy"]),
+    (408, grid_error("Request timeout"), JSON, ["http.timeout"]),
+    (408, b"", "", ["http.timeout"]),
+    (409, grid_error("Idempotency key reused with a different body"), JSON, ["http.conflict"]),
+    (413, grid_error("Request body too large: the limit is 1 MiB"), JSON, ["http.too_large"]),
+    (413, b"<html><head><title>413 Request Entity Too Large</title></head></html>", HTML,
+     ["http.too_large", "http.html_body"]),
+    (403, CLOUDFLARE_403, HTML, ["http.blocked"]),
+    (403, AKAMAI_403, HTML, ["http.blocked"]),
+    (429, CLOUDFLARE_403, HTML, ["http.blocked"]),
+    (403, b"<html><head><title>403 Forbidden</title></head><body>nginx</body></html>", HTML,
+     ["auth.forbidden", "http.html_body"]),
     (307, b"", "", ["http.unexpected"]),
     (418, b"I'm a teapot", "text/plain", ["http.unexpected"]),
     (200, COMPLETION[: len(COMPLETION) // 2], JSON, ["http.unexpected"]),
@@ -89,6 +108,38 @@ def test_html_error_page_is_an_extra_warning_not_the_cause() -> None:
     assert cause.severity == "error"
     assert html.code == "http.html_body" and html.severity == "warning"
     assert "502 Bad Gateway" in html.message  # the page's title says who answered
+
+
+def test_block_page_names_its_vendor_and_clears_the_key() -> None:
+    [f] = classify_status(403, CLOUDFLARE_403, HTML, URL)
+    assert "Cloudflare" in f.message and "Attention Required" in f.message
+    assert "nothing about your key" in f.message and f.entry.exit_code == 9
+    [f] = classify_status(403, AKAMAI_403, HTML, URL)
+    assert "Akamai" in f.message
+
+
+def test_proxy_407_is_the_network_layer_with_proxy_words() -> None:
+    [f] = classify_status(407, b"", "", "http://api.thegrid.ai/v1/chat/completions", proxy="http://proxy.corp:3128")
+    assert f.code == "net.proxy" and "proxy.corp:3128" in f.message and "407" in f.message
+    assert "USER:PASSWORD" in f.fix and f.entry.exit_code == 9
+
+
+def test_html_5xx_title_and_fix_name_the_same_party() -> None:
+    # No proxy in use: the load balancer in front of the host wrote the page; both findings say so.
+    cause, note = classify_status(502, PROXY_502, "text/html", URL)
+    assert cause.code == "http.server_error" and "gateway at api.thegrid.ai" in cause.message
+    assert "api.thegrid.ai's side" in cause.fix and "proxy" not in (cause.fix + note.message).lower()
+    assert "load balancer at api.thegrid.ai" in note.message
+    # Through a configured proxy: the proxy wrote the page; the cause, the fix and the note all say proxy.
+    cause, note = classify_status(502, PROXY_502, "text/html", URL, proxy="http://proxy.corp:3128")
+    assert cause.code == "net.proxy" and "proxy.corp:3128" in cause.message
+    assert "NO_PROXY" in cause.fix and "proxy.corp:3128" in note.message
+
+
+@pytest.mark.parametrize(("status", "exit_code"), [(408, 9), (409, 10), (413, 10)])
+def test_408_409_413_have_their_own_words(status: int, exit_code: int) -> None:
+    [f] = classify_status(status, grid_error("nope"), JSON, URL)
+    assert f.code != "http.unexpected" and f.entry.exit_code == exit_code and str(status) in f.entry.title
 
 
 def test_html_instead_of_json_on_success_is_an_error() -> None:

@@ -372,3 +372,14 @@ def test_data_commands_use_the_full_envelope(args: list[str], command: str) -> N
     result = run(*args)
     assert result.exit_code == 0
     check_envelope(one_json(result.stdout), command, 0)
+
+
+@pytest.mark.parametrize(("code", "title"), [
+    ("http.redirect_rejected", "The signed redirect was rejected"), ("http.timeout", "(408)"),
+    ("http.too_large", "(413)"), ("http.conflict", "(409)"), ("http.blocked", "WAF/CDN block page"),
+    ("url.unsupported_endpoint", "does not serve"), ("auth.not_a_key", "not a key"),
+])
+def test_explain_shows_the_new_codes(code: str, title: str) -> None:
+    result = run("explain", code)
+    assert result.exit_code == 0 and code in result.output and title in result.output
+    assert "cause:" in result.output and "fix:" in result.output

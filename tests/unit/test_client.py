@@ -175,6 +175,76 @@ def test_compressed_success_is_ok() -> None:
     assert out.ok and out.json() == OK_BODY
 
 
+class _CutStream(httpx.SyncByteStream):
+    """Yields `part`, then fails as h11 does when the peer closes before the announced end."""
+
+    def __init__(self, part: bytes) -> None:
+        self.part = part
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self.part:
+            yield self.part
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+
+@pytest.mark.parametrize(("headers", "words"), [
+    ({"content-length": str(len(json.dumps(OK_BODY)))}, "after 40 of the {n} bytes its Content-Length announced"),
+    ({"transfer-encoding": "chunked"}, "after 40 bytes of a chunked body, before its last chunk"),
+])
+def test_body_cut_in_transit_is_net_reset_with_byte_counts(headers: dict[str, str], words: str) -> None:
+    full = json.dumps(OK_BODY).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "application/json", **headers},
+                              stream=_CutStream(full[:40]))
+
+    out = post(make_net(retries=0, transport=httpx.MockTransport(handler)))
+    assert errors(out) == ["net.reset"] and not out.ok
+    assert words.format(n=len(full)) in out.findings[-1].message
+    assert out.findings[-1].data["bytes_received"] == 40
+
+
+def test_body_cut_before_any_byte_still_counts() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-length": "120"}, stream=_CutStream(b""))
+
+    out = post(make_net(retries=0, transport=httpx.MockTransport(handler)))
+    assert errors(out) == ["net.reset"] and "after 0 of the 120 bytes" in out.findings[-1].message
+
+
+CLOUDFLARE_PAGE = ("<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>"
+                   "<h1>Sorry, you have been blocked</h1>Cloudflare Ray ID: 8a1b2c3d4e5f6a7b</body></html>")
+
+
+@pytest.mark.parametrize(("status", "kwargs", "code", "exit_code"), [
+    (403, {"html": CLOUDFLARE_PAGE}, "http.blocked", 9),
+    (408, {"json": grid_error("Request timeout")}, "http.timeout", 9),
+    (409, {"json": grid_error("Conflict")}, "http.conflict", 10),
+    (413, {"json": grid_error("Request body too large")}, "http.too_large", 10),
+])
+def test_failure_shapes_that_used_to_be_unexpected(httpx_mock: HTTPXMock, status: int, kwargs: dict[str, Any],
+                                                   code: str, exit_code: int) -> None:
+    httpx_mock.add_response(status_code=status, **kwargs)
+    out = post(make_net(retries=0))
+    assert errors(out) == [code] and out.findings[0].entry.exit_code == exit_code
+    assert not any(f.code.startswith("auth.") for f in out.findings)
+
+
+def test_html_502_through_a_configured_proxy_blames_the_proxy(httpx_mock: HTTPXMock,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    httpx_mock.add_response(status_code=502, html="<html><head><title>502 Bad Gateway</title></head></html>")
+    out = post(make_net(retries=0))
+    assert errors(out) == ["net.proxy"] and "proxy.corp:3128" in out.findings[0].message
+    assert "proxy" in out.findings[1].message and out.findings[1].code == "http.html_body"
+
+
+def test_plain_http_proxy_407_is_net_proxy(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(status_code=407, headers={"proxy-authenticate": 'Basic realm="corp"'})
+    out = post(make_net())
+    assert errors(out) == ["net.proxy"] and "407" in out.findings[0].message
+
+
 def test_body_trickling_past_the_budget_is_no_response(httpx_mock: HTTPXMock) -> None:
     def slow() -> Iterator[bytes]:
         yield b'{"id": "chatcmpl-1",'
@@ -378,17 +448,48 @@ def test_may_carry_key(origin: str, target: str, allowed: bool) -> None:
     assert may_carry_key(origin, target) is allowed
 
 
-def test_same_host_redirect_resends_method_body_and_key(httpx_mock: HTTPXMock) -> None:
+def test_signed_redirect_resends_method_and_body_without_the_key(httpx_mock: HTTPXMock) -> None:
+    # The Grid's 307 carries a signed `token`: that is the second hop's credential, as in The Grid's own CLI.
     httpx_mock.add_response(url=URL, status_code=307, headers={"location": "/r/v1/chat/completions?token=abc"},
                             html="<html><body>You are being redirected</body></html>")
     httpx_mock.add_response(url="https://api.thegrid.ai/r/v1/chat/completions?token=abc", json=OK_BODY)
     out = post(make_net())
     first, second = httpx_mock.get_requests()
+    assert first.headers["authorization"] == f"Bearer {KEY}"
     assert second.method == "POST" and json.loads(second.content) == BODY
-    assert second.headers["authorization"] == f"Bearer {KEY}"
+    assert "authorization" not in second.headers and all(KEY not in v for v in second.headers.values())
     assert out.ok and out.redirects == ["https://api.thegrid.ai/r/v1/chat/completions?token=abc"]
     assert [(f.code, f.severity) for f in out.findings] == [("http.redirect", "info")]
-    assert out.key_sent_to == ["api.thegrid.ai"]
+    assert "signed token" in out.findings[0].message
+    assert out.key_sent_to == ["api.thegrid.ai"] and (out.hop, out.signed_hop) == (1, True)
+
+
+def test_same_host_redirect_without_a_token_keeps_the_key(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=URL, status_code=307, headers={"location": "/r/v1/chat/completions"})
+    httpx_mock.add_response(url="https://api.thegrid.ai/r/v1/chat/completions", json=OK_BODY)
+    out = post(make_net())
+    assert httpx_mock.get_requests()[1].headers["authorization"] == f"Bearer {KEY}"
+    assert out.ok and (out.hop, out.signed_hop) == (1, False)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_rejected_signed_second_hop_is_the_token_not_the_key(httpx_mock: HTTPXMock, status: int) -> None:
+    target = "https://synapse.thegrid.ai/v1/chat/completions?token=1.abc"
+    httpx_mock.add_response(url=URL, status_code=307, headers={"location": target})
+    httpx_mock.add_response(url=target, status_code=status, json=grid_error("Redirect token expired"))
+    out = post(make_net())
+    assert errors(out) == ["http.redirect_rejected"] and out.status_code == status
+    assert not any(f.code.startswith("auth.") for f in out.findings)
+    [rejected] = [f for f in out.findings if f.code == "http.redirect_rejected"]
+    assert "Redirect token expired" in rejected.message and "synapse.thegrid.ai" in rejected.message
+    assert "Authorization" not in rejected.fix and "create" not in rejected.fix.lower()
+    assert out.key_sent_to == ["api.thegrid.ai"] and out.attempts == 1
+
+
+def test_401_on_the_first_hop_is_still_the_key(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=URL + "?token=x", status_code=401, json=grid_error("Invalid API key"))
+    out = post(make_net(), url=URL + "?token=x")
+    assert errors(out) == ["auth.rejected"] and out.hop == 0
 
 
 def test_redirect_to_another_grid_host_over_https_keeps_the_key(httpx_mock: HTTPXMock) -> None:
@@ -410,8 +511,8 @@ def test_cross_host_redirect_never_carries_the_key(httpx_mock: HTTPXMock) -> Non
     assert all(KEY not in v for v in leg.headers.values())
     assert out.key_sent_to == ["api.thegrid.ai"]
     [note] = [f for f in out.findings if f.code == "http.redirect"]
-    assert "did not send your key" in note.message
-    assert errors(out) == ["auth.rejected"]
+    assert "did not send your key" in note.message and "another host" in note.message
+    assert errors(out) == ["auth.rejected"]  # no signed token: a 401 there is not the redirect's token
 
 
 def test_https_to_http_downgrade_drops_the_key(httpx_mock: HTTPXMock) -> None:
@@ -450,6 +551,9 @@ def test_endless_redirect_chain_stops_at_the_limit(httpx_mock: HTTPXMock) -> Non
     out = post(make_net())
     assert errors(out) == ["http.redirect_loop"]
     assert len(httpx_mock.get_requests()) == 6 and len(out.redirects) == 6
+    # the loop once: the hops, then "loop"; no per-hop redirect notes
+    assert [f.code for f in out.findings] == ["http.redirect_loop"]
+    assert out.findings[0].message.endswith("-> https://api.thegrid.ai/r/v1/chat/completions?… (x6), then loop.")
 
 
 def test_malformed_location_is_a_finding_not_a_crash(httpx_mock: HTTPXMock) -> None:
@@ -548,7 +652,26 @@ def test_stream_ok(httpx_mock: HTTPXMock) -> None:
 
 def test_stream_cut(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(content=sse(chunk("po"), chunk("ng")), headers=SSE)
-    assert stream_codes(stream_check()) == [("stream.cut", "error")]
+    check = stream_check()
+    assert stream_codes(check) == [("stream.cut", "error")]
+    [cut] = check.findings
+    # cut within milliseconds: the fix must not blame a 30-60 s idle timeout
+    assert "ms in and" in cut.message and "after the last event" in cut.message
+    assert "30-60" not in cut.fix and "Too early" in cut.fix and cut.data["elapsed_ms"] < 1000
+
+
+@pytest.mark.parametrize(("elapsed", "quiet", "words", "absent"), [
+    (0.011, 0.004, ["11 ms in", "4 ms after the last event"], "30-60"),
+    (45.0, 40.0, ["45.0 s in", "40.0 s after"], "Too early"),
+    (120.0, 0.5, ["120.0 s in"], "30-60"),
+])
+def test_stream_cut_fix_is_proportional(elapsed: float, quiet: float, words: list[str], absent: str) -> None:
+    from gridctl.probe.stream import StreamStats, cut_reading
+
+    f = cut_reading(StreamStats(events=3, elapsed_s=elapsed, quiet_s=quiet))
+    assert all(w in f.message for w in words), f.message
+    assert absent not in f.fix
+    assert ("idle timeout" in f.fix and "raise" in f.fix) is (quiet >= 25)
 
 
 def test_stream_odd_events_do_not_crash(httpx_mock: HTTPXMock) -> None:

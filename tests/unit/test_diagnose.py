@@ -145,6 +145,23 @@ def test_401_after_a_cross_host_redirect_explains_the_stripped_key() -> None:
     assert code_of(diagnose(out)) == ("auth.rejected", ExitCode.AUTH)
 
 
+def test_401_on_a_signed_second_hop_blames_the_token_even_with_header_lints() -> None:
+    p = ping(401, "http.redirect", "http.redirect_rejected", redirects=["https://synapse.thegrid.ai/v1?token=1.a"],
+             key_sent_to=["api.thegrid.ai"])
+    out = interpreted([p, check("auth", "auth.placeholder_key")])
+    assert [f.code for f in out["auth"].findings] == ["auth.placeholder_key"]  # no "key rejected" reading added
+    assert "signed redirect" in out["auth"].data["summary"]
+    assert code_of(diagnose(out)) == ("http.redirect_rejected", None)
+    assert exit_of(diagnose(out)) == 4
+
+
+def test_403_block_page_is_not_read_as_a_key_problem() -> None:
+    out = interpreted([ping(403, "http.blocked"), check("auth", "auth.placeholder_key")])
+    assert [f.code for f in out["auth"].findings] == ["auth.placeholder_key"]
+    assert "block page" in out["auth"].data["summary"]
+    assert code_of(diagnose(out)) == ("http.blocked", None) and exit_of(diagnose(out)) == 9
+
+
 def test_401_with_a_clean_header_blames_the_key() -> None:
     out = interpreted([ping(401, "auth.rejected")])
     assert "well-formed header" in out["auth"].findings[0].message
@@ -333,6 +350,35 @@ def test_closing_lines_offer_support_only_for_the_grids_side() -> None:
     assert any("No problem found" in ln for ln in closing_lines(Report("doctor", [])))
 
 
+def test_support_message_says_attached_only_when_a_report_was_written(tmp_path: Path) -> None:
+    bare = support_message(failing_report())
+    assert "attached" not in bare.replace("to attach", "") and "gridctl doctor --report" in bare
+    with_file = support_message(failing_report(), tmp_path / "r.md")
+    assert "report attached: r.md" in with_file
+    assert any("gridctl doctor --report" in ln for ln in closing_lines(failing_report()))
+    assert any("attached: r.md" in ln for ln in closing_lines(failing_report(), tmp_path / "r.md"))
+    write_report(failing_report(), tmp_path / "r.json", {})
+    assert "attached: r.json" in json.loads((tmp_path / "r.json").read_text())["support_message"]
+
+
+def test_closing_line_with_warnings_says_the_call_works_and_what_the_warning_means() -> None:
+    report = Report("doctor", [ping(200), check("status", finding("status.degraded", "Consumption API: degraded"))])
+    lines = closing_lines(report)
+    assert not any("No problem found" in ln for ln in lines)
+    assert any(ln.startswith("The call works now, with 1 warning") for ln in lines)
+    assert any("status.degraded" in ln and "some requests may be slow" in ln for ln in lines)
+
+
+def test_closing_line_names_what_was_not_checked() -> None:
+    skipped = [CheckResult(c, c, [], status="skip") for c in ("stream", "body", "balance")]
+    report = Report("doctor", [ping(200), *skipped], target={"model": "text-prime"})
+    [unchecked] = [ln for ln in closing_lines(report) if ln.startswith("Not checked:")]
+    assert "streaming (add --stream)" in unchecked and "--body FILE" in unchecked
+    assert "instruments other than text-prime (`gridctl ping --all`)" in unchecked
+    ran = Report("doctor", [ping(200), check("stream", "stream.ok"), check("body"), check("balance")])
+    assert not any(ln.startswith("Not checked:") for ln in closing_lines(ran))
+
+
 @pytest.mark.parametrize("name", ["r.md", "r.json"])
 def test_write_report(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
@@ -346,3 +392,77 @@ def test_write_report(tmp_path: Path, name: str) -> None:
         assert doc["request_ids"] == ["req_abc123"]
     else:
         assert text.startswith("# gridctl doctor report") and "exit code: 7" in text
+
+
+# ---------------------------------------------------------------- no duplicate lines in the human report
+
+
+def rendered(report: Report) -> str:
+    import io
+
+    from gridctl.report import Output, render_human
+
+    buf = io.StringIO()
+    render_human(report, Output(no_color=True, stdout=buf))
+    return buf.getvalue()
+
+
+def test_a_summary_is_not_repeated_as_an_info_line() -> None:
+    status = CheckResult("status", "Status page", [finding("status.operational", "All Systems Operational")],
+                         data={"summary": "All Systems Operational"})
+    text = rendered(Report("status", [status]))
+    assert text.count("All Systems Operational") == 1
+
+
+def test_one_finding_is_shown_in_full_once_across_steps() -> None:
+    p = ping(401, finding("auth.rejected", "HTTP 401. The server said: Invalid API key"))
+    auth = check("auth", finding("auth.rejected", "HTTP 401 with a well-formed header."))
+    text = rendered(Report("doctor", [p, auth]))
+    assert text.count(CATALOGUE_TITLE_401) == 1 and text.count("fix:") == 1
+    assert "HTTP 401 with a well-formed header. (auth.rejected, as above)" in text
+    assert "Invalid API key" in text
+
+
+CATALOGUE_TITLE_401 = "The Grid rejected the key (401)"
+
+
+# ---------------------------------------------------------------- The Grid's own CLI configuration
+
+
+def test_grid_cli_profile_file_on_the_dev_default_is_flagged(tmp_path: Path) -> None:
+    from gridctl.doctor.config import grid_cli_findings
+
+    other = "gk-gridcli-AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH1234"
+    (tmp_path / ".grid-cli").mkdir()
+    (tmp_path / ".grid-cli" / "credentials.json").write_text(json.dumps({"default": {"api_key": other}}))
+    found, seen = grid_cli_findings({"HOME": str(tmp_path)}, KEY, BASE)
+    assert [f.code for f in found] == ["config.env_conflict", "config.env_conflict"]
+    assert all(f.severity == "warning" for f in found)
+    text = " ".join(f.message + f.fix for f in found) + json.dumps(seen)
+    assert other not in text and "…1234" in text and "api.dev.thegrid.ai" in text and "dev host" in text
+    assert seen["file"].endswith("credentials.json (profile default)")
+
+
+def test_grid_cli_env_agreeing_with_gridctl_is_quiet() -> None:
+    from gridctl.doctor.config import grid_cli_findings
+
+    env = {"GRID_CLI_CONSUMPTION_KEY": KEY, "CONSUMPTION_API_URL": "https://api.thegrid.ai", "HOME": "/nonexistent"}
+    found, seen = grid_cli_findings(env, KEY, BASE)
+    assert found == [] and seen["key"].endswith("(env GRID_CLI_CONSUMPTION_KEY)")
+
+
+def test_grid_cli_key_without_a_gridctl_key_says_how_to_share_it() -> None:
+    from gridctl.doctor.config import grid_cli_findings
+
+    found, _ = grid_cli_findings({"API_KEY": KEY, "CONSUMPTION_API_URL": "https://api.thegrid.ai/v1"}, None, BASE)
+    assert [f.code for f in found] == ["config.env_conflict"] and "THEGRID_API_KEY" in found[0].fix
+
+
+def test_grid_cli_profile_selected_by_grid_profile(tmp_path: Path) -> None:
+    from gridctl.doctor.config import grid_cli_config
+
+    (tmp_path / ".grid-cli").mkdir()
+    (tmp_path / ".grid-cli" / "credentials.json").write_text(json.dumps({"profiles": {
+        "default": {"api_key": "a" * 40}, "prod": {"api_key": KEY, "consumption_api_url": "https://api.thegrid.ai"}}}))
+    values, where = grid_cli_config({"HOME": str(tmp_path), "GRID_PROFILE": "prod"})
+    assert values == {"key": KEY, "url": "https://api.thegrid.ai"} and "profile prod" in where["key"]

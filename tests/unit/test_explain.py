@@ -156,8 +156,13 @@ def test_catalogue_entry_is_complete(code: str) -> None:
     assert all(p == p.lower() for p in entry.phrases)
 
 
+# Statuses the contract's table does not name, placed by layer: 408 = the request did not arrive in time
+# (the path: network, 9); 409 and 413 = change the request itself (bad request, 10).
+BY_LAYER = {408: 9, 409: 10, 413: 10}
+
+
 def _expected_exit(status: int, table: dict[int | str, int]) -> int:
-    return table["5xx"] if 500 <= status <= 599 else table[status]
+    return table["5xx"] if 500 <= status <= 599 else (table | BY_LAYER)[status]
 
 
 @pytest.mark.parametrize("code", sorted(c for c in CATALOGUE if c.startswith("http.")

@@ -162,10 +162,37 @@ def test_basic_auth_flag() -> None:
 def test_variable_expanded_from_the_passed_mapping_only() -> None:
     text = f"curl -L {URL} -H \"Authorization: Bearer $THEGRID_API_KEY\" --json '{BODY}'"
     assert codes(text, env=ENV) == []
-    # not set in the mapping: the variable stays, and the lint says so
-    found = lint_curl(text, env={})[1]
-    assert [f.code for f in found] == ["auth.placeholder_key"]
-    assert "unexpanded" in found[0].message
+    # not set in the mapping: the shell sends `Bearer ` and nothing, and the lint says so (not "create a key")
+    cmd, found = lint_curl(text, env={})
+    assert [f.code for f in found] == ["auth.missing_key"]
+    assert "$THEGRID_API_KEY is not set in this environment" in found[0].message
+    assert "`Authorization: Bearer ` with nothing after it" in found[0].message
+    assert found[0].fix.startswith("export THEGRID_API_KEY=") and "create" not in found[0].fix.lower()
+    assert cmd.variables == {"$THEGRID_API_KEY": False}
+    assert lint_curl(text, env=ENV)[0].variables == {"$THEGRID_API_KEY": True}
+
+
+def test_variable_references_are_shown_as_written_not_redacted() -> None:
+    from gridctl.secrets import scrub
+
+    for ref in ("$THEGRID_API_KEY", "${THEGRID_API_KEY}"):
+        single = f"curl -L {URL} -H 'Authorization: Bearer {ref}' --json '{BODY}'"
+        double = f"curl -L {URL} -H \"Authorization: Bearer {ref}\" --json '{BODY}'"
+        for text in (single, double):
+            for f in lint_curl(text, env={})[1]:
+                assert ref in scrub(f.message) and "…_KEY" not in scrub(f.message + f.fix), (text, f)
+        [f] = lint_curl(single, env={})[1]
+        assert f.code == "auth.placeholder_key" and ref in scrub(f.fix)
+
+
+@pytest.mark.parametrize(("path", "endpoint"), [("/v1/completions", "/completions"), ("/v1/responses", "/responses"),
+                                                ("/v1/embeddings", "/embeddings")])
+def test_unsupported_endpoint_in_curl(path: str, endpoint: str) -> None:
+    found = lint_curl(f"curl -L https://api.thegrid.ai{path} -H 'Authorization: Bearer {KEY}' --json '{BODY}'",
+                      env=ENV)[1]
+    [f] = [f for f in found if f.code.startswith("url.")]
+    assert f.code == "url.unsupported_endpoint" and f.severity == "error" and endpoint in f.message
+    assert "chat/completions" in f.fix
 
 
 def test_variable_expanded_to_a_bad_key_is_linted() -> None:

@@ -60,6 +60,25 @@ CASES: list[tuple[str, str, str, set[str]]] = [
     ("placeholder-var-braces", "Authorization: Bearer ${THEGRID_API_KEY}", "chat", {"auth.placeholder_key"}),
     ("placeholder-your-key", "Authorization: Bearer YOUR_KEY", "chat", {"auth.placeholder_key"}),
     ("placeholder-messages", "x-api-key: YOUR_KEY", "messages", {"auth.placeholder_key"}),
+    # placeholders as real .env files and READMEs spell them
+    ("placeholder-here", "Authorization: Bearer your-api-key-here", "chat", {"auth.placeholder_key"}),
+    ("placeholder-lower-angle", "Authorization: Bearer <your key>", "chat",
+     {"auth.placeholder_key", "auth.key_whitespace"}),
+    ("placeholder-xxx", "Authorization: Bearer xxxxxxxxxxxxxxxxxxxx", "chat", {"auth.placeholder_key"}),
+    ("placeholder-ellipsis", "Authorization: Bearer ...", "chat", {"auth.placeholder_key"}),
+    ("placeholder-unicode-ellipsis", "Authorization: Bearer \u2026", "chat",
+     {"auth.placeholder_key", "auth.non_ascii"}),
+    ("placeholder-changeme", "Authorization: Bearer changeme", "chat", {"auth.placeholder_key"}),
+    ("placeholder-change-me", "Authorization: Bearer CHANGE-ME", "chat", {"auth.placeholder_key"}),
+    ("placeholder-sk-dots", "Authorization: Bearer sk-...", "chat", {"auth.placeholder_key"}),
+    ("placeholder-elided", "Authorization: Bearer gk-7Qm2...Aa0o", "chat", {"auth.placeholder_key"}),
+    ("placeholder-none", "Authorization: Bearer None", "chat", {"auth.placeholder_key"}),
+    # text that cannot be a key
+    ("url-as-key", "Authorization: Bearer https://example.com/my-key", "chat", {"auth.not_a_key"}),
+    ("email-as-key", "Authorization: Bearer dev@example.com", "chat", {"auth.not_a_key"}),
+    ("path-as-key", "Authorization: Bearer ~/.config/grid/key.txt", "chat", {"auth.not_a_key"}),
+    ("sentence-as-key", "Authorization: Bearer see the dashboard for it", "chat",
+     {"auth.not_a_key", "auth.key_whitespace"}),
     # empty key
     ("bearer-no-key", "Authorization: Bearer", "chat", {"auth.missing_key"}),
     ("bearer-space-no-key", "Authorization: Bearer ", "chat", {"auth.missing_key"}),
@@ -115,6 +134,18 @@ def test_severities(case_id: str, code: str, severity: str) -> None:
 def test_key_is_recovered_without_its_wrapping(header: str) -> None:
     result = lint_header(header, api="chat")
     assert result.key == KEY
+
+
+@pytest.mark.parametrize("value", ["https://user:hunter2@proxy.corp/x", "dev@example.com", "/etc/grid/secret.env"])
+def test_not_a_key_never_echoes_the_value(value: str) -> None:
+    [f] = [f for f in lint_header(f"Authorization: Bearer {value}").findings if f.code == "auth.not_a_key"]
+    assert value not in f.message and value not in f.fix and "not a key" in f.message
+    assert CATALOGUE["auth.not_a_key"].exit_code == 3
+
+
+@pytest.mark.parametrize("key", [KEY, "gk-" + "x1" * 20, "AbCdEfGh" * 5 + "xyz", "Xx9" * 14])
+def test_real_looking_keys_are_not_placeholders(key: str) -> None:
+    assert lint_header(f"Authorization: Bearer {key}").findings == []
 
 
 def test_clean_header_has_the_name_and_key() -> None:

@@ -66,9 +66,12 @@ CASES = [
     C("chat-completions", "https://api.thegrid.ai/v1/chat/completions", "url.endpoint_appended", API),
     C("chat-completions-slash", "https://api.thegrid.ai/v1/chat/completions/",
       "url.endpoint_appended url.trailing_slash", API),
-    C("completions", "https://api.thegrid.ai/v1/completions", "url.endpoint_appended", API),
+    C("completions", "https://api.thegrid.ai/v1/completions", "url.unsupported_endpoint", API),
     C("models", "https://api.thegrid.ai/v1/models", "url.endpoint_appended", API),
-    C("embeddings", "https://api.thegrid.ai/v1/embeddings", "url.endpoint_appended", API),
+    C("embeddings", "https://api.thegrid.ai/v1/embeddings", "url.unsupported_endpoint", API),
+    C("responses", "https://api.thegrid.ai/v1/responses", "url.unsupported_endpoint", API),
+    C("legacy-completions-endpoint", "https://api.thegrid.ai/v1/completions", "url.unsupported_endpoint", API,
+      endpoint=True),
     C("chat-without-v1", "https://api.thegrid.ai/chat/completions", "url.endpoint_appended url.missing_v1", API),
     C("endpoint-mode-full-url-clean", "https://api.thegrid.ai/v1/chat/completions", "", API, endpoint=True),
     C("endpoint-mode-messages-clean", MSG_V1 + "/messages", "", MSG_V1, api="messages", endpoint=True),
@@ -325,3 +328,14 @@ def test_canonical_of_every_table_row_is_clean(case: Case) -> None:
     again = lint_url(canonical, api=case.api, sdk=case.sdk)
     assert again.canonical == canonical
     assert {f.code for f in again.findings} <= {"url.custom_host"}, [(f.code, f.message) for f in again.findings]
+
+
+@pytest.mark.parametrize(("sdk", "severity", "words"), [
+    ("openai", "info", "The OpenAI SDK normalises it"),
+    ("litellm", "info", "The OpenAI SDK (under litellm) normalises it"),
+    ("curl", "warning", "request `/v1//chat/completions`"),
+    (None, "warning", "request `/v1//chat/completions`"),
+])
+def test_trailing_slash_says_what_happens_per_sdk(sdk: str | None, severity: str, words: str) -> None:
+    [f] = lint_url("https://api.thegrid.ai/v1/", sdk=sdk).findings
+    assert f.code == "url.trailing_slash" and f.severity == severity and words in f.message

@@ -57,8 +57,9 @@ def test_incident_names_the_incident_and_the_component() -> None:
     assert parsed is not None
     [f], data = parsed
     assert "Elevated error rates on text instruments" in f.message
-    assert "Consumption API: major_outage" in f.message and "It's not you" in f.message
-    assert data["affected_components"] == ["Consumption API: major_outage"]
+    assert "Consumption API: major outage" in f.message and "It's not you" in f.message
+    assert "major_outage" not in f.message and "(investigating)" in f.message  # enums in words
+    assert data["affected_components"] == ["Consumption API: major outage"]
 
 
 @pytest.mark.parametrize(("doc", "code"), [
