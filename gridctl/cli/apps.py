@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from gridctl import __version__
 
+class _OneLineErrors(TyperGroup):
+    """Run standalone through gridctl.cli.main(), so a parser error (a bad choice or range) is one
+    line and exit 2 however the app is invoked: `python -m gridctl`, the console script or CliRunner."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode or extra:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        from gridctl.cli import main
+
+        main(list(sys.argv[1:] if args is None else args))
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="gridctl",
     help="Tells you in seconds why your calls to The Grid fail, and what to change.",
     no_args_is_help=True,

@@ -25,7 +25,8 @@ def _errors(check: CheckResult | None, codes: tuple[str, ...] | None = None) -> 
 def diagnose(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode | None]:
     """(root cause, exit code override or None for the catalogue's own)."""
     ping = checks.get("ping")
-    status_code = ping.data.get("status_code") if ping else None
+    evidence = ping.evidence if ping is not None else None
+    status_code = evidence.status_code if evidence is not None else None
     ping_err = _errors(ping)
     first = ping_err[0] if ping_err else None
     url, model, auth = checks.get("url"), checks.get("model"), checks.get("auth")
@@ -62,7 +63,7 @@ def diagnose(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode |
     if status_code == 402:
         bal = _errors(checks.get("balance"))
         # The instrument the user asked for, not the first of the nine that happens to answer 402.
-        mine = [f for f in bal if f.data.get("model") == ping.data.get("model")] if ping else []
+        mine = [f for f in bal if f.data.get("model") == evidence.model] if evidence is not None else []
         return ((mine or bal)[0], None) if bal else (first, None)
     if status_code in (400, 422):
         body = _errors(checks.get("body"))
