@@ -62,8 +62,8 @@ class CheckResult:
         """Every request ID this check saw, in order: its own requests', then per-instrument rows'."""
         ids: list[str | None] = list(self.evidence.request_ids) if self.evidence is not None else []
         ids += list(self.data.get("request_ids") or []) or [self.data.get("request_id")]
-        for row in self.data.get("instruments") or []:
-            ids.append(row.get("request_id"))
+        for row in self.data.get("instruments") or []:  # balance's rows; models lists plain names
+            ids.append(row.get("request_id") if isinstance(row, dict) else None)
         return [r for i, r in enumerate(ids) if r and r not in ids[:i]]
 
     def refresh(self) -> CheckResult:
