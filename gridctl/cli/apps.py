@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from gridctl import __version__
 
+
 class _OneLineErrors(TyperGroup):
     """Run standalone through gridctl.cli.main(), so a parser error (a bad choice or range) is one
     line and exit 2 however the app is invoked: `python -m gridctl`, the console script or CliRunner."""
