@@ -58,7 +58,7 @@ def error_detail(body: bytes, content_type: str = "") -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def classify_exception(exc: BaseException, proxy: str | None = None) -> Finding:
+def classify_exception(exc: BaseException, proxy: str | None = None) -> Finding:  # noqa: C901 - a flat table of exception types; issue 11 adds cases today, split after that lands
     """One network failure -> one `net.*` (or `url.invalid`) finding, with the layer in words."""
     import httpx
 
