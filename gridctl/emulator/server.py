@@ -17,7 +17,7 @@ from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-from gridctl.emulator.handler import Handler
+from gridctl.emulator.handler import EmulatorState, Handler
 from gridctl.emulator.scenarios import SCENARIOS, Scenario
 
 
@@ -158,6 +158,11 @@ class Emulator:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _is_handler_state(emu: Emulator) -> EmulatorState:
+    """Never called: mypy checks here that Emulator has everything handler.EmulatorState names."""
+    return emu
 
 
 def start(scenario: str = "healthy", host: str = "127.0.0.1", port: int = 0,
