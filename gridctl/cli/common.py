@@ -160,8 +160,9 @@ def guard(opts: Opts, body: Callable[[], Any]) -> int:
             from gridctl.secrets import scrub
 
             sys.stderr.write(scrub(traceback.format_exc()))
-        return _fail(opts, ExitCode.BUG, f"internal error: {exc.__class__.__name__}: {exc} "
-                     "(run with -v for details; please report it)")
+        from gridctl.render.errors import internal_error
+
+        return _fail(opts, ExitCode.BUG, internal_error(exc, report=True))
 
 
 def _fail(opts: Opts, code: ExitCode, message: str) -> int:

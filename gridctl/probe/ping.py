@@ -9,7 +9,7 @@ from gridctl.findings import Finding, finding
 from gridctl.lint.url import lint_url
 from gridctl.probe.client import Net, Outcome
 from gridctl.result import CheckResult, PingEvidence, Timer
-from gridctl.target import ANTHROPIC_VERSION, Target, curl_command  # noqa: F401 - re-exported for callers
+from gridctl.target import Target
 
 
 def no_contact(base_url: str, api: str = "chat") -> Finding | None:
