@@ -13,8 +13,9 @@ from gridctl.doctor.config import key_findings
 from gridctl.errors import ConfigProblem, UsageError
 from gridctl.findings import Finding, finding
 from gridctl.lint.header import HeaderSyntaxError, header_for, lint_header, lint_key_shape
+from gridctl.lint.url import lint_url
 from gridctl.result import CheckResult, Report, Timer
-from gridctl.settings import Settings
+from gridctl.settings import Settings, save_profile
 
 
 def lint(settings: Settings, header: str | None) -> Report:
@@ -92,9 +93,6 @@ def _refuse_to_store(key: str) -> None:
 def login(settings: Settings, key: str, *, base_url: str | None, verify: bool, insecure_storage: bool,
           timeout: float) -> Report:
     """Check KEY (with a ping unless told not to), then store it for the profile."""
-    from gridctl.lint.url import lint_url
-    from gridctl.settings import save_profile
-
     timer = Timer()
     profile = settings.profile.value or "default"
     _refuse_to_store(key)

@@ -6,13 +6,15 @@ import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from gridctl import grid
+from gridctl import context, grid
+from gridctl.errors import UsageError
 from gridctl.findings import finding
 from gridctl.lint.header import lint_key_shape
 from gridctl.lint.model import lint_model
 from gridctl.lint.url import lint_url
 from gridctl.probe.client import Net
 from gridctl.result import SKIP, CheckResult, Report, Timer
+from gridctl.secrets import register
 from gridctl.settings import Settings
 from gridctl.target import Target, curl_command
 
@@ -143,8 +145,6 @@ def snippet(sdk: str, base_url: str, model: str) -> dict[str, str]:
 
 def choose_sdk(sdk: str | None, interactive: bool) -> str:
     """--sdk, else asked on a terminal, else openai; anything else is a usage error."""
-    from gridctl.errors import UsageError
-
     choices = (*grid.SDK_NAMES, "env")
     if sdk is None:
         if interactive:
@@ -160,9 +160,6 @@ def choose_sdk(sdk: str | None, interactive: bool) -> str:
 
 def onboard_report(settings: Settings, sdk: str, interactive: bool) -> Report:
     """The checklist (offline steps, then online ones when those pass) and the SDK snippet in `extra`."""
-    from gridctl import context
-    from gridctl.secrets import register
-
     timer = Timer()
     tgt = context.target(settings)
     if not tgt.key and interactive:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from gridctl import context
 from gridctl.doctor.flow import Plan, run
+from gridctl.doctor.support import write_report
+from gridctl.emulator.scenarios import DEMO_KEY, SCENARIOS
 from gridctl.errors import UsageError
 from gridctl.result import Report
 from gridctl.settings import Flags, Settings, from_env
@@ -21,8 +23,7 @@ from gridctl.settings import Flags, Settings, from_env
 @contextlib.contextmanager
 def emulated(flags: Flags, scenario: str) -> Iterator[Settings]:
     """Settings pointing at a built-in emulator on a free loopback port, with the demo key."""
-    from gridctl.emulator.scenarios import DEMO_KEY, SCENARIOS
-    from gridctl.emulator.server import start
+    from gridctl.emulator.server import start  # the server only when asked for
 
     if scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {scenario!r}; `gridctl emulator list` shows them")
@@ -45,8 +46,6 @@ def read_body(path: Path | None) -> str | None:
 def run_doctor(settings: Settings, *, stream: bool, body: str | None, report_file: Path | None,
                emulate: str | None, retries: int, idle_warn: float,
                on_step: Callable[[str], None] | None = None) -> Report:
-    from gridctl.doctor.support import write_report
-
     plan = Plan(settings=settings, target=context.target(settings), status_url=settings.status_url.value or "",
                 timeout=settings.timeout, retries=retries, stream=stream, idle_warn_s=idle_warn, body=body,
                 on_step=on_step)

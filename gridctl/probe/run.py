@@ -4,8 +4,10 @@ cli/balance.py, cli/status.py and cli/models.py; the adapters now only parse opt
 from __future__ import annotations
 
 from gridctl import context, grid
+from gridctl.lint.model import lint_model
 from gridctl.result import CheckResult, Report, Timer
 from gridctl.settings import Settings
+from gridctl.target import curl_command
 
 
 def ping_report(settings: Settings, *, all_: bool = False, stream: bool = False, retries: int = 2) -> Report:
@@ -32,8 +34,6 @@ def ping_report(settings: Settings, *, all_: bool = False, stream: bool = False,
 
 def curl_report(settings: Settings, *, stream: bool = False) -> Report:
     """ping --curl: the equivalent curl command, offline (no key lookup, no httpx)."""
-    from gridctl.target import curl_command
-
     report = Report("ping", [], target=settings.target(with_key=False))
     report.extra["curl"] = curl_command(context.target(settings, with_key=False), stream=stream)
     return report
@@ -69,8 +69,6 @@ def status_report(settings: Settings) -> Report:
 
 def models_report(settings: Settings, name: str | None, *, offline: bool) -> Report:
     """The instruments (live list when it can be read, else built in), or NAME validated against them."""
-    from gridctl.lint.model import lint_model
-
     timer = Timer()
     checks: list[CheckResult] = []
     live: list[str] | None = None
