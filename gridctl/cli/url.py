@@ -16,10 +16,10 @@ def url_cmd(
     opts: Opts,
     url: Annotated[str | None, typer.Argument(help="Base URL to lint; default: the one gridctl would use.",
                                               show_default=False)] = None,
-    api: Annotated[grid.ApiName | None, typer.Option("--api", help="chat or messages (default: the profile's, "
-                                                     "else chat).", show_default=False)] = None,
-    sdk: Annotated[grid.SdkName | None, typer.Option("--sdk", help="openai, anthropic, litellm, langchain, curl.",
+    api: Annotated[grid.ApiName | None, typer.Option("--api", help="Default: the profile's api, else chat.",
                                                      show_default=False)] = None,
+    sdk: Annotated[grid.SdkName | None, typer.Option("--sdk", help="Print the base URL in this SDK's "
+                                                     "convention.", show_default=False)] = None,
 ) -> int:
     from gridctl.lint.url import url_report
     from gridctl.render.lints import url as text
