@@ -59,7 +59,7 @@ class Opts:
 
     def show(self, report: Report, text: Text, show_info: bool = True) -> int:
         """finish() with the heading and closing lines a render module composed."""
-        return self.finish(report, text.header, text.footer, show_info)
+        return self.finish(report, text.header, list(text.footer), show_info)
 
 
 _OUTPUT: list[tuple[str, Any, Any]] = [

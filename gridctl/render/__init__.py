@@ -6,6 +6,7 @@ Only this package and gridctl/report.py compose what a user reads (ruff enforces
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 
@@ -13,4 +14,4 @@ class Text(NamedTuple):
     """What a command shows around its checklist: a heading line and closing lines."""
 
     header: str | None = None
-    footer: list[str] = []  # noqa: RUF012 - a NamedTuple default is never mutated here
+    footer: Sequence[str] = ()
