@@ -41,11 +41,3 @@ def test_api_and_sdk_complete_their_choices() -> None:
     assert complete("gridctl url --api ") == ["chat", "messages"]
     assert complete("gridctl url --sdk ") == list(grid.SDK_NAMES)
 
-
-def test_generated_scripts_match_completions_dir() -> None:
-    # The same check as test_startup's, kept beside the completion tests it belongs with.
-    from gridctl.cli.completion_scripts import scripts
-
-    for name, text in scripts().items():
-        assert (ROOT / "completions" / name).read_text(encoding="utf-8") == text, \
-            f"completions/{name} is stale: run python -m gridctl.cli.completion_scripts"
