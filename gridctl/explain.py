@@ -58,3 +58,23 @@ def lookup(query: str) -> list[Entry]:
     return [e for e in CATALOGUE.values()
             if words and all(re.search(r"(?<![a-z0-9])" + re.escape(w), (e.title + " " + e.cause).lower())
                              for w in words)]
+
+
+def entries_for(query: str | None, list_all: bool = False) -> list[Entry]:
+    """The entries `gridctl explain` shows: all of them, or what QUERY matches (none: a usage error)."""
+    from gridctl.errors import UsageError
+
+    if list_all:
+        return list(CATALOGUE.values())
+    if query is None or not query.strip():
+        raise UsageError("explain needs a code, an HTTP status or a phrase (or --list)")
+    entries = lookup(query)
+    if not entries:
+        raise UsageError(f"nothing known about {query.strip()[:60]!r}; `gridctl explain --list` shows every code")
+    return entries
+
+
+def entry_doc(e: Entry) -> dict[str, object]:
+    """One entry as the JSON `explain` prints."""
+    return {"code": e.code, "severity": e.severity, "title": e.title, "cause": e.cause, "fix": e.fix,
+            "exit_code": int(e.exit_code), "doc": e.doc, "http_statuses": list(e.statuses)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from gridctl import grid
@@ -28,7 +28,15 @@ class ExitCode(IntEnum):
     BAD_REQUEST = 10
 
 
-ERROR, WARNING, INFO = "error", "warning", "info"
+class Severity(StrEnum):
+    """A finding's weight; a str, so `f.severity == "error"` and the JSON stay as they were."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 E, W, N = ERROR, WARNING, INFO  # short names keep the catalogue table readable
 _T = f"{grid.DOCS}/troubleshooting"
 _AUTH = f"{grid.DOCS}/api-reference/authentication"
@@ -387,7 +395,7 @@ def finding(code: str, message: str | None = None, *, fix: str | None = None,
             severity: str | None = None, **data: Any) -> Finding:
     """A finding for `code`; message and fix default to the catalogue's words."""
     entry = CATALOGUE[code]  # KeyError here is a bug: every code must be catalogued
-    return Finding(code, severity or entry.severity, message or entry.cause, fix or entry.fix, dict(data))
+    return Finding(code, Severity(severity or entry.severity), message or entry.cause, fix or entry.fix, dict(data))
 
 
 def exit_code_for(f: Finding) -> ExitCode:

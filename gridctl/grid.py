@@ -7,6 +7,7 @@ module does I/O, so offline lints can import it for free.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 DEFAULT_BASE_URL = "https://api.thegrid.ai/v1"
 DEFAULT_MODEL = "text-prime"
@@ -132,6 +133,10 @@ SDKS: dict[str, Sdk] = {
     ),
 }
 SDK_NAMES = tuple(SDKS)
+# The same names as types: typer turns a Literal into a choice (checked, listed in --help, completed).
+SdkName = Literal["openai", "litellm", "langchain", "curl", "anthropic"]
+ApiName = Literal["chat", "messages"]
+assert get_args(SdkName) == SDK_NAMES, "SdkName must list grid.SDKS in order"
 
 CHAT_PATH = "/chat/completions"
 MESSAGES_PATH = "/messages"

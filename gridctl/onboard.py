@@ -6,13 +6,16 @@ import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from gridctl import grid
+from gridctl import context, grid
+from gridctl.errors import UsageError
 from gridctl.findings import finding
 from gridctl.lint.header import lint_key_shape
 from gridctl.lint.model import lint_model
 from gridctl.lint.url import lint_url
 from gridctl.probe.client import Net
-from gridctl.result import SKIP, CheckResult, Timer
+from gridctl.result import SKIP, CheckResult, Report, Timer
+from gridctl.secrets import register
+from gridctl.settings import Settings
 from gridctl.target import Target, curl_command
 
 
@@ -138,3 +141,39 @@ def snippet(sdk: str, base_url: str, model: str) -> dict[str, str]:
                     f"resp = client.chat.completions.create(model={model!r},\n"
                     "                                      messages=[{\"role\": \"user\", \"content\": \"ping\"}])\n"
                     "print(resp.choices[0].message.content)\n"}
+
+
+def choose_sdk(sdk: str | None, interactive: bool) -> str:
+    """--sdk, else asked on a terminal, else openai; anything else is a usage error."""
+    choices = (*grid.SDK_NAMES, "env")
+    if sdk is None:
+        if interactive:
+            import typer
+
+            sdk = str(typer.prompt("Which SDK or tool?", default="openai"))
+        else:
+            sdk = "openai"
+    if sdk not in choices:
+        raise UsageError(f"--sdk must be one of {', '.join(choices)}, not {sdk!r}")
+    return sdk
+
+
+def onboard_report(settings: Settings, sdk: str, interactive: bool) -> Report:
+    """The checklist (offline steps, then online ones when those pass) and the SDK snippet in `extra`."""
+    timer = Timer()
+    tgt = context.target(settings)
+    if not tgt.key and interactive:
+        import getpass
+
+        key = getpass.getpass("Paste a consumption key for this check (input hidden, not stored): ").strip()
+        register(key)
+        tgt = replace(tgt, key=key or None)
+    custom = settings.base_url.source != "default"
+    checks = offline_checks(tgt, sdk, custom)
+    if all(c.status != "fail" for c in checks):
+        with context.net(settings) as net:
+            checks += online_checks(net, tgt)
+    report = Report("onboard", checks, target=settings.target(), duration_ms=timer.ms())
+    base = sdk_base_url(sdk, tgt.base_url, custom)
+    report.extra["snippet"] = {"sdk": sdk, "base_url": base, **snippet(sdk, base, tgt.model)}
+    return report

@@ -79,7 +79,7 @@ def _ascii(out: Output) -> bool:
     return enc not in ("utf8", "utf16", "utf32")
 
 
-SYMBOLS = {PASS: ("✓", "[ok]", "green"), WARN: ("!", "[!]", "yellow"), FAIL: ("✗", "[x]", "red"),
+SYMBOLS: dict[str, tuple[str, str, str]] = {PASS: ("✓", "[ok]", "green"), WARN: ("!", "[!]", "yellow"), FAIL: ("✗", "[x]", "red"),
            SKIP: ("-", "[-]", "dim")}
 SEV = {ERROR: ("✗", "x", "red"), WARNING: ("!", "!", "yellow"), "info": ("i", "i", "blue")}
 
@@ -167,10 +167,36 @@ def print_line(text: str, out: Output, markup: bool = False) -> None:
         out.stdout.flush()
 
 
+def print_markup(lines: list[str], out: Output) -> None:
+    """Lines a render module composed in rich markup (escaped there), on stdout."""
+    con = console(out)
+    for line in lines:
+        con.print(line)
+
+
 def error_line(message: str, out: Output) -> None:
     """gh-style one-line error on stderr."""
     out.stderr.write(scrub(f"gridctl: {message}".rstrip()) + "\n")
     out.stderr.flush()
+
+
+def emit_lines(report: Report, lines: list[str], out: Output) -> int:
+    """A command whose human output is a few plain lines (ping): those, or the envelope; the exit code."""
+    if out.json:
+        write_json(envelope(report), out)
+    elif not out.quiet:
+        for line in lines:
+            print_line(line, out)
+    return int(report.exit_code)
+
+
+def emit_data(doc: dict[str, Any], lines: list[str], out: Output) -> None:
+    """A command that reports data, not checks (emulator list/serve): the document, or its lines."""
+    if out.json:
+        write_json(doc, out)
+    else:
+        for line in lines:
+            print_line(line, out)
 
 
 def emit(report: Report, out: Output, header: str | None = None, footer: list[str] | None = None,
@@ -181,3 +207,24 @@ def emit(report: Report, out: Output, header: str | None = None, footer: list[st
     elif not out.quiet:
         render_human(report, out, header, footer, show_info)
     return int(report.exit_code)
+
+
+def flush_stdout() -> None:
+    """Flush stdout now: a closed pipe shows up here for buffered output, not inside the command."""
+    sys.stdout.flush()
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away (`gridctl explain --list | head -1`): stop quietly, exit 0.
+
+    stdout is pointed at /dev/null so the interpreter's last flush cannot raise again at exit.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout file descriptor (a test runner's buffer)
+        pass
+    return 0

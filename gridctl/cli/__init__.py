@@ -49,12 +49,12 @@ def main(argv: list[str] | None = None) -> None:
     app = load(_wanted(args))
     import typer
 
+    from gridctl.report import closed_pipe, flush_stdout
+
     try:
         code = app(args=args, prog_name="gridctl", standalone_mode=False)
-        sys.stdout.flush()  # a closed pipe shows up here for buffered output, not in the command
+        flush_stdout()
     except BrokenPipeError:
-        from gridctl.cli.common import closed_pipe
-
         code = closed_pipe()
     except typer.Abort:
         code = 130
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         if exc.__class__.__name__ == "NoArgsIsHelpError":
             exc.show()
             sys.exit(0)
+        from gridctl.render.errors import parser_error
         from gridctl.report import Output, error_envelope, error_line, write_json
 
         out = Output(json="--json" in args)
@@ -74,8 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         message = str(exc.format_message()).replace("\n", " ")
         if out.json:
             write_json(error_envelope(command, exc.exit_code, message), out)
-        hint = f" (see `gridctl {command} --help`)" if command != "gridctl" else " (see `gridctl --help`)"
-        error_line(message + hint, out)
+        error_line(parser_error(message, command), out)
         code = exc.exit_code
     sys.exit(code if isinstance(code, int) else 0)
 
@@ -84,12 +84,13 @@ def _internal_error(exc: BaseException, verbose: bool) -> None:
     """A bug outside any command's guard: one line, exit 1; the traceback only with -v."""
     import traceback
 
+    from gridctl.render.errors import internal_error
     from gridctl.report import Output, error_line
     from gridctl.secrets import scrub
 
     if verbose:
         sys.stderr.write(scrub(traceback.format_exc()))
-    error_line(f"internal error: {exc.__class__.__name__}: {exc} (run with -v for details)", Output())
+    error_line(internal_error(exc), Output())
     sys.exit(1)
 
 

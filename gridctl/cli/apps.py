@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from gridctl import __version__
 
+
+class _OneLineErrors(TyperGroup):
+    """Run standalone through gridctl.cli.main(), so a parser error (a bad choice or range) is one
+    line and exit 2 however the app is invoked: `python -m gridctl`, the console script or CliRunner."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode or extra:
+            return super().main(args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
+        from gridctl.cli import main
+
+        main(list(sys.argv[1:] if args is None else args))
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="gridctl",
     help="Tells you in seconds why your calls to The Grid fail, and what to change.",
     no_args_is_help=True,
@@ -24,7 +43,9 @@ app.add_typer(emulator_app, name="emulator")
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"gridctl {__version__}\n")
+        from gridctl.report import Output, print_line
+
+        print_line(f"gridctl {__version__}", Output())
         raise typer.Exit(0)
 
 

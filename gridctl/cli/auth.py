@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from gridctl.cli.apps import auth_app
-from gridctl.cli.common import Opts, api_of, command
-from gridctl.result import CheckResult, Report, Timer
+from gridctl.cli.common import Opts, command
 
 
 @command(auth_app, "lint", target=True, cmd_name="auth lint",
@@ -18,36 +17,11 @@ def lint_cmd(
     header: Annotated[str | None, typer.Argument(help="e.g. 'Authorization: Bearer ...'; quote it.",
                                                  show_default=False)] = None,
 ) -> int:
-    from gridctl.cli.common import UsageError
-    from gridctl.findings import finding
-    from gridctl.lint.header import HeaderSyntaxError, lint_header
-    from gridctl.secrets import fingerprint
+    from gridctl import auth
+    from gridctl.render import auth as text
 
-    api = api_of(opts.flags.api)
-    timer = Timer()
-    settings = opts.settings
-    if header is None:
-        key = settings.key
-        if not key.value:
-            check = CheckResult("auth", "Auth header", [finding("config.no_key")], duration_ms=timer.ms())
-            return opts.finish(Report("auth lint", [check], target=settings.target()))
-        name = "x-api-key" if api == "messages" else "Authorization"
-        header = f"{name}: {key.value}" if api == "messages" else f"Authorization: Bearer {key.value}"
-        source = key.source
-    else:
-        source = "argument"
-    try:
-        result = lint_header(header, api=api)
-    except HeaderSyntaxError as exc:
-        raise UsageError(str(exc)) from None
-    # the header as given, with the key itself replaced by its fingerprint
-    shown = header.strip()
-    if result.key:
-        shown = shown.replace(result.key, fingerprint(result.key))
-    check = CheckResult("auth", "Auth header", result.findings, duration_ms=timer.ms(),
-                        data={"header": result.name, "key": fingerprint(result.key), "source": source, "api": api})
-    report = Report("auth lint", [check], target={"api": api, "key": f"{fingerprint(result.key)} ({source})"})
-    return opts.finish(report, header=f"gridctl auth lint ({source})", footer=[f"header: {shown}"])
+    report = auth.lint(opts.settings, header)
+    return opts.show(report, text.lint(report))
 
 
 @command(auth_app, "login", profile=True, cmd_name="auth login",
@@ -62,10 +36,16 @@ def login_cmd(
                                                    "write the key to a 0600 plain-text file.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Budget for the verifying ping (s).")] = 10.0,
 ) -> int:
-    from gridctl.cli.credentials import login
+    from gridctl import auth
+    from gridctl.render import auth as text
+    from gridctl.report import error_line
 
-    return login(opts, api_key_stdin=api_key_stdin, base_url=base_url, verify=not no_verify,
-                 insecure_storage=insecure_storage, timeout=timeout)
+    key = auth.read_key(api_key_stdin)
+    report = auth.login(opts.settings, key, base_url=base_url, verify=not no_verify,
+                        insecure_storage=insecure_storage, timeout=timeout)
+    for warning in text.login_warnings(report):
+        error_line(warning, opts.out)
+    return opts.show(report, text.login(report))
 
 
 @command(auth_app, "status", target=True, cmd_name="auth status",
@@ -74,13 +54,17 @@ def status_cmd(
     opts: Opts,
     offline: Annotated[bool, typer.Option("--offline", help="Do not ping; only show where things come from.")] = False,
 ) -> int:
-    from gridctl.cli.credentials import status
+    from gridctl import auth
+    from gridctl.render import auth as text
 
-    return status(opts, offline=offline)
+    report = auth.status(opts.settings, offline=offline)
+    return opts.show(report, text.status(report))
 
 
 @command(auth_app, "logout", profile=True, cmd_name="auth logout", help="Remove the stored key of a profile.")
 def logout_cmd(opts: Opts) -> int:
-    from gridctl.cli.credentials import logout
+    from gridctl import auth
+    from gridctl.render import auth as text
 
-    return logout(opts)
+    report = auth.logout(opts.settings)
+    return opts.show(report, text.logout(report))

@@ -18,18 +18,12 @@ from typing import Annotated, Any
 import typer
 
 from gridctl import grid
+from gridctl.errors import ConfigProblem, UsageError
 from gridctl.findings import ExitCode
-from gridctl.report import Output, emit, error_envelope, error_line, write_json
+from gridctl.render import Text
+from gridctl.report import Output, closed_pipe, emit, emit_lines, error_envelope, error_line, write_json
 from gridctl.result import Report
 from gridctl.settings import ConfigError, Flags, Settings, from_env
-
-
-class UsageError(Exception):
-    """Bad input from the user: one line, exit 2."""
-
-
-class ConfigProblem(Exception):
-    """A configuration problem found offline: one line, exit 3."""
 
 
 @dataclass
@@ -61,6 +55,16 @@ class Opts:
             closed_pipe()
             return int(report.exit_code)
 
+    def lines(self, report: Report, lines: list[str]) -> int:
+        """A command whose human output is a few plain lines (ping): those, or the envelope."""
+        if not report.duration_ms:
+            report.duration_ms = (time.perf_counter() - self.started) * 1000
+        return emit_lines(report, lines, self.out)
+
+    def show(self, report: Report, text: Text, show_info: bool = True) -> int:
+        """finish() with the heading and closing lines a render module composed."""
+        return self.finish(report, text.header, list(text.footer), show_info)
+
 
 _OUTPUT: list[tuple[str, Any, Any]] = [
     ("json_out", bool, typer.Option("--json", help="Print exactly one JSON document (schema gridctl/1).")),
@@ -77,13 +81,28 @@ _TARGET: list[tuple[str, Any, Any]] = [
                                        f"default {grid.DEFAULT_MODEL}", show_default=False)),
     ("status_url", str | None, typer.Option("--status-url", help=f"(env {grid.ENV_STATUS_URL}) default "
                                             f"{grid.DEFAULT_STATUS_URL}", show_default=False)),
-    ("api", str | None, typer.Option("--api", help="chat (Chat Completions) or messages (Anthropic "
+    ("api", grid.ApiName | None, typer.Option("--api", help="chat (Chat Completions) or messages (Anthropic "
                                      "beta).", show_default=False)),
     ("timeout", float | None, typer.Option("--timeout", help="Whole-command time budget in seconds "
-                                           f"(default {grid.DEFAULT_TIMEOUT:g}).", show_default=False)),
+                                           f"(default {grid.DEFAULT_TIMEOUT:g}).", show_default=False,
+                                           min=0.001, max=3600)),
     ("profile", str | None, typer.Option("--profile", help=f"Config profile (env {grid.ENV_PROFILE}).",
                                          show_default=False)),
 ]
+def retries_option(help: str) -> Any:
+    return typer.Option("--retries", help=help, min=0, max=10)
+
+
+RETRIES = retries_option("Retries for 402/429/5xx/connection errors.")
+
+
+def complete_scenario(incomplete: str) -> list[str]:
+    """Shell completion for --emulate / --scenario: the emulator's scenario names."""
+    from gridctl.emulator.scenarios import SCENARIOS
+
+    return [name for name in SCENARIOS if name.startswith(incomplete)]
+
+
 _PROFILE_ONLY = [p for p in _TARGET if p[0] == "profile"]
 
 
@@ -147,24 +166,9 @@ def guard(opts: Opts, body: Callable[[], Any]) -> int:
             from gridctl.secrets import scrub
 
             sys.stderr.write(scrub(traceback.format_exc()))
-        return _fail(opts, ExitCode.BUG, f"internal error: {exc.__class__.__name__}: {exc} "
-                     "(run with -v for details; please report it)")
+        from gridctl.render.errors import internal_error
 
-
-def closed_pipe() -> int:
-    """The reader of stdout went away (`gridctl explain --list | head -1`): stop quietly, exit 0.
-
-    stdout is pointed at /dev/null so the interpreter's last flush cannot raise again at exit.
-    """
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):  # no real stdout file descriptor (a test runner's buffer)
-        pass
-    return int(ExitCode.OK)
+        return _fail(opts, ExitCode.BUG, internal_error(exc, report=True))
 
 
 def _fail(opts: Opts, code: ExitCode, message: str) -> int:
@@ -176,10 +180,6 @@ def _fail(opts: Opts, code: ExitCode, message: str) -> int:
 
 
 def _validate(flags: Flags) -> None:
-    if flags.api is not None and flags.api not in ("chat", "messages"):
-        raise UsageError(f"--api must be chat or messages, not {flags.api!r}")
-    if flags.timeout is not None and not (0 < flags.timeout <= 3600):
-        raise UsageError("--timeout must be between 0 and 3600 seconds")
     if flags.profile is not None:
         from gridctl.settings import check_profile_name
 
@@ -192,15 +192,3 @@ def _validate(flags: Flags) -> None:
     for value, name in ((flags.base_url, "--base-url"), (flags.status_url, "--status-url"), (flags.model, "--model")):
         if value is not None and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
             raise UsageError(f"{name} has control characters")
-
-
-def api_of(value: str | None) -> str:
-    if value not in (None, "chat", "messages"):
-        raise UsageError(f"--api must be chat or messages, not {value!r}")
-    return value or "chat"
-
-
-def sdk_of(value: str | None) -> str | None:
-    if value is not None and value not in grid.SDK_NAMES:
-        raise UsageError(f"--sdk must be one of {', '.join(grid.SDK_NAMES)}, not {value!r}")
-    return value

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gridctl.cli.apps import app
-from gridctl.cli.common import Opts, UsageError, command
+from gridctl.cli.common import RETRIES, Opts, command, complete_scenario
 
 
 @command(app, "doctor", target=True, help="Walk The Grid's troubleshooting flow; end with the root cause, "
@@ -21,19 +22,20 @@ def doctor_cmd(
     report_file: Annotated[Path | None, typer.Option("--report", help="Write a redacted support report "
                                                      "(Markdown, or JSON for *.json).", show_default=False)] = None,
     emulate: Annotated[str | None, typer.Option("--emulate", help="Run against the built-in emulator with this "
-                                                "scenario (see `gridctl emulator list`).", show_default=False)] = None,
-    retries: Annotated[int, typer.Option("--retries", help="Retries for 402/429/5xx/connection errors.")] = 2,
+                                                "scenario (see `gridctl emulator list`).", show_default=False,
+                                                autocompletion=complete_scenario)] = None,
+    retries: Annotated[int, RETRIES] = 2,
     idle_warn: Annotated[float, typer.Option("--idle-warn", help="With --stream: warn on gaps this long (s).")] = 5.0,
 ) -> int:
-    from gridctl.cli.doctor_run import run_doctor
+    from gridctl.doctor.flow import FIRST_ROUND
+    from gridctl.doctor.run import emulated, read_body, run_doctor
+    from gridctl.render.doctor import doctor
+    from gridctl.render.progress import progress
 
-    if retries < 0 or retries > 10:
-        raise UsageError("--retries must be between 0 and 10")
-    body_text = None
-    if body is not None:
-        try:
-            body_text = body.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--body {body}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
-    return run_doctor(opts, stream=stream, body=body_text, report_file=report_file, emulate=emulate,
-                      retries=retries, idle_warn=idle_warn)
+    body_text = read_body(body)
+    with contextlib.ExitStack() as stack:
+        settings = stack.enter_context(emulated(opts.flags, emulate)) if emulate else opts.settings
+        with progress(opts.out, "doctor", FIRST_ROUND) as on_step:
+            report = run_doctor(settings, stream=stream, body=body_text, report_file=report_file, emulate=emulate,
+                                retries=retries, idle_warn=idle_warn, on_step=on_step)
+        return opts.show(report, doctor(report))

@@ -7,34 +7,27 @@ from typing import Annotated
 import typer
 
 from gridctl.cli.apps import emulator_app
-from gridctl.cli.common import Opts, UsageError, command
+from gridctl.cli.common import Opts, command, complete_scenario
+from gridctl.errors import UsageError
 
 
 @command(emulator_app, "serve", cmd_name="emulator serve", help="Serve the emulator until Ctrl-C (loopback only).")
 def serve_cmd(
     opts: Opts,
-    scenario: Annotated[str, typer.Option("--scenario", "-s", help="See `gridctl emulator list`.")] = "healthy",
-    port: Annotated[int, typer.Option("--port", "-p", help="0 picks a free port.")] = 0,
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help="See `gridctl emulator list`.",
+                                          autocompletion=complete_scenario)] = "healthy",
+    port: Annotated[int, typer.Option("--port", "-p", help="0 picks a free port.", min=0, max=65535)] = 0,
     host: Annotated[str, typer.Option("--host", help="A loopback address; anything else is refused.")] = "127.0.0.1",
-    latency: Annotated[float, typer.Option("--latency", help="Seconds added before every answer.")] = 0.0,
+    latency: Annotated[float, typer.Option("--latency", help="Seconds added before every answer.",
+                                           min=0, max=60)] = 0.0,
 ) -> int:
     from gridctl.emulator.scenarios import DEMO_KEY
     from gridctl.emulator.server import Emulator, LoopbackOnlyError, UnknownScenarioError, serve_forever
-    from gridctl.report import print_line, simple_envelope, write_json
-
-    if not 0 <= port <= 65535:
-        raise UsageError("--port must be between 0 and 65535")
-    if not 0 <= latency <= 60:
-        raise UsageError("--latency must be between 0 and 60 seconds")
+    from gridctl.render.emulator import serve
+    from gridctl.report import emit_data
 
     def ready(emu: Emulator) -> None:
-        if opts.out.json:
-            write_json(simple_envelope("emulator serve", scenario=scenario, base_url=emu.base_url,
-                                       status_url=emu.root_url, demo_key=DEMO_KEY), opts.out)
-            return
-        print_line(f"gridctl emulator: scenario {scenario} on {emu.base_url} (Ctrl-C stops)", opts.out)
-        print_line(f"  export THEGRID_BASE_URL={emu.base_url} THEGRID_STATUS_URL={emu.root_url} "
-                   f"THEGRID_API_KEY={DEMO_KEY}", opts.out)
+        emit_data(*serve(scenario, emu.base_url, emu.root_url, DEMO_KEY), opts.out)
 
     try:
         serve_forever(scenario, host, port, latency, ready=ready, verbose=opts.out.verbose)
@@ -48,12 +41,8 @@ def serve_cmd(
 @command(emulator_app, "list", cmd_name="emulator list", help="List the emulator's scenarios.")
 def list_cmd(opts: Opts) -> int:
     from gridctl.emulator.scenarios import SCENARIOS
-    from gridctl.report import print_line, simple_envelope, write_json
+    from gridctl.render.emulator import scenario_list
+    from gridctl.report import emit_data
 
-    if opts.out.json:
-        write_json(simple_envelope("emulator list", scenarios=[{"name": n, "description": s.description}
-                                                               for n, s in SCENARIOS.items()]), opts.out)
-        return 0
-    for name, sc in SCENARIOS.items():
-        print_line(f"{name:22} {sc.description}", opts.out)
+    emit_data(*scenario_list({n: s.description for n, s in SCENARIOS.items()}), opts.out)
     return 0

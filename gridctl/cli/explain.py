@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gridctl.cli.apps import app
-from gridctl.cli.common import Opts, UsageError, command
+from gridctl.cli.common import Opts, command
 
 
 @command(app, "explain", help="Explain a finding code, an HTTP status or an error phrase: cause and fix.")
@@ -17,33 +17,13 @@ def explain_cmd(
                                                 show_default=False)] = None,
     list_all: Annotated[bool, typer.Option("--list", help="List every code.")] = False,
 ) -> int:
-    from gridctl.explain import lookup
-    from gridctl.findings import CATALOGUE
-    from gridctl.report import console, esc, simple_envelope, write_json
+    from gridctl.explain import entries_for, entry_doc
+    from gridctl.render.explain import explain_lines
+    from gridctl.report import print_markup, simple_envelope, write_json
 
-    if list_all:
-        entries = list(CATALOGUE.values())
-    elif query is None or not query.strip():
-        raise UsageError("explain needs a code, an HTTP status or a phrase (or --list)")
-    else:
-        entries = lookup(query)
-        if not entries:
-            raise UsageError(f"nothing known about {query.strip()[:60]!r}; `gridctl explain --list` shows every code")
-    docs = [{"code": e.code, "severity": e.severity, "title": e.title, "cause": e.cause, "fix": e.fix,
-             "exit_code": int(e.exit_code), "doc": e.doc, "http_statuses": list(e.statuses)} for e in entries]
+    entries = entries_for(query, list_all)
     if opts.out.json:
-        write_json(simple_envelope("explain", query=query, entries=docs), opts.out)
+        write_json(simple_envelope("explain", query=query, entries=[entry_doc(e) for e in entries]), opts.out)
         return 0
-    con = console(opts.out)
-    for n, e in enumerate(entries):
-        if list_all:
-            con.print(f"{e.code:34} {esc(e.title)}")
-            continue
-        if n:
-            con.print("")
-        con.print(f"[bold]{esc(e.code)}[/]  {esc(e.title)}  [dim](exit {int(e.exit_code)}, {e.severity})[/]")
-        con.print(f"  [bold]cause:[/] {esc(e.cause)}")
-        con.print(f"  [cyan]fix:[/]   {esc(e.fix)}")
-        if e.doc:
-            con.print(f"  [dim]docs:[/]  {esc(e.doc)}")
+    print_markup(explain_lines(entries, list_all), opts.out)
     return 0

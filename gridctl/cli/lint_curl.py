@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from gridctl.cli.apps import app
-from gridctl.cli.common import Opts, UsageError, command
-from gridctl.result import CheckResult, Report, Timer
+from gridctl.cli.common import Opts, command
 
 
 @command(app, "lint-curl", help="Paste a failing curl command; lints its URL, headers and body, offline.")
@@ -17,24 +17,8 @@ def lint_curl_cmd(
     curl: Annotated[str, typer.Argument(help="The whole command, quoted: 'curl https://... -H ...'. "
                                         "'-' reads it from standard input.")],
 ) -> int:
-    import sys
+    from gridctl.lint.curl import curl_report
+    from gridctl.render import Text
 
-    from gridctl.lint.curl import CurlSyntaxError, lint_curl
-
-    text = sys.stdin.read() if curl == "-" else curl
-    timer = Timer()
-    try:
-        cmd, findings = lint_curl(text)
-    except CurlSyntaxError as exc:
-        raise UsageError(str(exc)) from None
-    groups = {"url": ("Base URL", "url."), "auth": ("Auth header", "auth."), "model": ("Instrument", "model."),
-              "body": ("Request body", "body."), "redirect": ("Redirects", "http.")}
-    checks = [CheckResult(cid, title, [f for f in findings if f.code.startswith(prefix)])
-              for cid, (title, prefix) in groups.items()]
-    checks[0].duration_ms = timer.ms()
-    checks[0].data = {"url": cmd.url, "method": cmd.method or ("POST" if cmd.body else "GET"),
-                      "follows_redirects": cmd.follow}
-    if cmd.variables:  # say whether each variable the auth header uses is set here (never its value)
-        checks[1].data["summary"] = ", ".join(f"{name} {'set' if is_set else 'NOT set'} in this environment"
-                                              for name, is_set in cmd.variables.items())
-    return opts.finish(Report("lint-curl", checks, target={"base_url": cmd.url}), header="gridctl lint-curl")
+    report = curl_report(sys.stdin.read() if curl == "-" else curl)
+    return opts.show(report, Text("gridctl lint-curl"))

@@ -14,16 +14,8 @@ from gridctl.settings import Settings
 
 def check_config(settings: Settings, base_url: str) -> CheckResult:
     timer = Timer()
-    findings: list[Finding] = []
     key = settings.key
-    if key.value:
-        findings.append(finding("config.key_source", f"Key {fingerprint(key.value)} from {key.source}."))
-    else:
-        findings.append(finding("config.no_key", "No key in --api-key, THEGRID_API_KEY, the keyring or a "
-                                "credentials file."))
-    if settings.keyring_problem:
-        findings.append(finding("config.keyring_unavailable", f"The OS keyring could not be read: "
-                                f"{settings.keyring_problem}."))
+    findings = key_findings(settings)
     findings.extend(sdk_env_findings(settings.env, key.value, base_url))
     grid_cli, grid_cli_seen = grid_cli_findings(settings.env, key.value, base_url)
     findings.extend(grid_cli)
@@ -38,6 +30,25 @@ def check_config(settings: Settings, base_url: str) -> CheckResult:
         "summary": f"key {fingerprint(key.value)} from {key.source}" if key.value else "no key",
     }
     return CheckResult("config", "Configuration", findings, data=data, duration_ms=timer.ms())
+
+
+def key_findings(settings: Settings, profile: str | None = None) -> list[Finding]:
+    """Which key is in effect and from where, or that there is none; a keyring that failed.
+
+    Shared by doctor's `config` step and `auth status` (which names the profile it looked in).
+    """
+    key = settings.key
+    out: list[Finding] = []
+    if key.value:
+        out.append(finding("config.key_source", f"Key {fingerprint(key.value)} in effect, from {key.source}."))
+    else:
+        where = f"the keyring (profile {profile})" if profile else "the keyring"
+        out.append(finding("config.no_key", f"No key: not in --api-key, {grid.ENV_API_KEY}, {where} or a "
+                           "credentials file."))
+    if settings.keyring_problem:
+        out.append(finding("config.keyring_unavailable", f"The OS keyring could not be read: "
+                           f"{settings.keyring_problem}."))
+    return out
 
 
 def sdk_env_findings(env: Mapping[str, str], grid_key: str | None, base_url: str) -> list[Finding]:

@@ -22,32 +22,43 @@ def _errors(check: CheckResult | None, codes: tuple[str, ...] | None = None) -> 
             (codes is None or f.code in codes)]
 
 
-def diagnose(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode | None]:
+Cause = tuple[Finding | None, ExitCode | None]
+
+
+def diagnose(checks: dict[str, CheckResult]) -> Cause:
     """(root cause, exit code override or None for the catalogue's own)."""
     ping = checks.get("ping")
-    status_code = ping.data.get("status_code") if ping else None
+    evidence = ping.evidence if ping is not None else None
+    status_code = evidence.status_code if evidence is not None else None
     ping_err = _errors(ping)
     first = ping_err[0] if ping_err else None
-    url, model, auth = checks.get("url"), checks.get("model"), checks.get("auth")
-
-    config_err = _errors(checks.get("config"))
-    no_key = [f for f in config_err if f.code == "config.no_key"]
+    no_key = [f for f in _errors(checks.get("config")) if f.code == "config.no_key"]
     if first is not None and first.code in ("url.host_typo", "url.invalid"):
         return first, None
     if no_key:
         return no_key[0], None
-    incident = _errors(checks.get("status"), ("status.incident",))
     if first is None and status_code is not None:
-        # The request works; what is left is the user's own setup (an SDK env, a lint) or the stream.
-        for cid in ("config", "auth", "url", "model", "stream", "body"):
-            errs = _errors(checks.get(cid))
-            if errs:
-                return errs[0], None
-        # Anything else still failing, e.g. an incident on the status page while this request
-        # works: the contract makes an active incident exit 8 even so.
-        return _first_error(checks)
+        return _request_worked(checks)
     if first is None:
         return _first_error(checks)
+    return _request_failed(checks, first, status_code, evidence.model if evidence is not None else None)
+
+
+def _request_worked(checks: dict[str, CheckResult]) -> Cause:
+    """The request works; what is left is the user's own setup (an SDK env, a lint) or the stream."""
+    for cid in ("config", "auth", "url", "model", "stream", "body"):
+        errs = _errors(checks.get(cid))
+        if errs:
+            return errs[0], None
+    # Anything else still failing, e.g. an incident on the status page while this request
+    # works: the contract makes an active incident exit 8 even so.
+    return _first_error(checks)
+
+
+def _request_failed(checks: dict[str, CheckResult], first: Finding, status_code: int | None,
+                    model_asked: str | None) -> Cause:
+    """The request failed: the lints and the other steps say why, by the status it got."""
+    url, model, auth = checks.get("url"), checks.get("model"), checks.get("auth")
     if status_code in (401, 403) and first.code not in ("http.redirect_rejected", "http.blocked"):
         lint = _errors(auth)
         return (lint[0], ExitCode.AUTH) if lint else (first, None)
@@ -62,11 +73,12 @@ def diagnose(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode |
     if status_code == 402:
         bal = _errors(checks.get("balance"))
         # The instrument the user asked for, not the first of the nine that happens to answer 402.
-        mine = [f for f in bal if f.data.get("model") == ping.data.get("model")] if ping else []
+        mine = [f for f in bal if f.data.get("model") == model_asked] if model_asked is not None else []
         return ((mine or bal)[0], None) if bal else (first, None)
     if status_code in (400, 422):
         body = _errors(checks.get("body"))
         return (body[0], ExitCode.BAD_REQUEST) if body else (first, None)
+    incident = _errors(checks.get("status"), ("status.incident",))
     if incident and (status_code is None or status_code >= 500 or first.code.startswith("net.")):
         return incident[0], ExitCode.GRID_FAILING
     if first.code in ("net.refused", "net.dns", "net.connect_timeout"):
@@ -77,7 +89,7 @@ def diagnose(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode |
     return first, None
 
 
-def _first_error(checks: dict[str, CheckResult]) -> tuple[Finding | None, ExitCode | None]:
+def _first_error(checks: dict[str, CheckResult]) -> Cause:
     for check in checks.values():
         for f in check.findings:
             if f.severity == ERROR and f.code in CATALOGUE:

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from gridctl import grid
 from gridctl.doctor.config import check_config
 from gridctl.doctor.diagnose import diagnose
-from gridctl.findings import Finding, finding
+from gridctl.doctor.evidence import interpret
+from gridctl.findings import finding
 from gridctl.lint.body import lint_body
-from gridctl.lint.header import lint_header
+from gridctl.lint.header import header_for, lint_header
 from gridctl.lint.model import lint_model
 from gridctl.lint.url import lint_url
 from gridctl.probe.client import Deadline, Net
-from gridctl.result import SKIP, CheckResult, Report, Timer
+from gridctl.result import SKIP, CheckResult, Report, Timer, request_ids_of
 from gridctl.settings import Settings
 from gridctl.target import Target
 
@@ -29,6 +30,8 @@ FLOW = ("config", "status", "network", "ping", "auth", "url", "model", "balance"
 TITLES = {"config": "Configuration", "status": "Status page", "network": "Network", "ping": "Ping",
           "auth": "Auth header", "url": "Base URL", "model": "Instrument", "balance": "Balance",
           "stream": "Streaming", "body": "Request body"}
+# The first round, run in parallel: what the progress display names while it waits.
+FIRST_ROUND = ("status", "network", "ping")
 GRACE_S = 0.25  # every network call is bounded by the deadline itself; this only covers thread hand-off
 # What to say about a step that was still running when the budget ran out.
 LATE = {"status": "status.unreachable", "network": "net.connect_timeout", "ping": "net.no_response",
@@ -82,25 +85,18 @@ def run(plan: Plan) -> Report:
     interpret(checks, tgt)
     ordered = [checks.get(step) or _skipped(step, plan) for step in FLOW]
     cause, override = diagnose(checks)
-    report = Report("doctor", ordered, target=plan.settings.target() | {"base_url": tgt.base_url,
-                                                                        "model": tgt.model, "api": tgt.api},
-                    duration_ms=timer.ms(), diagnosis=cause, exit_override=override)
-    for step in ("ping", "stream", "balance", "models"):
-        c = checks.get(step)
-        if c is not None:
-            for rid in c.data.get("request_ids") or [c.data.get("request_id")]:
-                report.add_request_id(rid)
-            for row in c.data.get("instruments", []) if step == "balance" else []:
-                report.add_request_id(row.get("request_id"))
-    return report
+    # The failing request's IDs first; "models" is evidence folded into the model step, not a check.
+    ids = request_ids_of(checks.get(step) for step in ("ping", "stream", "balance", "models"))
+    return Report("doctor", ordered, target=plan.settings.target() | {"base_url": tgt.base_url,
+                                                                      "model": tgt.model, "api": tgt.api},
+                  request_ids=ids, duration_ms=timer.ms(), diagnosis=cause, exit_override=override)
 
 
 def offline_steps(tgt: Target, body: str | None) -> dict[str, CheckResult]:
     out: dict[str, CheckResult] = {}
     t = Timer()
     if tgt.key:
-        header = f"x-api-key: {tgt.key}" if tgt.api == "messages" else f"Authorization: Bearer {tgt.key}"
-        out["auth"] = CheckResult("auth", TITLES["auth"], lint_header(header, api=tgt.api).findings,
+        out["auth"] = CheckResult("auth", TITLES["auth"], lint_header(header_for(tgt.key, tgt.api), api=tgt.api).findings,
                                   duration_ms=t.ms())
     else:
         out["auth"] = CheckResult("auth", TITLES["auth"], [], status=SKIP, data={"summary": "no key to check"})
@@ -168,87 +164,6 @@ def _parallel(jobs: dict[str, Callable[[], CheckResult]], deadline: Deadline,
 
 def _step_done(on_step: Callable[[str], None], name: str, _future: object) -> None:
     on_step(name)
-
-
-def interpret(checks: dict[str, CheckResult], tgt: Target) -> None:
-    """Read the ping's answer into the steps that explain it (auth for 401, url and model for 404)."""
-    ping = checks["ping"]
-    code = ping.data.get("status_code")
-    auth, url, model = checks["auth"], checks["url"], checks["model"]
-    if code in (401, 403) and auth.status != SKIP and _not_the_key(ping):
-        auth.data["summary"] = _not_the_key(ping)
-    elif code in (401, 403) and auth.status != SKIP:
-        auth.findings.append(_auth_reading(code, ping, auth))
-    elif code is not None and 200 <= code < 300:
-        auth.data["summary"] = "accepted by the server"
-    live = checks.get("models")
-    # The model list 404s at the same base too: the path is wrong, whatever the instrument.
-    path_404 = code == 404 and live is not None and live.data.get("status_code") == 404
-    if path_404 and not _has_v1(tgt.base_url) and not any(f.severity == "error" for f in url.findings):
-        url.findings.append(finding("url.missing_v1", f"{tgt.endpoint} answered 404, and so did "
-                                    f"{tgt.base_url.strip()}{grid.MODELS_PATH}: the base URL lacks /v1."))
-    if live is not None:
-        ids = live.data.get("live")
-        model.findings = lint_model(tgt.model, ids).findings
-        model.data["live"] = ids is not None
-        if not path_404:
-            model.findings.extend(f for f in live.findings if f.severity != "info")
-        if code == 404 and not path_404 and not any(f.severity == "error" for f in model.findings):
-            model.findings.append(finding("model.not_found", f"The URL is right and {tgt.model} got 404"
-                                          + (", and the live list does not have it." if ids is not None
-                                             and tgt.model not in ids else ".")))
-    if code == 404 and any(f.code.startswith("url.") for f in url.findings):
-        url.data["summary"] = "the server answered 404 at this URL"
-    network = checks.get("network")
-    if code is not None and network is not None:
-        # The request itself got an HTTP answer, so DNS, TCP and TLS work for it: a failure of the
-        # separate probe (another trust store, address family, or a budget spent elsewhere) is a note.
-        for f in network.findings:
-            if f.severity == "error":
-                f.severity = "warning"
-                f.message += " The request itself went through, so this did not stop it."
-        network.refresh()
-    for c in (auth, url, model):
-        c.refresh()
-
-
-def _has_v1(base_url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    try:
-        path = urlsplit(base_url.strip()).path
-    except ValueError:
-        return False
-    return any(seg.lower() == "v1" for seg in path.split("/"))
-
-
-def _auth_reading(code: int, ping: CheckResult, auth: CheckResult) -> Finding:
-    from urllib.parse import urlsplit
-
-    if code == 403:
-        return finding("auth.forbidden")
-    redirects = ping.data.get("redirects") or []
-    final_host = urlsplit(redirects[-1]).hostname if redirects else None
-    if final_host and final_host not in ping.data.get("key_sent_to", []):
-        return finding("auth.rejected", f"The API redirected to {final_host}, another host, with no signed `token` "
-                       "in the URL, so the key was not sent there and it answered 401.",
-                       fix="The Grid's own redirects carry a signed `token` query parameter as the credential: "
-                       "a Location without one was rewritten (check proxies in between) or is not The Grid's. "
-                       "Point the base URL at https://api.thegrid.ai/v1 directly.")
-    if any(f.severity == "error" for f in auth.findings):
-        return finding("auth.rejected", "HTTP 401, and the header has the problems listed above.")
-    return finding("auth.rejected", "HTTP 401 with a well-formed header: the key is wrong, revoked, or a Trading "
-                   "key (inference needs a Consumption key).")
-
-
-def _not_the_key(ping: CheckResult) -> str | None:
-    """Why a 401/403 says nothing against the key (the auth step's summary), or None when it may."""
-    codes = {f.code for f in ping.findings}
-    if "http.redirect_rejected" in codes:
-        return f"accepted by the server (the {ping.data.get('status_code')} came from the signed redirect, see Ping)"
-    if "http.blocked" in codes:
-        return "not checked: a block page answered before The Grid's API (see Ping)"
-    return None
 
 
 def _skipped(step: str, plan: Plan) -> CheckResult:

@@ -20,8 +20,8 @@ SUPPORT_WORTHY = ("model.not_found", "balance.instrument_unavailable", "net.no_r
 def expected_vs_got(report: Report) -> tuple[str, str]:
     ping = next((c for c in report.checks if c.id == "ping"), None)
     got = "no answer"
-    if ping is not None and ping.data.get("status_code"):
-        got = f"HTTP {ping.data['status_code']}"
+    if ping is not None and ping.evidence is not None and ping.evidence.status_code:
+        got = f"HTTP {ping.evidence.status_code}"
         cause = report.root_cause()
         if cause is not None:
             got += f" ({cause.code}: {cause.message})"
@@ -34,7 +34,7 @@ def expected_vs_got(report: Report) -> tuple[str, str]:
 def primary_request_ids(report: Report) -> list[str]:
     """The failing request's IDs; the balance and model-list probes' IDs stay in the full report."""
     ping = next((c for c in report.checks if c.id == "ping"), None)
-    ids = [r for r in (ping.data.get("request_ids") or []) if r] if ping else []
+    ids = list(ping.evidence.request_ids) if ping is not None and ping.evidence is not None else []
     return ids or list(report.request_ids)
 
 

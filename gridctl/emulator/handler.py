@@ -16,14 +16,35 @@ import time
 from collections.abc import Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from gridctl.emulator import payloads
-from gridctl.emulator.scenarios import INSTRUMENTS, PLACEHOLDER_KEYS
+from gridctl.emulator.scenarios import INSTRUMENTS, PLACEHOLDER_KEYS, Scenario
 
-if TYPE_CHECKING:
-    from gridctl.emulator.server import Emulator
+
+class EmulatorState(Protocol):
+    """What a request handler reads and updates on its emulator. server.Emulator satisfies it; naming
+    it here, instead of importing server, keeps the import graph one-way (server -> handler)."""
+
+    scenario: Scenario
+    latency: float
+    verbose: bool
+    port: int
+
+    @property
+    def cross_host(self) -> str: ...
+
+    def wait(self, seconds: float | None) -> bool: ...
+
+    def record(self, entry: dict[str, Any]) -> None: ...
+
+    def next_inference(self) -> int: ...
+
+    def sign(self, path: str, expired: bool = False) -> str: ...
+
+    def token_problem(self, path: str, token: str | None) -> str | None: ...
+
 
 MAX_BODY = 1 << 20
 STATUS_PATHS = {"/api/v2/status.json": False, "/api/v2/summary.json": True}
@@ -70,7 +91,7 @@ class Handler(BaseHTTPRequestHandler):
     request_id = "req_0000000000000000"
 
     @property
-    def emu(self) -> Emulator:
+    def emu(self) -> EmulatorState:
         return self.server.emulator  # type: ignore[attr-defined, no-any-return]
 
     def setup(self) -> None:

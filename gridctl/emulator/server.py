@@ -21,7 +21,7 @@ from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-from gridctl.emulator.handler import Handler
+from gridctl.emulator.handler import EmulatorState, Handler
 from gridctl.emulator.scenarios import SCENARIOS, Scenario
 
 REDIRECT_TOKEN_TTL = 60.0  # seconds a signed redirect stays valid: unknown for The Grid, minutes is plausible
@@ -185,6 +185,11 @@ class Emulator:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _is_handler_state(emu: Emulator) -> EmulatorState:
+    """Never called: mypy checks here that Emulator has everything handler.EmulatorState names."""
+    return emu
 
 
 def start(scenario: str = "healthy", host: str = "127.0.0.1", port: int = 0,

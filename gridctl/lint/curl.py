@@ -8,10 +8,12 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from gridctl.errors import UsageError
 from gridctl.findings import Finding, finding
 from gridctl.lint.body import lint_body
 from gridctl.lint.header import HeaderSyntaxError, lint_header
 from gridctl.lint.url import lint_url
+from gridctl.result import CheckResult, Report, Timer
 
 # Options that take a value (short letters and long names); everything else is a switch.
 SHORT_WITH_VALUE = set("HdXuoAebcFTxEKrzmwDYyCUQPt")
@@ -227,3 +229,26 @@ def _unset_variables(header: str, env: Mapping[str, str], cmd: CurlCommand) -> l
 def _expand(text: str, env: Mapping[str, str]) -> str:
     """Expand $VAR / ${VAR} that are set; leave the others for the lints to flag."""
     return _VAR.sub(lambda m: env.get(m.group(1), m.group(0)) or m.group(0), text)
+
+
+# Which findings each check of `gridctl lint-curl` shows: (check id, title, code prefix).
+CURL_CHECKS = (("url", "Base URL", "url."), ("auth", "Auth header", "auth."), ("model", "Instrument", "model."),
+               ("body", "Request body", "body."), ("redirect", "Redirects", "http."))
+
+
+def curl_report(text: str) -> Report:
+    """`gridctl lint-curl`: every lint of a pasted curl command, grouped as checks. Was cli/lint_curl.py."""
+    timer = Timer()
+    try:
+        cmd, findings = lint_curl(text)
+    except CurlSyntaxError as exc:
+        raise UsageError(str(exc)) from None
+    checks = [CheckResult(cid, title, [f for f in findings if f.code.startswith(prefix)])
+              for cid, title, prefix in CURL_CHECKS]
+    checks[0].duration_ms = timer.ms()
+    checks[0].data = {"url": cmd.url, "method": cmd.method or ("POST" if cmd.body else "GET"),
+                      "follows_redirects": cmd.follow}
+    if cmd.variables:  # say whether each variable the auth header uses is set here (never its value)
+        checks[1].data["summary"] = ", ".join(f"{name} {'set' if is_set else 'NOT set'} in this environment"
+                                              for name, is_set in cmd.variables.items())
+    return Report("lint-curl", checks, target={"base_url": cmd.url})

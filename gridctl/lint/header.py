@@ -30,6 +30,11 @@ class HeaderLint:
         return not any(f.severity == "error" for f in self.findings)
 
 
+def header_for(key: str, api: str = "chat") -> str:
+    """The auth header gridctl itself sends with this key on this API, as one `Name: value` line."""
+    return f"x-api-key: {key}" if api == "messages" else f"Authorization: Bearer {key}"
+
+
 def split_header(raw: str) -> tuple[str, str]:
     """`Name: value` -> (name, value); a bare `Bearer ...` is taken as an Authorization value."""
     if not raw.strip():

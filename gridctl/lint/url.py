@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from gridctl import grid
 from gridctl.findings import Add, Finding, finding
 from gridctl.lint.text import edit_distance
+from gridctl.result import CheckResult, Report, Timer
 
 QUOTES = "\"'`\u2018\u2019\u201c\u201d\u00ab\u00bb"
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
@@ -102,7 +103,7 @@ def lint_url(raw: str, api: str = "chat", sdk: str | None = None, endpoint: bool
     return result
 
 
-def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:
+def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:  # noqa: C901 - next to split (by URL part); issues 11/16 edit it today, split after they land
     conv = grid.SDKS.get(sdk or "")
     if conv is not None:
         api = conv.api
@@ -290,3 +291,15 @@ def _expected_path(segments: list[str], grid_host: bool, wants_v1: bool, sdk: st
                      "ending in /v1 requests /v1/v1/messages.",
                      fix=f"Set the base URL to {grid.MESSAGES_ROOT} (no /v1)."))
     return []
+
+
+def url_report(url: str, source: str, api: str = "chat", sdk: str | None = None) -> Report:
+    """`gridctl url`: the lint of one base URL and its canonical form for the SDK. Was cli/url.py."""
+    timer = Timer()
+    result = lint_url(url, api=api, sdk=sdk)
+    check = CheckResult("url", "Base URL", result.findings, duration_ms=timer.ms(),
+                        data={"input": url, "source": source, "canonical": result.canonical, "sdk": sdk,
+                              "api": api, "grid_host": result.grid_host})
+    report = Report("url", [check], target={"base_url": url, "api": api, "model": None})
+    report.extra["canonical"] = result.canonical
+    return report

@@ -15,7 +15,7 @@ from gridctl import grid
 from gridctl.findings import finding
 from gridctl.probe.client import Net
 from gridctl.probe.ping import ping
-from gridctl.result import CheckResult, Timer
+from gridctl.result import CheckResult, PingEvidence, Timer
 from gridctl.target import Target
 
 
@@ -54,10 +54,10 @@ def check_balance(net: Net, target: Target, models: Sequence[str] | None = None,
     rows: list[dict[str, Any]] = []
     paid, unpaid, recovered, other = [], [], [], []
     for name, res in zip(names, results, strict=True):
-        status = res.data.get("status_code")
-        statuses = res.data.get("statuses", [])
+        ev = res.evidence or PingEvidence(status_code=None, model=name)  # a refused ping sent nothing
+        status, statuses = ev.status_code, ev.statuses
         rows.append({"model": name, "status_code": status, "attempts": res.data.get("attempts"),
-                     "request_id": res.data.get("request_id")})
+                     "request_id": ev.request_id})
         if status == 402:
             unpaid.append(name)
         elif 402 in statuses and status is not None and 200 <= status < 300:

@@ -58,7 +58,7 @@ def error_detail(body: bytes, content_type: str = "") -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def classify_exception(exc: BaseException, proxy: str | None = None) -> Finding:
+def classify_exception(exc: BaseException, proxy: str | None = None) -> Finding:  # noqa: C901 - a flat table of exception types; issue 11 adds cases today, split after that lands
     """One network failure -> one `net.*` (or `url.invalid`) finding, with the layer in words."""
     import httpx
 
@@ -177,6 +177,8 @@ def classify_status(status: int, body: bytes, content_type: str, url: str,
     said = f" The server said: {detail}" if detail else ""
     html = looks_html(body, content_type)
     out: list[Finding] = []
+    if status in (301, 302, 303, 307, 308):
+        return [finding("http.unexpected", f"HTTP {status} redirect without a usable Location header.")]
     if status == 407:
         # A plain-HTTP proxy answers 407 itself (through CONNECT, httpx raises ProxyError instead).
         return [finding("net.proxy", f"HTTP 407 Proxy Authentication Required{' from ' + proxy if proxy else ''}: "
@@ -196,43 +198,34 @@ def classify_status(status: int, body: bytes, content_type: str, url: str,
             kind = "truncated or invalid JSON" if body.lstrip()[:1] in (b"{", b"[") else "a body that is not JSON"
             return [finding("http.unexpected", f"HTTP {status} with {kind} ({len(body)} bytes).")]
         return []
-    low = detail.lower()
-    if status == 400:
-        out.append(finding("http.bad_request", f"HTTP 400.{said}"))
-    elif status == 401:
-        out.append(finding("auth.rejected", f"HTTP 401.{said}"))
-    elif status == 403:
-        out.append(finding("auth.forbidden", f"HTTP 403.{said}"))
-    elif status == 402:
-        code = "balance.instrument_unavailable" if ("instrument" in low or "token" in low) else "balance.credits_empty"
-        out.append(finding(code, f"HTTP 402.{said}"))
-    elif status == 404:
-        about_model = any(w in low for w in ("model", "instrument")) and not html
-        out.append(finding("model.not_found" if about_model else "http.not_found_path", f"HTTP 404 at {url}.{said}"))
-    elif status == 422:
-        out.append(finding("http.unprocessable", f"HTTP 422.{said}"))
-    elif status == 429:
-        out.append(finding("http.rate_limited", f"HTTP 429.{said}"))
-    elif status == 408:
-        out.append(finding("http.timeout", f"HTTP 408.{said}"))
-    elif status == 409:
-        out.append(finding("http.conflict", f"HTTP 409.{said}"))
-    elif status == 413:
-        out.append(finding("http.too_large", f"HTTP 413.{said}"))
-    elif status == 503 and not html:
-        out.append(finding("http.replenishing", f"HTTP 503.{said}"))
-    elif status >= 500 and html:
+    if status >= 500 and html and status != 503:
         return _html_5xx(status, detail, url, proxy)
-    elif status >= 500:
-        out.append(finding("http.server_error", f"HTTP {status}.{said}"))
-    elif status in (301, 302, 303, 307, 308):
-        out.append(finding("http.unexpected", f"HTTP {status} redirect without a usable Location header."))
-    else:
-        out.append(finding("http.unexpected", f"HTTP {status}.{said}"))
+    out.append(finding(_status_code(status, detail.lower(), html), f"HTTP {status}"
+                       f"{' at ' + url if status == 404 else ''}.{said}"))
     if html:
         out.append(finding("http.html_body", f"The {status} came as an HTML page ({detail}), not The Grid's JSON "
                            "error: a proxy or load balancer answered.", severity="warning"))
     return out
+
+
+# A status whose meaning needs no reading of the body (402 and 404 do; see _status_code).
+_BY_STATUS = {400: "http.bad_request", 401: "auth.rejected", 403: "auth.forbidden", 408: "http.timeout",
+              409: "http.conflict", 413: "http.too_large", 422: "http.unprocessable", 429: "http.rate_limited"}
+
+
+def _status_code(status: int, low_detail: str, html: bool) -> str:
+    """The finding code of an error status (not 2xx, 407, redirects or HTML 5xx pages, handled before)."""
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status == 402:
+        return "balance.instrument_unavailable" if ("instrument" in low_detail or "token" in low_detail) \
+            else "balance.credits_empty"
+    if status == 404:
+        about_model = any(w in low_detail for w in ("model", "instrument")) and not html
+        return "model.not_found" if about_model else "http.not_found_path"
+    if status == 503 and not html:
+        return "http.replenishing"
+    return "http.server_error" if status >= 500 else "http.unexpected"
 
 
 def _html_5xx(status: int, detail: str, url: str, proxy: str | None) -> list[Finding]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from gridctl.findings import Finding, finding
 from gridctl.lint.url import lint_url
 from gridctl.probe.client import Net, Outcome
-from gridctl.result import CheckResult, Timer
-from gridctl.target import ANTHROPIC_VERSION, Target, curl_command  # noqa: F401 - re-exported for callers
+from gridctl.result import CheckResult, PingEvidence, Timer
+from gridctl.target import Target
 
 
 def no_contact(base_url: str, api: str = "chat") -> Finding | None:
@@ -93,7 +94,11 @@ def result_of(out: Outcome, target: Target, timer: Timer) -> CheckResult:
     if data["served_model"]:
         summary += f", served by {data['served_model']}"
     data["summary"] = summary
-    return CheckResult("ping", "Ping", out.findings, data=data, duration_ms=total)
+    evidence = PingEvidence(status_code=out.status_code, model=target.model, served_model=data["served_model"],
+                            request_ids=tuple(out.request_ids), attempts=out.attempts,
+                            statuses=tuple(out.statuses), redirects=tuple(out.redirects),
+                            key_sent_to=tuple(out.key_sent_to), timings_ms=dict(timings))
+    return CheckResult("ping", "Ping", out.findings, data=data, duration_ms=total, evidence=evidence)
 
 
 def _served_model(out: Outcome) -> str | None:
@@ -103,17 +108,16 @@ def _served_model(out: Outcome) -> str | None:
     return None
 
 
-def one_line(check: CheckResult, show_model: bool = False) -> str:
-    """ping's human output: `ok text-prime 200 412ms req=abc123` / `fail http.rate_limited 429 after 3 attempts`."""
-    d = check.data
-    rid = f" req={d['request_id']}" if d.get("request_id") else ""
-    ms = d.get("timings_ms", {}).get("total") or check.duration_ms
-    errors = [f for f in check.findings if f.severity == "error"]
-    if not errors:
-        served = f" ({d['served_model']})" if d.get("served_model") else ""
-        return f"ok {d.get('model')} {d.get('status_code')} {ms:.0f}ms{rid}{served}"
-    f = errors[0]
-    status = f" {d['status_code']}" if d.get("status_code") else ""
-    tries = f" after {d['attempts']} attempts" if d.get("attempts", 0) > 1 else ""
-    model = f" model={d.get('model')}" if show_model else ""
-    return f"fail {f.code}{status}{tries} {ms:.0f}ms{rid}{model}".replace("  ", " ")
+def with_model_hint(check: CheckResult) -> CheckResult:
+    """A 404 for an unknown instrument names the closest real one in its fix (was in cli/ping.py)."""
+    if not any(f.code == "model.not_found" for f in check.findings):
+        return check
+    from gridctl.lint.model import lint_model  # only a 404 needs the suggestion
+
+    model = check.evidence.model if check.evidence is not None else check.data.get("model")
+    hint = lint_model(str(model))
+    if not hint.suggestion:
+        return check
+    check.findings = [replace(f, fix=f"Use {hint.suggestion}. " + f.fix) if f.code == "model.not_found" else f
+                      for f in check.findings]
+    return check

@@ -528,3 +528,13 @@ def test_login_with_corrupt_config_stores_nothing(memory_keyring: keyrings.Memor
     assert result.exit_code == 3
     assert "config.toml" in one_line_error(result)
     assert memory_keyring.store == {}  # refused before the key went anywhere
+
+
+def test_login_json_carries_the_request_id_of_its_verifying_ping(cli: Cli, healthy_emulator: Emulator) -> None:
+    emu = healthy_emulator
+    proc = cli("auth", "login", "--api-key-stdin", "--json", stdin=DEMO_KEY, THEGRID_BASE_URL=emu.base_url)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    (sent,) = chat_requests(emu)
+    assert doc["request_ids"] == [sent["request_id"]]  # was [] although the ping got one
+    assert doc["stored"] and DEMO_KEY not in proc.stdout + proc.stderr

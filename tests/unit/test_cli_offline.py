@@ -383,3 +383,40 @@ def test_explain_shows_the_new_codes(code: str, title: str) -> None:
     result = run("explain", code)
     assert result.exit_code == 0 and code in result.output and title in result.output
     assert "cause:" in result.output and "fix:" in result.output
+# --- the profile's api (a profile with api = "messages" is linted as the messages API) -------------
+
+def _messages_profile(config_dir: Path) -> None:
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text('[profiles.default]\napi = "messages"\n', encoding="utf-8")
+
+
+def test_auth_lint_honours_the_profiles_api(isolated_env: Path) -> None:
+    _messages_profile(isolated_env)
+    result = run("auth", "lint", f"x-api-key: {KEY}", "--json")
+    assert result.exit_code == 0, result.stdout  # on chat this header is auth.wrong_header
+    assert one_json(result.stdout)["checks"][0]["data"]["api"] == "messages"
+    # a flag still outranks the profile
+    flagged = run("auth", "lint", f"x-api-key: {KEY}", "--api", "chat", "--json")
+    assert one_json(flagged.stdout)["diagnosis"]["code"] == "auth.wrong_header"
+
+
+def test_auth_lint_without_header_synthesises_the_profiles_header(isolated_env: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _messages_profile(isolated_env)
+    monkeypatch.setenv("THEGRID_API_KEY", KEY)
+    result = run("auth", "lint", "--json")
+    assert result.exit_code == 0, result.stdout
+    assert one_json(result.stdout)["checks"][0]["data"]["header"].lower() == "x-api-key"
+    assert KEY not in result.stdout
+
+
+def test_url_honours_the_profiles_api(isolated_env: Path) -> None:
+    plain = one_json(run("url", "https://api.thegrid.ai/v1", "--json").stdout)
+    _messages_profile(isolated_env)
+    result = run("url", "https://api.thegrid.ai/v1", "--json")
+    doc = one_json(result.stdout)
+    assert doc["checks"][0]["data"]["api"] == "messages"
+    assert plain["checks"][0]["data"]["api"] == "chat"
+    assert doc["canonical"] != plain["canonical"] or doc["checks"][0]["findings"] != plain["checks"][0]["findings"]
+    flagged = one_json(run("url", "https://api.thegrid.ai/v1", "--api", "chat", "--json").stdout)
+    assert flagged["checks"][0]["data"]["api"] == "chat"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gridctl.doctor import flow
+from gridctl.doctor import evidence, flow
 from gridctl.doctor.config import sdk_env_findings
 from gridctl.doctor.diagnose import diagnose
 from gridctl.doctor.support import closing_lines, expected_vs_got, support_message, write_report
@@ -19,7 +19,7 @@ from gridctl.findings import ExitCode, Finding, finding
 from gridctl.probe.balance import check_balance
 from gridctl.probe.ping import Target
 from gridctl.report import ENVELOPE_KEYS
-from gridctl.result import CheckResult, Report
+from gridctl.result import CheckResult, PingEvidence, Report
 
 BASE = "https://api.thegrid.ai/v1"
 KEY = "gk-diag-7Qm2Xv9LpR4tYc8NwK3sZb6HfJ1dGe5Aa0o"
@@ -31,7 +31,12 @@ def check(cid: str, *found: str | Finding, **data: Any) -> CheckResult:
 
 
 def ping(status: int | None, *found: str | Finding, model: str = "text-prime", **data: Any) -> CheckResult:
-    return check("ping", *found, status_code=status, model=model, **data)
+    c = check("ping", *found, status_code=status, model=model, **data)
+    ids = data.get("request_ids") or ([data["request_id"]] if data.get("request_id") else [])
+    c.evidence = PingEvidence(status_code=status, model=model, request_ids=tuple(ids),
+                              statuses=tuple(data.get("statuses", ())), redirects=tuple(data.get("redirects", ())),
+                              key_sent_to=tuple(data.get("key_sent_to", ())))
+    return c
 
 
 def checks(*items: CheckResult) -> dict[str, CheckResult]:
@@ -223,7 +228,7 @@ def test_network_probe_failure_stays_an_error_when_nothing_answered() -> None:
     ("https://api.thegrid.ai/v10", False), ("http://[::1", False),
 ])
 def test_has_v1(base: str, has: bool) -> None:
-    assert flow._has_v1(base) is has
+    assert evidence._has_v1(base) is has
 
 
 @pytest.mark.parametrize(("base", "refused"), [
@@ -238,8 +243,8 @@ def test_no_contact_for_lookalike_or_hostless_urls(base: str, refused: bool) -> 
 
 
 def probe(model: str, status: int | None, *found: str, statuses: list[int] | None = None) -> CheckResult:
-    return check("ping", *found, status_code=status, statuses=statuses or ([status] if status else []),
-                 model=model, request_id=f"req_{model}")
+    return ping(status, *found, statuses=statuses or ([status] if status else []), model=model,
+                request_id=f"req_{model}")
 
 
 def balance_of(names: list[str], pings: list[CheckResult]) -> CheckResult:

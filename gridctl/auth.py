@@ -1,17 +1,55 @@
-"""auth login / status / logout, like gh's: the key in the OS keyring, never in the config file."""
+"""The key, like gh's: lint the header, store the key in the OS keyring, show and remove it.
+
+Each function returns a Report; gridctl/cli/auth.py only parses options and
+gridctl/render/auth.py writes the human lines.
+"""
 
 from __future__ import annotations
 
-import sys
+from dataclasses import replace
 
-from gridctl import grid, secrets
-from gridctl.cli.common import ConfigProblem, Opts, UsageError
+from gridctl import context, grid, secrets
+from gridctl.doctor.config import key_findings
+from gridctl.errors import ConfigProblem, UsageError
 from gridctl.findings import Finding, finding
-from gridctl.report import error_line
+from gridctl.lint.header import HeaderSyntaxError, header_for, lint_header, lint_key_shape
+from gridctl.lint.url import lint_url
 from gridctl.result import CheckResult, Report, Timer
+from gridctl.settings import Settings, save_profile
 
 
-def _read_key(from_stdin: bool) -> str:
+def lint(settings: Settings, header: str | None) -> Report:
+    """Lint HEADER, or the header gridctl would send with the key in effect on the profile's API."""
+    api = settings.api.value or "chat"
+    timer = Timer()
+    if header is None:
+        key = settings.key
+        if not key.value:
+            check = CheckResult("auth", "Auth header", [finding("config.no_key")], duration_ms=timer.ms())
+            return Report("auth lint", [check], target=settings.target())
+        header, source = header_for(key.value, api), key.source
+    else:
+        source = "argument"
+    try:
+        result = lint_header(header, api=api)
+    except HeaderSyntaxError as exc:
+        raise UsageError(str(exc)) from None
+    # the header as given, with the key itself replaced by its fingerprint
+    shown = header.strip()
+    if result.key:
+        shown = shown.replace(result.key, secrets.fingerprint(result.key))
+    check = CheckResult("auth", "Auth header", result.findings, duration_ms=timer.ms(),
+                        data={"header": result.name, "key": secrets.fingerprint(result.key), "source": source,
+                              "api": api})
+    report = Report("auth lint", [check], target={"api": api, "key": f"{secrets.fingerprint(result.key)} ({source})"})
+    report.human["shown"] = shown
+    return report
+
+
+def read_key(from_stdin: bool) -> str:
+    """The key to store: one line of standard input, or a hidden prompt on a terminal."""
+    import sys
+
     if from_stdin:
         key = sys.stdin.readline()
     elif sys.stdin.isatty():
@@ -30,7 +68,7 @@ def _read_key(from_stdin: bool) -> str:
     return key
 
 
-def _unusable(key: str) -> str | None:
+def unusable(key: str) -> str | None:
     """Why a key cannot be sent as it is, in words that never quote it."""
     if key[0] in "\"'`" or key[-1] in "\"'`":
         return "it is wrapped in quote characters; paste the key alone"
@@ -41,26 +79,23 @@ def _unusable(key: str) -> str | None:
     return None
 
 
-def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool, insecure_storage: bool,
-          timeout: float) -> int:
-    from dataclasses import replace
-
-    from gridctl.lint.header import lint_key_shape
-    from gridctl.lint.url import lint_url
-    from gridctl.settings import save_profile
-
-    timer = Timer()
-    key = _read_key(api_key_stdin)
-    settings = opts.settings
-    profile = settings.profile.value or "default"
+def _refuse_to_store(key: str) -> None:
     shape: list[Finding] = []
     lint_key_shape(key, shape.append)
     errors = [f for f in shape if f.severity == "error"]
     if errors:
         raise ConfigProblem(f"not storing that key: {errors[0].message}")
-    why = _unusable(key)
+    why = unusable(key)
     if why:
         raise ConfigProblem(f"not storing that key: {why}")
+
+
+def login(settings: Settings, key: str, *, base_url: str | None, verify: bool, insecure_storage: bool,
+          timeout: float) -> Report:
+    """Check KEY (with a ping unless told not to), then store it for the profile."""
+    timer = Timer()
+    profile = settings.profile.value or "default"
+    _refuse_to_store(key)
     if base_url is not None:
         settings.config  # noqa: B018 - a corrupt config fails now, before the key is stored
         url = lint_url(base_url)
@@ -69,7 +104,6 @@ def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool
             raise ConfigProblem(f"--base-url: {bad[0].message} (canonical: {url.canonical})")
     checks: list[CheckResult] = []
     if verify:
-        from gridctl import context
         from gridctl.probe.client import Deadline
         from gridctl.probe.ping import ping
 
@@ -80,44 +114,24 @@ def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool
         if check.status == "fail":
             report = Report("auth login", checks, target={"profile": profile}, duration_ms=timer.ms())
             report.extra["stored"] = None
-            return opts.finish(report, header=f"gridctl auth login: {_verify_failure(check)}; nothing stored "
-                               "(--no-verify stores it anyway)")
+            return report
     where = _store(settings, profile, key, insecure_storage)
     saved = f"; base URL {base_url} saved in profile {profile}" if base_url else ""
     if base_url is not None:
         save_profile(settings, profile, {"base_url": base_url})
-    note = finding("config.key_source", f"Key {secrets.fingerprint(key)} stored in {where} for profile "
-                   f"{profile}{saved}.")
-    stored_notes = [note]
+    notes = [finding("config.key_source", f"Key {secrets.fingerprint(key)} stored in {where} for profile "
+                     f"{profile}{saved}.")]
     shadow = next((name for name in (grid.ENV_API_KEY, grid.ENV_LEGACY_KEY) if settings.env.get(name)), None)
     if shadow:  # like gh with GH_TOKEN: the stored key is not the one commands will use
-        stored_notes.append(finding("config.key_source", f"{shadow} is set in this environment and outranks the "
-                                    f"stored key; unset it to use the stored one.", severity="warning"))
-    checks.append(CheckResult("store", "Stored", stored_notes))
+        notes.append(finding("config.key_source", f"{shadow} is set in this environment and outranks the "
+                             f"stored key; unset it to use the stored one.", severity="warning"))
+    checks.append(CheckResult("store", "Stored", notes))
     report = Report("auth login", checks, target={"profile": profile}, duration_ms=timer.ms())
     report.extra["stored"] = where
-    if where.startswith("file"):
-        error_line("warning: the key is stored in PLAIN TEXT (a 0600 file); prefer a keyring or "
-                   f"{grid.ENV_API_KEY}", opts.out)
-    return opts.finish(report, header="gridctl auth login")
+    return report
 
 
-def _verify_failure(check: CheckResult) -> str:
-    """Which layer stopped the verifying call: only a 401/403 says anything about the key."""
-    first = next((f for f in check.findings if f.severity == "error"), None)
-    code = first.code if first else "no answer"
-    status = check.data.get("status_code")
-    if status in (401, 403) and code.startswith("auth."):
-        return f"The Grid rejected the key (HTTP {status}, {code})"
-    if status is None:
-        return f"the verifying call could not reach the API ({code}: network, not the key)"
-    return f"the verifying call failed with HTTP {status} ({code}), which says nothing against the key"
-
-
-def _store(settings: object, profile: str, key: str, insecure: bool) -> str:
-    from gridctl.settings import Settings
-
-    assert isinstance(settings, Settings)
+def _store(settings: Settings, profile: str, key: str, insecure: bool) -> str:
     try:
         secrets.keyring_set(profile, key)
         return f"the OS keyring ({secrets.keyring_backend_name()})"
@@ -129,50 +143,32 @@ def _store(settings: object, profile: str, key: str, insecure: bool) -> str:
     return f"file {path} (plain text)"
 
 
-def status(opts: Opts, *, offline: bool) -> int:
-    from gridctl import context
-
+def status(settings: Settings, *, offline: bool) -> Report:
+    """Which key is in effect and where it came from (doctor's key findings); a ping unless offline."""
     timer = Timer()
-    settings = opts.settings
     key = settings.key
     profile = settings.profile.value or "default"
     base = settings.base_url
-    findings: list[Finding] = []
     data = {"profile": f"{profile} ({settings.profile.source})", "base_url": f"{context.base_url_for(settings)} "
             f"({base.source})", "key": f"{secrets.fingerprint(key.value)} ({key.source})" if key.value else None,
             "keyring": secrets.keyring_backend_name(), "config_file": str(settings.config_path)}
+    findings = key_findings(settings, profile)
     if key.value:
-        findings.append(finding("config.key_source", f"Key {secrets.fingerprint(key.value)} in effect, from "
-                                f"{key.source}."))
         shadowed = _shadowed(settings, profile, key.source)
         if shadowed:
-            findings.append(finding("config.key_source", f"A stored key ({shadowed}) is shadowed by {key.source}."))
+            findings.insert(1, finding("config.key_source", f"A stored key ({shadowed}) is shadowed by {key.source}."))
             data["shadowed"] = shadowed
-    else:
-        findings.append(finding("config.no_key", f"No key: not in --api-key, {grid.ENV_API_KEY}, the keyring "
-                                f"(profile {profile}) or a credentials file.",
-                                fix=f"Run `gridctl auth login` or export {grid.ENV_API_KEY}."))
-    if settings.keyring_problem:
-        findings.append(finding("config.keyring_unavailable", f"The keyring could not be read: "
-                                f"{settings.keyring_problem}."))
     checks = [CheckResult("auth", "Key", findings, data=data, duration_ms=timer.ms())]
     if key.value and not offline:
         from gridctl.probe.ping import ping
 
         with context.net(settings, retries=0) as net:
             checks.append(ping(net, context.target(settings)))
-    report = Report("auth status", checks, target=settings.target(), duration_ms=timer.ms())
-    for c in checks:
-        report.add_request_id(c.data.get("request_id"))
-    footer = [f"{k}: {v}" for k, v in data.items() if v]
-    return opts.finish(report, header="gridctl auth status", footer=footer)
+    return Report("auth status", checks, target=settings.target(), duration_ms=timer.ms())
 
 
-def _shadowed(settings: object, profile: str, source: str) -> str | None:
+def _shadowed(settings: Settings, profile: str, source: str) -> str | None:
     """A stored key that a flag or env var outranks: users forget which one is in effect."""
-    from gridctl.settings import Settings
-
-    assert isinstance(settings, Settings)
     if source.startswith(("keyring", "file")):
         return None
     try:
@@ -185,8 +181,8 @@ def _shadowed(settings: object, profile: str, source: str) -> str | None:
     return f"file {secrets.fingerprint(stored)}" if stored else None
 
 
-def logout(opts: Opts) -> int:
-    settings = opts.settings
+def logout(settings: Settings) -> Report:
+    """Remove the profile's stored key from the keyring and the plain-text file."""
     profile = settings.profile.value or "default"
     removed: list[str] = []
     problem = None
@@ -202,4 +198,4 @@ def logout(opts: Opts) -> int:
     msg = f"removed the key of profile {profile} from the {' and '.join(removed)}" if removed else \
         f"nothing to remove: no key stored for profile {profile} (keyring and plain-text file checked)"
     check = CheckResult("auth", "Logout", [], data={"profile": profile, "removed": removed, "summary": msg})
-    return opts.finish(Report("auth logout", [check], target={"profile": profile}), header="gridctl auth logout")
+    return Report("auth logout", [check], target={"profile": profile})

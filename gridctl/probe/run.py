@@ -1,0 +1,111 @@
+"""The network commands as one call each: settings in, Report out. Was the body of cli/ping.py,
+cli/balance.py, cli/status.py and cli/models.py; the adapters now only parse options."""
+
+from __future__ import annotations
+
+from gridctl import context, grid
+from gridctl.findings import ExitCode, finding
+from gridctl.lint.model import lint_model
+from gridctl.result import CheckResult, Report, Timer
+from gridctl.settings import Settings
+from gridctl.target import curl_command
+
+
+def ping_report(settings: Settings, *, all_: bool = False, stream: bool = False, retries: int = 2) -> Report:
+    """One chat completion (or all nine instruments, or one stream); a 404 names the closest instrument."""
+    from gridctl.probe.ping import ping, with_model_hint
+
+    timer = Timer()
+    tgt = context.target(settings)
+    with context.net(settings, retries=retries) as net:
+        if all_:
+            from gridctl.probe.balance import probe_instruments
+
+            checks = probe_instruments(net, tgt, grid.INSTRUMENTS)
+        elif stream:
+            from gridctl.probe.stream import check_stream
+
+            checks = [check_stream(net, tgt)]
+            checks[0].data.setdefault("model", tgt.model)
+        else:
+            checks = [ping(net, tgt)]
+    checks = [with_model_hint(c) for c in checks]
+    return Report("ping", checks, target=settings.target(), duration_ms=timer.ms())
+
+
+def curl_report(settings: Settings, *, stream: bool = False) -> Report:
+    """ping --curl: the equivalent curl command, offline (no key lookup, no httpx)."""
+    report = Report("ping", [], target=settings.target(with_key=False))
+    report.extra["curl"] = curl_command(context.target(settings, with_key=False), stream=stream)
+    return report
+
+
+def balance_report(settings: Settings, *, model_only: bool, retries: int) -> Report:
+    """Which instruments answer 402: the one asked for (--model), else all nine."""
+    from gridctl.probe.balance import check_balance
+    from gridctl.probe.ping import refuse
+
+    timer = Timer()
+    models = [settings.model.value or grid.DEFAULT_MODEL] if model_only else list(grid.INSTRUMENTS)
+    tgt = context.target(settings)
+    refused = refuse(tgt, "balance", "Balance")
+    if refused is not None:
+        return Report("balance", [refused], target=settings.target())
+    with context.net(settings, retries=retries) as net:
+        check = check_balance(net, tgt, models)
+    return Report("balance", [check], target=settings.target(), duration_ms=timer.ms())
+
+
+def status_report(settings: Settings) -> Report:
+    """The status page, whatever provider serves it; never sends credentials."""
+    from gridctl.probe.status import check_status
+
+    timer = Timer()
+    url = settings.status_url
+    with context.net(settings, retries=0) as net:
+        check = check_status(net, url.value or "")
+    check.data["source"] = url.source
+    # Alone, reading the page is the command's one job: failing at it is an error (exit 9, the network
+    # layer that failed), not the warning it is inside doctor, where the API answers for itself.
+    unread = any(f.code == "status.unreachable" for f in check.findings)
+    if unread:
+        check = CheckResult(check.id, check.title, [
+            finding(f.code, f.message, severity="error") if f.code == "status.unreachable" else f
+            for f in check.findings], data=check.data, duration_ms=check.duration_ms)
+    return Report("status", [check], target={"status_url": url.value}, duration_ms=timer.ms(),
+                  exit_override=ExitCode.NETWORK if unread else None)
+
+
+def models_report(settings: Settings, name: str | None, *, offline: bool) -> Report:
+    """The instruments (live list when it can be read, else built in), or NAME validated against them."""
+    timer = Timer()
+    checks: list[CheckResult] = []
+    live: list[str] | None = None
+    if not offline:
+        checks.append(_live_list(settings))
+        live = checks[-1].data.get("live")
+    if name is not None:
+        lint = lint_model(name, live)
+        checks.append(CheckResult("model", "Instrument", lint.findings, duration_ms=timer.ms(),
+                                  data={"name": name, "suggestion": lint.suggestion, "known": lint.known}))
+    else:
+        listed = live if live is not None else list(grid.INSTRUMENTS) + list(grid.LAB_MARKET)
+        source = "live list" if live is not None else "built-in list"
+        checks.append(CheckResult("model", "Instruments", [], duration_ms=timer.ms(),
+                                  data={"instruments": listed, "source": source,
+                                        "summary": f"{len(listed)} from the {source}"}))
+    return Report("models", checks, target=settings.target(with_key=False), duration_ms=timer.ms())
+
+
+def _live_list(settings: Settings) -> CheckResult:
+    from gridctl.probe.models import fetch_models
+    from gridctl.probe.ping import no_contact
+
+    tgt = context.target(settings)
+    # Only a look-alike host stops the live list (no key is needed to list): nothing, not even an
+    # unauthenticated GET, goes to a host that is probably someone else's.
+    bad = no_contact(tgt.base_url, tgt.api)
+    if bad is not None and bad.code == "url.host_typo":
+        return CheckResult("models", "Live instrument list", [bad], data={"sent": False})
+    with context.net(settings, retries=0) as net:
+        return fetch_models(net, tgt)

@@ -1,0 +1,51 @@
+"""auth lint / login / status / logout: the heading and closing lines around the checklist."""
+
+from __future__ import annotations
+
+from gridctl import grid
+from gridctl.render import Text
+from gridctl.result import CheckResult, Report
+
+
+def lint(report: Report) -> Text:
+    check = report.checks[0] if report.checks else None
+    if check is None or "source" not in check.data:
+        return Text()
+    return Text(f"gridctl auth lint ({check.data['source']})", [f"header: {report.human.get('shown', '')}"])
+
+
+def login(report: Report) -> Text:
+    if report.extra.get("stored") is None and report.checks:
+        return Text(f"gridctl auth login: {verify_failure(report.checks[0])}; nothing stored "
+                    "(--no-verify stores it anyway)")
+    return Text("gridctl auth login")
+
+
+def verify_failure(check: CheckResult) -> str:
+    """Which layer stopped the verifying call: only a 401/403 says anything about the key."""
+    first = next((f for f in check.findings if f.severity == "error"), None)
+    code = first.code if first else "no answer"
+    status = check.data.get("status_code")
+    if status in (401, 403) and code.startswith("auth."):
+        return f"The Grid rejected the key (HTTP {status}, {code})"
+    if status is None:
+        return f"the verifying call could not reach the API ({code}: network, not the key)"
+    return f"the verifying call failed with HTTP {status} ({code}), which says nothing against the key"
+
+
+def login_warnings(report: Report) -> list[str]:
+    """Said on stderr even under --json: a plain-text key is a risk the user must see."""
+    where = report.extra.get("stored")
+    if isinstance(where, str) and where.startswith("file"):
+        return [f"warning: the key is stored in PLAIN TEXT (a 0600 file); prefer a keyring or {grid.ENV_API_KEY}"]
+    return []
+
+
+def status(report: Report) -> Text:
+    data = report.checks[0].data if report.checks else {}
+    return Text("gridctl auth status", [f"{k}: {v}" for k, v in data.items() if v])
+
+
+def logout(report: Report) -> Text:
+    return Text("gridctl auth logout")
+
