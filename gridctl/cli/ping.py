@@ -18,6 +18,7 @@ def ping_cmd(
     stream: Annotated[bool, typer.Option("--stream", help="Stream the answer (SSE) and check it ends.")] = False,
     retries: Annotated[int, typer.Option("--retries", help="Retries for 402/429/5xx/connection errors.")] = 2,
     curl: Annotated[bool, typer.Option("--curl", help="Print the equivalent curl command instead of sending.")] = False,
+    receipt: Annotated[bool, typer.Option("--receipt", help="Fetch the usage receipt; compare your TTFT with the server's.")] = False,
 ) -> int:
     from gridctl import context, grid
     from gridctl.report import print_line
@@ -54,6 +55,10 @@ def ping_cmd(
             checks[0].data.setdefault("model", tgt.model)
         else:
             checks = [ping(net, tgt)]
+        if receipt and not all_ and checks[0].data.get("request_id"):
+            from gridctl.probe.usage import fetch_receipt, join
+
+            checks.append(join(checks[0], fetch_receipt(net, tgt, str(checks[0].data["request_id"]))))
     for check in checks:
         if any(f.code == "model.not_found" for f in check.findings):
             from gridctl.lint.model import lint_model  # only a 404 needs the suggestion
@@ -69,6 +74,11 @@ def ping_cmd(
     if opts.out.json or opts.out.quiet:
         return opts.finish(report)
     for check in checks:
+        if check.id == "usage":
+            from gridctl.render.usage import receipt_line
+
+            print_line(receipt_line(check), opts.out)
+            continue
         line = one_line(check, show_model=all_) if check.id == "ping" else _stream_line(check)
         print_line(line, opts.out)
     return int(report.exit_code)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 MAX_BODY = 1 << 20
 STATUS_PATHS = {"/api/v2/status.json": False, "/api/v2/summary.json": True}
 CHAT, MESSAGES, MODELS = "/v1/chat/completions", "/v1/messages", "/v1/models"
+USAGE = "/v1/usage/"
 ROUTES = {CHAT: "POST", MESSAGES: "POST", MODELS: "GET"}
 RANGES: dict[str, tuple[float, float | None]] = {
     "temperature": (0, 2), "top_p": (0, 1), "max_tokens": (1, None),
@@ -68,6 +69,7 @@ class Handler(BaseHTTPRequestHandler):
     default_request_version = "HTTP/1.0"
     timeout = 15.0  # socket timeout: a stalled client can't pin this thread forever
     request_id = "req_0000000000000000"
+    t_start = 0.0
 
     @property
     def emu(self) -> Emulator:
@@ -117,12 +119,15 @@ class Handler(BaseHTTPRequestHandler):
             return self._drop()
         if path in STATUS_PATHS and self.command == "GET":
             return self._json(200, payloads.status(sc.status, STATUS_PATHS[path]))
+        if path.startswith(USAGE) and self.command == "GET":
+            return self._usage(path[len(USAGE):])
+        self.t_start = time.perf_counter()  # server-side timing of the receipt starts here
         if sc.hang:
             emu.wait(None)
             return self._drop()
         if sc.reset:
             return self._reset()
-        if emu.wait(sc.delay):
+        if emu.wait(sc.delay + (sc.first_byte_delay if path.endswith((CHAT, MESSAGES)) else 0.0)):
             return self._drop()
         api_path = path[2:] if path.startswith("/r/") else path
         method = ROUTES.get(api_path)
@@ -202,12 +207,15 @@ class Handler(BaseHTTPRequestHandler):
             return None
         if req.get("stream") is True and messages_api:
             self._stream([f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-                          for name, data in payloads.message_events(req)])
+                          for name, data in payloads.message_events(req)], req, api_path)
         elif req.get("stream") is True:
-            self._stream([f"data: {json.dumps(c)}\n\n".encode() for c in payloads.chat_chunks(req)]
-                         + [b"data: [DONE]\n\n"])
+            self._stream([f"data: {json.dumps(c)}\n\n".encode()
+                          for c in payloads.chat_chunks(req, self.emu.scenario.stream_tokens)]
+                         + [b"data: [DONE]\n\n"], req, api_path)
         else:
             answer = payloads.message(req) if messages_api else payloads.chat_completion(req)
+            elapsed = time.perf_counter() - self.t_start  # recorded first: a client asks right after
+            self.emu.add_receipt(payloads.receipt(self.request_id, req, api_path, 2, elapsed, elapsed))
             self._json(200, answer, truncate=self.emu.scenario.truncate_body)
 
     def _scenario_failure(self, instrument: str) -> bool:
@@ -295,8 +303,19 @@ class Handler(BaseHTTPRequestHandler):
     def _error(self, code: int, detail: str, headers: Headers = ()) -> None:
         self._json(code, {"errors": {"detail": detail}}, headers)
 
-    def _stream(self, events: list[bytes]) -> None:
+    def _usage(self, request_id: str) -> None:
+        """GET /v1/usage/{id}: the receipt of a request this emulator served, else 404."""
+        problem = self._auth_problem(messages_api=False)
+        if problem:
+            return self._error(401, problem)
+        receipt = self.emu.receipts.get(request_id) if self.emu.scenario.usage_endpoint else None
+        if receipt is None:
+            return self._error(404, f"No usage record for request {request_id[:80]!r}")
+        self._json(200, receipt)
+
+    def _stream(self, events: list[bytes], req: dict[str, Any], api_path: str) -> None:
         sc = self.emu.scenario
+        tokens, first_token = 0, None
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
@@ -307,6 +326,30 @@ class Handler(BaseHTTPRequestHandler):
                 return self._drop()  # no last chunk: the client sees a cut-off body
             if sc.stream_gap and i == len(events) // 2 and self.emu.wait(sc.stream_gap):
                 return self._drop()
+            if _carries_content(event):  # the token shapes: a pause before each content chunk
+                if self.emu.wait(sc.token_gap if tokens else sc.first_token_delay):
+                    return self._drop()
+                tokens += 1
+                first_token = first_token or time.perf_counter() - self.t_start
+            if i == len(events) - 1:  # the receipt exists before the client can see the end
+                elapsed = time.perf_counter() - self.t_start
+                self.emu.add_receipt(payloads.receipt(self.request_id, req, api_path, tokens,
+                                                      first_token or elapsed, elapsed))
             # wfile is unbuffered, so each event leaves as its own chunk right away.
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
         self.wfile.write(b"0\r\n\r\n")
+
+
+def _carries_content(event: bytes) -> bool:
+    """Does this SSE event carry generated text (OpenAI delta content, Anthropic text_delta)?"""
+    try:
+        doc = json.loads(event.split(b"data:", 1)[1])
+    except (IndexError, ValueError):
+        return False
+    if not isinstance(doc, dict):
+        return False
+    if doc.get("type") == "content_block_delta":
+        return True
+    choices = doc.get("choices") or [{}]
+    delta = choices[0].get("delta") if isinstance(choices[0], dict) else None
+    return isinstance(delta, dict) and bool(delta.get("content") or delta.get("tool_calls"))

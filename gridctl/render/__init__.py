@@ -1,0 +1,1 @@
+"""Human text, one module per command; gridctl/report.py stays the facade."""
