@@ -1,0 +1,120 @@
+"""gridctl watch against the emulator's injected latency and its failure scenarios."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from _cli import emu_env, invoke
+
+from gridctl.emulator.scenarios import DEMO_KEY
+from gridctl.emulator.server import Emulator, start
+from gridctl.target import Target
+from gridctl.watch.run import WatchPlan, run_watch
+from gridctl.watch.stats import PERCENTILES, Sample, Series
+
+pytestmark = pytest.mark.e2e
+
+# Injected truth (seconds): small, so 20 probes take about 3 s.
+FIRST_BYTE, FIRST_TOKEN, TOKEN_GAP, TOKENS = 0.05, 0.05, 0.005, 5
+TOLERANCE_MS = 5.0
+
+
+@pytest.fixture(scope="module")
+def shaped() -> Iterator[Emulator]:
+    with start("healthy", first_byte_delay=FIRST_BYTE, first_token_delay=FIRST_TOKEN, token_gap=TOKEN_GAP,
+               stream_tokens=TOKENS) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def jsonl_run(shaped: Emulator) -> list[dict[str, Any]]:
+    run = invoke("watch", "--stream", "--count", "20", "--every", "0", "--jsonl", env=emu_env(shaped, DEMO_KEY))
+    assert run.code == 0, run
+    return [json.loads(line) for line in run.out.splitlines()]
+
+
+def reference(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def test_reported_ttfb_and_ttft_match_the_injected_delays(jsonl_run: list[dict[str, Any]]) -> None:
+    probes = [r for r in jsonl_run if r["type"] == "probe"]
+    assert len(probes) == 20 and all(p["ok"] and p["tokens"] == TOKENS for p in probes)
+    ttfb = statistics.median(p["ttfb_ms"] for p in probes)
+    ttft = statistics.median(p["ttft_ms"] for p in probes)
+    itl = statistics.median(p["itl_ms"] for p in probes)
+    assert abs(ttfb - FIRST_BYTE * 1000) <= TOLERANCE_MS, ttfb
+    assert abs(ttft - (FIRST_BYTE + FIRST_TOKEN) * 1000) <= TOLERANCE_MS, ttft
+    assert abs(itl - TOKEN_GAP * 1000) <= TOLERANCE_MS, itl
+    # inter-token latency and tokens/s follow their definitions on every record
+    for p in probes:
+        assert p["itl_ms"] == pytest.approx((p["total_ms"] - p["ttft_ms"]) / (p["tokens"] - 1), abs=0.01)
+        assert p["tokens_per_s"] == pytest.approx(1000 / p["itl_ms"], rel=1e-3)
+
+
+def test_summary_percentiles_equal_a_reference_on_the_same_samples(jsonl_run: list[dict[str, Any]]) -> None:
+    probes = [r for r in jsonl_run if r["type"] == "probe"]
+    summary = jsonl_run[-1]
+    assert summary["type"] == "summary" and summary["command"] == "watch" and summary["exit_code"] == 0
+    stats = summary["checks"][0]["data"]
+    assert stats["calls"] == 20 and stats["failures"] == {}
+    for metric in ("ttfb_ms", "ttft_ms", "total_ms", "itl_ms", "tokens_per_s"):
+        values = [p[metric] for p in probes]
+        for q in PERCENTILES:
+            assert stats[metric][f"p{q}"] == pytest.approx(reference(values, q), abs=0.001), (metric, q)
+    assert set(summary["request_ids"]) <= {p["request_id"] for p in probes}
+
+
+def test_plain_lines_off_a_terminal_then_the_summary(shaped: Emulator) -> None:
+    run = invoke("watch", "--count", "2", "--every", "10ms", env=emu_env(shaped, DEMO_KEY))
+    assert run.code == 0, run
+    lines = run.out.splitlines()
+    assert [" text-prime ok 200 ttfb=" in line for line in lines[:2]] == [True, True]
+    assert "gridctl watch: 2 rounds" in run.out and "TTFB" in run.out
+    assert DEMO_KEY not in run.out + run.err
+
+
+def test_json_envelope_holds_the_statistics(shaped: Emulator) -> None:
+    run = invoke("watch", "--count", "3", "--every", "0", "--all", "--json", env=emu_env(shaped, DEMO_KEY))
+    doc = run.json()
+    assert run.code == 0 and doc["command"] == "watch" and doc["ok"] is True
+    assert len(doc["checks"]) == 9 and doc["watch"]["rounds"] == 3
+    for check in doc["checks"]:
+        assert check["data"]["calls"] == 3 and check["data"]["ttfb_ms"]["n"] == 3
+        assert check["data"]["ttft_ms"]["n"] == 0  # no --stream: no time to first token
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--every", "soon"), "--every takes a duration"),
+    (("--count", "0"), "--count must be at least 1"),
+    (("--json", "--jsonl"), "exclude each other"),
+])
+def test_bad_flags_are_usage_errors(shaped: Emulator, args: tuple[str, ...], message: str) -> None:
+    run = invoke("watch", *args, env=emu_env(shaped, DEMO_KEY))
+    assert run.code == 2 and message in run.err
+
+
+def test_ctrl_c_ends_with_the_summary(shaped: Emulator) -> None:
+    seen: list[Sample] = []
+
+    def on_sample(sample: Sample, _series: dict[str, Series]) -> None:
+        seen.append(sample)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    plan = WatchPlan([Target(shaped.base_url, DEMO_KEY, "text-prime")], every_s=0.0, count=None, timeout_s=5)
+    report = run_watch(plan, on_sample)
+    assert report.extra["watch"]["interrupted"] is True and report.extra["watch"]["rounds"] == 1
+    assert report.checks[0].data["calls"] == 2 and report.ok
+
+
+def test_stop_event_ends_an_endless_watch(shaped: Emulator) -> None:
+    plan = WatchPlan([Target(shaped.base_url, DEMO_KEY, "text-prime")], every_s=30.0, count=None, timeout_s=5)
+    threading.Timer(0.3, plan.stop.set).start()
+    report = run_watch(plan)
+    assert report.extra["watch"]["rounds"] == 1 and report.checks[0].data["calls"] == 1
