@@ -127,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._drop()
         if sc.reset:
             return self._reset()
-        if emu.wait(sc.delay + (sc.first_byte_delay if path.endswith((CHAT, MESSAGES)) else 0.0)):
+        if emu.wait(sc.delay):
             return self._drop()
         api_path = path[2:] if path.startswith("/r/") else path
         method = ROUTES.get(api_path)
@@ -214,6 +214,8 @@ class Handler(BaseHTTPRequestHandler):
                          + [b"data: [DONE]\n\n"], req, api_path)
         else:
             answer = payloads.message(req) if messages_api else payloads.chat_completion(req)
+            if self._until(self.emu.scenario.first_byte_delay):  # the headers leave on the injected schedule
+                return self._drop()
             elapsed = time.perf_counter() - self.t_start  # recorded first: a client asks right after
             self.emu.add_receipt(payloads.receipt(self.request_id, req, api_path, 2, elapsed, elapsed))
             self._json(200, answer, truncate=self.emu.scenario.truncate_body)
@@ -313,9 +315,16 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(404, f"No usage record for request {request_id[:80]!r}")
         self._json(200, receipt)
 
+    def _until(self, offset: float) -> bool:
+        """Wait until `offset` seconds after the request arrived (True: stopping). A schedule, not a
+        sleep, so the emulator's own work never adds to the latency shapes a test checks against."""
+        return self.emu.wait(self.t_start + offset - time.perf_counter()) if offset > 0 else False
+
     def _stream(self, events: list[bytes], req: dict[str, Any], api_path: str) -> None:
         sc = self.emu.scenario
         tokens, first_token = 0, None
+        if self._until(sc.first_byte_delay):
+            return self._drop()
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
@@ -327,7 +336,7 @@ class Handler(BaseHTTPRequestHandler):
             if sc.stream_gap and i == len(events) // 2 and self.emu.wait(sc.stream_gap):
                 return self._drop()
             if _carries_content(event):  # the token shapes: a pause before each content chunk
-                if self.emu.wait(sc.token_gap if tokens else sc.first_token_delay):
+                if self._until(sc.first_byte_delay + sc.first_token_delay + tokens * sc.token_gap):
                     return self._drop()
                 tokens += 1
                 first_token = first_token or time.perf_counter() - self.t_start

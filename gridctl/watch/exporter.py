@@ -107,8 +107,12 @@ class ProbeCollector:
                              "(total - TTFT) / (tokens - 1).", _s(f.get("itl_ms")), "seconds")
             yield from gauge("gridctl_probe_output_tokens_per_second", "Generation rate after the first token.",
                              f.get("tokens_per_s"))
+        # Only this target's counters: Prometheus files every /probe answer under the probed target,
+        # so another instrument's counters here would become duplicate series.
+        mine = (s.instrument, self.api)
         with self.state.lock:
-            probes, failures = dict(self.state.probes), dict(self.state.failures)
+            probes = {k: v for k, v in self.state.probes.items() if k == mine}
+            failures = {k: v for k, v in self.state.failures.items() if k[:2] == mine}
         total = CounterMetricFamily("gridctl_probes", "Probes run by this exporter.", labels=["instrument", "api"])
         for (instrument, api), (n, rid) in probes.items():
             total.add_metric([instrument, api], n, exemplar=_exemplar(rid))
