@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gridctl.findings import Finding, finding
 from gridctl.report import Output, console, esc, finding_lines, print_line
 from gridctl.result import Report
 from gridctl.watch.stats import Sample, Series
@@ -39,13 +40,14 @@ def table(rows: list[dict[str, Any]], title: str = "gridctl watch") -> Any:
     """The rich table: one row per instrument, p50/p95/p99 of each latency in ms."""
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left")
-    t.add_column("instrument")
+    t = Table(title=title, title_justify="left", caption="milliseconds, p50/p95/p99 of the calls that succeeded",
+              caption_justify="left")
+    t.add_column("instrument", overflow="fold")
     t.add_column("calls", justify="right")
-    t.add_column("failures")
+    t.add_column("failures", overflow="fold")
     for label, _ in _COLUMNS:
-        t.add_column(f"{label} p50/p95/p99 ms", justify="right")
-    t.add_column("tok/s p50", justify="right")
+        t.add_column(label, justify="right", no_wrap=True)
+    t.add_column("tok/s", justify="right")
     for st in rows:
         cells = ["/".join(_ms(st[key][f"p{q}"]) for q in (50, 95, 99)) for _, key in _COLUMNS]
         tps = st["tokens_per_s"]["p50"]
@@ -87,13 +89,15 @@ def summary(report: Report, out: Output) -> None:
     watch = report.extra.get("watch", {})
     how = f"{watch.get('rounds', 0)} rounds" + (", interrupted" if watch.get("interrupted") else "")
     con.print(table([c.data for c in report.checks], title=f"gridctl watch: {how}"))
+    by_code: dict[str, list[tuple[str, Finding]]] = {}
     for check in report.checks:
-        if check.findings:
-            con.print(f"[bold]{esc(check.title)}[/]")
         for f in check.findings:
-            for line in finding_lines(f, plain=not out.color):
-                con.print(line)
-
+            by_code.setdefault(f.code, []).append((check.title, f))
+    for code, seen in by_code.items():  # each code once, with every instrument it hit
+        where = "; ".join(f"{title}: {f.message}" for title, f in seen)
+        first = seen[0][1]
+        for line in finding_lines(finding(code, where, fix=first.fix, severity=first.severity), plain=not out.color):
+            con.print(line)
 
 def write_record(record: dict[str, Any], out: Output) -> None:
     """One --jsonl line (compact JSON), through the key scrubber like every other output."""

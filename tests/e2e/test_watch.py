@@ -141,3 +141,33 @@ def test_stop_event_ends_an_endless_watch(shaped: Emulator) -> None:
     threading.Timer(0.3, plan.stop.set).start()
     report = run_watch(plan)
     assert report.extra["watch"]["rounds"] == 1 and report.checks[0].data["calls"] == 1
+
+
+def test_failures_set_the_exit_code_and_are_explained_once(emulator: Any) -> None:
+    emu = emulator("rate-limited")
+    run = invoke("watch", "--count", "3", "--every", "0", env=emu_env(emu, DEMO_KEY))
+    assert run.code == 7, run
+    assert run.out.count(" fail http.rate_limited 429 ") == 3
+    assert "http.rate_limited×3" in run.out and run.out.count("(http.rate_limited)") == 1
+
+
+def test_a_terminal_gets_the_live_table(shaped: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from gridctl.render.watch import Live
+    from gridctl.report import Output
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    out = Output(stdout=Terminal(), stderr=Terminal())
+    plan = WatchPlan([Target(shaped.base_url, DEMO_KEY, "text-prime")], every_s=0, count=2, timeout_s=5)
+    with Live(out) as live:
+        assert live.live is not None
+        report = run_watch(plan, live.update)
+    text = out.stdout.getvalue()
+    assert report.checks[0].data["calls"] == 2
+    assert "TTFB" in text and "text-prime" in text and " ok 200 ttfb=" not in text  # a table, not lines
