@@ -25,7 +25,8 @@ def duration(text: str, flag: str = "--every") -> float:
 
 
 @command(app, "watch", target=True, quiet=True,
-         help="Probe repeatedly: p50/p95/p99 of TTFB, time to first token and total; failures by code.")
+         help="Probe repeatedly: p50/p95/p99 of TTFB, time to first token and total; failures by code. "
+              "--timeout bounds each probe.")
 def watch_cmd(
     opts: Opts,
     every: Annotated[str, typer.Option("--every", help="Time between rounds (30s, 1m, 500ms).")] = "30s",

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from _cli import emu_env
+from _latency import FIRST_BYTE, FIRST_TOKEN, FLOOR, TOKEN_GAP, TOKENS, off_target
 
 from gridctl.emulator.scenarios import DEMO_KEY
 from gridctl.emulator.server import Emulator, start
@@ -26,8 +27,6 @@ from gridctl.watch.exporter import ExporterServer, ExporterState, make_server
 
 pytestmark = pytest.mark.e2e
 
-FIRST_BYTE, FIRST_TOKEN, TOKEN_GAP, TOKENS = 0.05, 0.05, 0.005, 5
-TOLERANCE_MS = 5.0
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 ROOT_DIR = Path(__file__).resolve().parents[2]
 RULES = ROOT_DIR / "docs" / "prometheus" / "gridctl-alerts.yml"
@@ -42,8 +41,13 @@ def shaped() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def floor() -> Iterator[Emulator]:
-    """The same emulator without injected delays: the floor every measurement stands on."""
-    with start("healthy", stream_tokens=TOKENS) as emu:
+    """The same emulator with 1 ms shapes: the floor every measurement stands on, wake-ups included.
+
+    On a busy machine, waking a thread after a sleep costs more than the work itself; the floor
+    sleeps too, so what is left after subtracting it is the delay gridctl saw injected.
+    """
+    with start("healthy", first_byte_delay=FLOOR, first_token_delay=FLOOR, token_gap=FLOOR,
+               stream_tokens=TOKENS) as emu:
         yield emu
 
 
@@ -78,9 +82,8 @@ def values(text: str) -> dict[str, float]:
     return out
 
 
-@pytest.fixture(scope="module")
-def scrapes(exporter: ExporterServer) -> dict[str, list[str]]:
-    """20 scrapes of the shaped target, each beside a scrape of the unshaped one at the same moment."""
+def scrape_batch(exporter: ExporterServer) -> dict[str, list[str]]:
+    """20 scrapes of the shaped target, each beside a scrape of the floor one at the same moment."""
     from concurrent.futures import ThreadPoolExecutor
 
     out: dict[str, list[str]] = {"text-prime": [], "code-prime": []}
@@ -94,20 +97,33 @@ def scrapes(exporter: ExporterServer) -> dict[str, list[str]]:
     return out
 
 
-def test_reported_ttfb_and_ttft_match_the_injected_delays(scrapes: dict[str, list[str]]) -> None:
-    got = {name: [values(text) for text in texts] for name, texts in scrapes.items()}
-    assert all(v["probe_success"] == 1.0 and v["probe_http_status_code"] == 200.0 for vs in got.values() for v in vs)
+@pytest.fixture(scope="module")
+def scrapes(exporter: ExporterServer) -> dict[str, list[str]]:
+    return scrape_batch(exporter)
 
-    def median(name: str, metric: str) -> float:
-        return statistics.median(v[metric] for v in got[name]) * 1000
 
-    for metric, injected in (("gridctl_probe_time_to_first_byte_seconds", FIRST_BYTE),
-                             ("gen_ai_client_operation_time_to_first_chunk_seconds", FIRST_BYTE + FIRST_TOKEN)):
-        shaped_ms, floor_ms = median("text-prime", metric), median("code-prime", metric)
-        assert shaped_ms >= injected * 1000 - 0.5, (metric, shaped_ms)
-        assert abs(shaped_ms - floor_ms - injected * 1000) <= TOLERANCE_MS, (metric, shaped_ms, floor_ms)
-    itl = median("text-prime", "gen_ai_client_operation_time_per_output_chunk_seconds")
-    assert abs(itl - TOKEN_GAP * 1000) <= TOLERANCE_MS, itl
+METRICS = {"ttfb_ms": "gridctl_probe_time_to_first_byte_seconds",
+           "ttft_ms": "gen_ai_client_operation_time_to_first_chunk_seconds",
+           "itl_ms": "gen_ai_client_operation_time_per_output_chunk_seconds"}
+
+
+def test_reported_ttfb_and_ttft_match_the_injected_delays(scrapes: dict[str, list[str]],
+                                                          exporter: ExporterServer) -> None:
+    misses: list[list[str]] = []
+    batch = scrapes
+    for attempt in range(3):  # a busy shared machine may spoil a batch; a wrong measure spoils all three
+        if attempt:
+            batch = scrape_batch(exporter)
+        got = {name: [values(text) for text in texts] for name, texts in batch.items()}
+        assert all(v["probe_success"] == 1.0 and v["probe_http_status_code"] == 200.0
+                   for vs in got.values() for v in vs)
+        medians = {name: {m: statistics.median(v[metric] for v in vs) * 1000 for m, metric in METRICS.items()}
+                   for name, vs in got.items()}
+        misses.append(off_target(medians["text-prime"], medians["code-prime"]))
+        if not misses[-1]:
+            break
+    else:
+        pytest.fail(f"the exporter's medians missed the injected delays in 3 batches: {misses}")
     assert got["text-prime"][-1]["gridctl_probes_total{api=chat,instrument=text-prime}"] >= 20
 
 
