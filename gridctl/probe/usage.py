@@ -18,6 +18,17 @@ from gridctl.target import Target
 QUIET_STATUSES = (401, 403, 404, 405, 410)
 
 
+def on_consumption_host(target: Target) -> Target:
+    """Receipts live on the consumption host: a probe of the Messages beta host asks there instead."""
+    from dataclasses import replace
+
+    from gridctl import grid
+
+    if target.base_url.startswith(grid.MESSAGES_ROOT):
+        return replace(target, base_url=grid.DEFAULT_BASE_URL, api="chat")
+    return replace(target, api="chat")
+
+
 def receipt_url(base_url: str, request_id: str) -> str:
     return f"{base_url.strip().rstrip('/')}/usage/{quote(request_id, safe='')}"
 
@@ -25,6 +36,7 @@ def receipt_url(base_url: str, request_id: str) -> str:
 def fetch_receipt(net: Net, target: Target, request_id: str) -> CheckResult:
     """The receipt as a check: info with the receipt in `data`, a warning when there is none."""
     timer = Timer()
+    target = on_consumption_host(target)
     refused = refuse(target, "usage", "Usage receipt")
     if refused is not None:
         return refused

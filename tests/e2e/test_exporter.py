@@ -249,3 +249,23 @@ def test_the_base_install_does_not_pull_prometheus_client() -> None:
             "print('prometheus_client' in sys.modules or 'gridctl.watch.exporter' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+def test_a_probe_fits_in_the_scrape_timeout(emulator: Any) -> None:
+    hang = emulator("hang")
+
+    def target(instrument: str, api: str) -> Target:
+        return Target(hang.base_url, DEMO_KEY, instrument, api)
+
+    server = make_server("127.0.0.1:0", ExporterState(target, timeout_s=30))
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        text = httpx.get(url(server), headers={"X-Prometheus-Scrape-Timeout-Seconds": "1.5"}, timeout=10).text
+    finally:
+        server.shutdown()
+        server.server_close()
+    got = values(text)
+    assert got["probe_success"] == 0.0
+    assert got["gridctl_probe_failures_total{api=chat,code=net.no_response,instrument=text-prime}"] == 1.0
+    assert got["probe_duration_seconds"] <= 1.0 + 0.3  # the header's 1.5 s less the 0.5 s margin
