@@ -23,13 +23,10 @@ def exporter_cmd(
     from gridctl.findings import finding
     from gridctl.report import error_line, print_line, simple_envelope, write_json
     from gridctl.target import Target
+    from gridctl.watch.exporter import ExporterState, available, make_server, parse_listen
 
-    try:
-        from gridctl.watch.exporter import ExporterState, make_server, parse_listen
-    except ImportError as exc:
-        if "prometheus_client" not in str(exc):
-            raise
-        raise UsageError("the exporter needs prometheus_client: pip install 'gridctl[exporter]'") from None
+    if not available():
+        raise UsageError("the exporter needs prometheus_client: pip install 'gridctl[exporter]'")
     try:
         host, _port = parse_listen(listen)
     except ValueError as exc:

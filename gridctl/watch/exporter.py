@@ -10,8 +10,8 @@ probe_duration_seconds, probe_http_status_code), OpenTelemetry's GenAI client na
 exist (gen_ai.client.operation.duration, .time_to_first_chunk, .time_per_output_chunk), in
 Prometheus form (dots to underscores, the unit as suffix); gridctl_* for the rest.
 
-prometheus_client is an optional extra (`pip install 'gridctl[exporter]'`): imported only here,
-and this module only by the exporter command.
+prometheus_client is an optional extra (`pip install 'gridctl[exporter]'`), imported inside the
+functions that need it, like every heavy import; `available()` says whether it is installed.
 """
 
 from __future__ import annotations
@@ -24,13 +24,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.exposition import choose_encoder
-from prometheus_client.platform_collector import PlatformCollector
-from prometheus_client.process_collector import ProcessCollector
-from prometheus_client.samples import Exemplar
 
 from gridctl.secrets import scrub
 from gridctl.target import Target
@@ -64,7 +57,16 @@ class ExporterState:
                 self.failures[fkey] = (n + 1, sample.request_id)
 
 
-def _exemplar(rid: str | None) -> Exemplar | None:
+def available() -> bool:
+    """Is the optional extra installed?"""
+    import importlib.util
+
+    return importlib.util.find_spec("prometheus_client") is not None
+
+
+def _exemplar(rid: str | None) -> Any:
+    from prometheus_client.samples import Exemplar
+
     # OpenMetrics caps an exemplar's labels at 128 characters.
     return Exemplar({"request_id": rid[:100]}, 1.0) if rid else None
 
@@ -76,6 +78,8 @@ class ProbeCollector:
         self.sample, self.api, self.stream, self.duration_s, self.state = sample, api, stream, duration_s, state
 
     def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         s, f = self.sample, self.sample.figures
 
         def gauge(name: str, doc: str, value: float | None, unit: str = "") -> Iterator[Any]:
@@ -132,6 +136,10 @@ class ExporterServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], state: ExporterState) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+        from prometheus_client.platform_collector import PlatformCollector
+        from prometheus_client.process_collector import ProcessCollector
+
         self.state = state
         self.own = CollectorRegistry()
         ProcessCollector(registry=self.own)
@@ -196,11 +204,15 @@ class _Handler(BaseHTTPRequestHandler):
         srv.state.count(sample, api)
         srv.scrapes.labels("success" if sample.ok else "failure").inc()
         srv.probe_time.observe(duration)
+        from prometheus_client import CollectorRegistry
+
         registry = CollectorRegistry()
         registry.register(ProbeCollector(sample, api, stream, duration, srv.state))
         self._expose(registry)
 
-    def _expose(self, registry: CollectorRegistry) -> None:
+    def _expose(self, registry: Any) -> None:
+        from prometheus_client.exposition import choose_encoder
+
         encoder, ctype = choose_encoder(self.headers.get("Accept", ""))
         # The key is never in a metric; scrub() is the last line of defence all the same.
         self._send(200, scrub(encoder(registry).decode()).encode(), ctype)

@@ -128,10 +128,13 @@ def test_reported_ttfb_and_ttft_match_the_injected_delays(scrapes: dict[str, lis
 
 
 def test_request_ids_are_exemplars_never_labels(scrapes: dict[str, list[str]], shaped: Emulator) -> None:
+    import re
+
     last = scrapes["text-prime"][-1]
-    rid = shaped.requests[-1]["request_id"]
     probes = next(line for line in last.splitlines() if line.startswith("gridctl_probes_total"))
-    assert probes.endswith(f'# {{request_id="{rid}"}} 1.0')
+    exemplar = re.fullmatch(r'gridctl_probes_total\{[^}]*\} [0-9.]+ # \{request_id="(req_[0-9a-f]+)"\} 1\.0', probes)
+    assert exemplar is not None, probes
+    assert exemplar[1] in {r["request_id"] for r in shaped.requests}  # a request the exporter really made
     body = [line.split(" # ")[0] for line in last.splitlines() if not line.startswith("#")]
     assert not any("req_" in line for line in body)
     everything = "".join(scrapes["text-prime"] + scrapes["code-prime"])
@@ -269,3 +272,13 @@ def test_a_probe_fits_in_the_scrape_timeout(emulator: Any) -> None:
     assert got["probe_success"] == 0.0
     assert got["gridctl_probe_failures_total{api=chat,code=net.no_response,instrument=text-prime}"] == 1.0
     assert got["probe_duration_seconds"] <= 1.0 + 0.3  # the header's 1.5 s less the 0.5 s margin
+
+
+def test_without_the_extra_the_command_says_how_to_install_it(shaped: Emulator,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import gridctl.watch.exporter as module
+    from _cli import invoke
+
+    monkeypatch.setattr(module, "available", lambda: False)
+    run = invoke("exporter", env=emu_env(shaped, DEMO_KEY))
+    assert run.code == 2 and "pip install 'gridctl[exporter]'" in run.err
