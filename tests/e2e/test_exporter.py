@@ -276,8 +276,9 @@ def test_a_probe_fits_in_the_scrape_timeout(emulator: Any) -> None:
 
 def test_without_the_extra_the_command_says_how_to_install_it(shaped: Emulator,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    import gridctl.watch.exporter as module
     from _cli import invoke
+
+    import gridctl.watch.exporter as module
 
     monkeypatch.setattr(module, "available", lambda: False)
     run = invoke("exporter", env=emu_env(shaped, DEMO_KEY))
