@@ -351,6 +351,18 @@ _ENTRIES: tuple[Entry, ...] = (
     _e("stream.idle_gap", W, "Long idle gap in the stream",
        "The stream went quiet for a long time between events; proxies with short idle timeouts cut such streams.",
        "Raise the proxy idle timeout above the gap.", X.OK, _T),
+    # usage receipts (GET /v1/usage/{id}: not in The Grid's public docs, so its absence is no error)
+    _e("usage.unavailable", W, "No usage receipt available",
+       "GET /v1/usage/{request_id} gave no receipt: the endpoint is not published for every account or "
+       "deployment (404), the key may not read it (401), or the request is too recent or not yours.",
+       "Nothing is wrong with your calls. Check usage in the dashboard; quote the request ID to support.", X.OK),
+    _e("usage.receipt", N, "Usage receipt",
+       "The Grid's own record of a request: models, tokens, cost, and its server-side timing.",
+       "Nothing to fix.", X.OK),
+    _e("usage.added_latency", N, "Time added between you and The Grid",
+       "Your client's time to first token minus the server's own ttft_ms from the receipt: the time the "
+       "network, a proxy or a VPN added.",
+       "If it is large, test without the proxy or VPN, or from a host nearer The Grid.", X.OK),
     # body
     _e("body.invalid_json", E, "The request body is not valid JSON",
        "The body does not parse as JSON (trailing commas, single quotes, unescaped newlines).",

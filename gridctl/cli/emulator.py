@@ -20,17 +20,28 @@ def serve_cmd(
     host: Annotated[str, typer.Option("--host", help="A loopback address; anything else is refused.")] = "127.0.0.1",
     latency: Annotated[float, typer.Option("--latency", help="Seconds added before every answer.",
                                            min=0, max=60)] = 0.0,
+    first_byte: Annotated[float | None, typer.Option("--first-byte-delay", min=0, max=60, show_default=False,
+                                                     help="Seconds before an inference answer's headers.")] = None,
+    first_token: Annotated[float | None, typer.Option("--first-token-delay", min=0, max=60, show_default=False,
+                                                      help="Seconds before a stream's first content chunk.")] = None,
+    token_rate: Annotated[float | None, typer.Option("--token-rate", min=0.001, max=100000, show_default=False,
+                                                     help="Content chunks per second after the first.")] = None,
+    tokens: Annotated[int | None, typer.Option("--tokens", min=1, max=10000, show_default=False,
+                                               help="Content chunks per streamed answer.")] = None,
 ) -> int:
     from gridctl.emulator.scenarios import DEMO_KEY
     from gridctl.emulator.server import Emulator, LoopbackOnlyError, UnknownScenarioError, serve_forever
     from gridctl.render.emulator import serve
     from gridctl.report import emit_data
 
+    shapes = {"first_byte_delay": first_byte, "first_token_delay": first_token,
+              "token_gap": None if token_rate is None else 1 / token_rate, "stream_tokens": tokens}
+
     def ready(emu: Emulator) -> None:
         emit_data(*serve(scenario, emu.base_url, emu.root_url, DEMO_KEY), opts.out)
 
     try:
-        serve_forever(scenario, host, port, latency, ready=ready, verbose=opts.out.verbose)
+        serve_forever(scenario, host, port, latency, ready=ready, verbose=opts.out.verbose, **shapes)
     except (LoopbackOnlyError, UnknownScenarioError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:

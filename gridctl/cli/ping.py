@@ -18,6 +18,7 @@ def ping_cmd(
     stream: Annotated[bool, typer.Option("--stream", help="Stream the answer (SSE) and check it ends.")] = False,
     retries: Annotated[int, RETRIES] = 2,
     curl: Annotated[bool, typer.Option("--curl", help="Print the equivalent curl command instead of sending.")] = False,
+    receipt: Annotated[bool, typer.Option("--receipt", help="Fetch the usage receipt; compare your TTFT with the server's.")] = False,
 ) -> int:
     from gridctl.probe.run import curl_report, ping_report
     from gridctl.render.ping import ping_lines
@@ -25,5 +26,5 @@ def ping_cmd(
     if curl:
         report = curl_report(opts.settings, stream=stream)
     else:
-        report = ping_report(opts.settings, all_=all_, stream=stream, retries=retries)
+        report = ping_report(opts.settings, all_=all_, stream=stream, retries=retries, receipt=receipt)
     return opts.lines(report, ping_lines(report))

@@ -45,10 +45,16 @@ class EmulatorState(Protocol):
 
     def token_problem(self, path: str, token: str | None) -> str | None: ...
 
+    @property
+    def receipts(self) -> dict[str, dict[str, Any]]: ...
+
+    def add_receipt(self, receipt: dict[str, Any]) -> None: ...
+
 
 MAX_BODY = 1 << 20
 STATUS_PATHS = {"/api/v2/status.json": False, "/api/v2/summary.json": True}
 CHAT, MESSAGES, MODELS, DIAGNOSTICS = "/v1/chat/completions", "/v1/messages", "/v1/models", "/v1/diagnostics"
+USAGE = "/v1/usage/"
 ROUTES = {CHAT: "POST", MESSAGES: "POST", MODELS: "GET", DIAGNOSTICS: "GET"}
 RANGES: dict[str, tuple[float, float | None]] = {
     "temperature": (0, 2), "top_p": (0, 1), "max_tokens": (1, None),
@@ -89,6 +95,7 @@ class Handler(BaseHTTPRequestHandler):
     default_request_version = "HTTP/1.0"
     timeout = 15.0  # socket timeout: a stalled client can't pin this thread forever
     request_id = "req_0000000000000000"
+    t_start = 0.0
 
     @property
     def emu(self) -> EmulatorState:
@@ -138,6 +145,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._drop()
         if path in STATUS_PATHS and self.command == "GET":
             return self._json(200, payloads.status(sc.status, STATUS_PATHS[path]))
+        if path.startswith(USAGE) and self.command == "GET":
+            return self._usage(path[len(USAGE):])
+        self.t_start = time.perf_counter()  # server-side timing of the receipt starts here
         if sc.hang:
             emu.wait(None)
             return self._drop()
@@ -233,12 +243,17 @@ class Handler(BaseHTTPRequestHandler):
             return None
         if req.get("stream") is True and messages_api:
             self._stream([f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-                          for name, data in payloads.message_events(req)])
+                          for name, data in payloads.message_events(req)], req, api_path)
         elif req.get("stream") is True:
-            self._stream([f"data: {json.dumps(c)}\n\n".encode() for c in payloads.chat_chunks(req)]
-                         + [b"data: [DONE]\n\n"])
+            self._stream([f"data: {json.dumps(c)}\n\n".encode()
+                          for c in payloads.chat_chunks(req, self.emu.scenario.stream_tokens)]
+                         + [b"data: [DONE]\n\n"], req, api_path)
         else:
             answer = payloads.message(req) if messages_api else payloads.chat_completion(req)
+            if self._until(self.emu.scenario.first_byte_delay):  # the headers leave on the injected schedule
+                return self._drop()
+            elapsed = time.perf_counter() - self.t_start  # recorded first: a client asks right after
+            self.emu.add_receipt(payloads.receipt(self.request_id, req, api_path, 2, elapsed, elapsed))
             if self.emu.scenario.cut_body:
                 return self._cut(json.dumps(answer).encode())
             self._json(200, answer, truncate=self.emu.scenario.truncate_body)
@@ -337,8 +352,26 @@ class Handler(BaseHTTPRequestHandler):
     def _error(self, code: int, detail: str, headers: Headers = ()) -> None:
         self._json(code, {"errors": {"detail": detail}}, headers)
 
-    def _stream(self, events: list[bytes]) -> None:
+    def _usage(self, request_id: str) -> None:
+        """GET /v1/usage/{id}: the receipt of a request this emulator served, else 404."""
+        problem = self._auth_problem(messages_api=False)
+        if problem:
+            return self._error(401, problem)
+        receipt = self.emu.receipts.get(request_id) if self.emu.scenario.usage_endpoint else None
+        if receipt is None:
+            return self._error(404, f"No usage record for request {request_id[:80]!r}")
+        self._json(200, receipt)
+
+    def _until(self, offset: float) -> bool:
+        """Wait until `offset` seconds after the request arrived (True: stopping). A schedule, not a
+        sleep, so the emulator's own work never adds to the latency shapes a test checks against."""
+        return self.emu.wait(self.t_start + offset - time.perf_counter()) if offset > 0 else False
+
+    def _stream(self, events: list[bytes], req: dict[str, Any], api_path: str) -> None:
         sc = self.emu.scenario
+        tokens, first_token = 0, None
+        if self._until(sc.first_byte_delay):
+            return self._drop()
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
@@ -349,6 +382,30 @@ class Handler(BaseHTTPRequestHandler):
                 return self._drop()  # no last chunk: the client sees a cut-off body
             if sc.stream_gap and i == len(events) // 2 and self.emu.wait(sc.stream_gap):
                 return self._drop()
+            if _carries_content(event):  # the token shapes: a pause before each content chunk
+                if self._until(sc.first_byte_delay + sc.first_token_delay + tokens * sc.token_gap):
+                    return self._drop()
+                tokens += 1
+                first_token = first_token or time.perf_counter() - self.t_start
+            if i == len(events) - 1:  # the receipt exists before the client can see the end
+                elapsed = time.perf_counter() - self.t_start
+                self.emu.add_receipt(payloads.receipt(self.request_id, req, api_path, tokens,
+                                                      first_token or elapsed, elapsed))
             # wfile is unbuffered, so each event leaves as its own chunk right away.
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
         self.wfile.write(b"0\r\n\r\n")
+
+
+def _carries_content(event: bytes) -> bool:
+    """Does this SSE event carry generated text (OpenAI delta content, Anthropic text_delta)?"""
+    try:
+        doc = json.loads(event.split(b"data:", 1)[1])
+    except (IndexError, ValueError):
+        return False
+    if not isinstance(doc, dict):
+        return False
+    if doc.get("type") == "content_block_delta":
+        return True
+    choices = doc.get("choices") or [{}]
+    delta = choices[0].get("delta") if isinstance(choices[0], dict) else None
+    return isinstance(delta, dict) and bool(delta.get("content") or delta.get("tool_calls"))

@@ -86,7 +86,7 @@ def chat_completion(req: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def chat_chunks(req: dict[str, Any]) -> list[dict[str, Any]]:
+def chat_chunks(req: dict[str, Any], tokens: int = 0) -> list[dict[str, Any]]:
     """Every SSE `data:` object of a streamed completion, in order (without [DONE])."""
     base = {"id": f"chatcmpl-{secrets.token_hex(12)}", "object": "chat.completion.chunk",
             "created": int(time.time()), "model": INSTRUMENTS[req["model"]]}
@@ -110,11 +110,11 @@ def chat_chunks(req: dict[str, Any]) -> list[dict[str, Any]]:
     else:
         text = _content(req)
         half = max(1, len(text) // 2)
+        parts = [text[:half], text[half:]] if tokens <= 0 else ["tok "] * tokens
         events = [chunk({"role": "assistant", "content": ""}),
-                  chunk({"content": text[:half]}), chunk({"content": text[half:]}),
-                  chunk({}, "stop")]
+                  *[chunk({"content": part}) for part in parts], chunk({}, "stop")]
     if with_usage:
-        events.append({**base, "choices": [], "usage": _usage(req, 2)})
+        events.append({**base, "choices": [], "usage": _usage(req, tokens if tokens > 0 else 2)})
     return events
 
 
@@ -238,3 +238,20 @@ def diagnostics(sc: Scenario) -> dict[str, Any]:
     return {"data": {"status": worst, "service": "consumption-api (emulator)",
                      "server_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "checks": checks,
                      "summary": f"{sum(c['status'] == 'ok' for c in checks)}/{len(checks)} checks ok"}}
+def receipt(request_id: str, req: dict[str, Any], endpoint: str, output_tokens: int,
+            ttft_s: float, duration_s: float) -> dict[str, Any]:
+    """A usage receipt (GET /v1/usage/{id}, the shape of The Grid's own CLI), timed server-side."""
+    prompt = _usage(req, output_tokens)["prompt_tokens"]
+    gen_s = duration_s - ttft_s
+    return {
+        "request_id": request_id, "status": "reconciled", "requested_model": req["model"],
+        "serving_model": INSTRUMENTS[req["model"]], "endpoint": endpoint,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "usage": {"input_tokens": prompt, "output_tokens": output_tokens,
+                  "total_tokens": prompt + output_tokens},
+        "cost": {"amount": f"{(prompt + output_tokens) * 0.000002:.6f}", "currency": "USD",
+                 "status": "reconciled"},
+        "timing": {"ttft_ms": round(ttft_s * 1000, 1),
+                   "tokens_per_second": round(output_tokens / gen_s, 1) if gen_s > 0 else None,
+                   "duration_ms": round(duration_s * 1000, 1)},
+    }

@@ -105,6 +105,16 @@ class Scenario:
     # One silent pause, in seconds, in the middle of every stream.
     stream_gap: float = 0.0
     models_status: int | None = None
+    # Latency shapes (seconds), so watch/exporter numbers can be checked against a known truth:
+    # before the response headers of an inference answer, before the first chunk that carries
+    # content, and between content chunks (1 / token rate). `stream_tokens` > 0 streams that
+    # many content chunks instead of the two-chunk reply.
+    first_byte_delay: float = 0.0
+    first_token_delay: float = 0.0
+    token_gap: float = 0.0
+    stream_tokens: int = 0
+    # GET /v1/usage/{id} exists (The Grid's public docs do not list it: it may answer 404).
+    usage_endpoint: bool = True
     status: StatusPage = field(default_factory=StatusPage)
 
 
@@ -187,6 +197,12 @@ _add(Scenario(
     "degraded", "The status page shows degraded performance; the API works.",
     status=StatusPage(indicator="minor", components=(("Consumption API", "degraded_performance"),)),
 ))
+_add(Scenario(
+    "slow-tokens", "First byte after 0.3 s, first token 0.5 s later, then 20 tokens/s (streams of 20).",
+    first_byte_delay=0.3, first_token_delay=0.5, token_gap=0.05, stream_tokens=20,
+))
+_add(Scenario("usage-missing", "GET /v1/usage/{id} answers 404, as a deployment without it.",
+              usage_endpoint=False))
 _add(Scenario(
     "models-unavailable", "GET /v1/models answers 500; inference works.", models_status=500,
 ))

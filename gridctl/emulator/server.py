@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -25,6 +26,8 @@ from gridctl.emulator.handler import EmulatorState, Handler
 from gridctl.emulator.scenarios import SCENARIOS, Scenario
 
 REDIRECT_TOKEN_TTL = 60.0  # seconds a signed redirect stays valid: unknown for The Grid, minutes is plausible
+MAX_RECEIPTS = 1000
+SHAPES = ("first_byte_delay", "first_token_delay", "token_gap", "stream_tokens")
 
 
 class LoopbackOnlyError(ValueError):
@@ -97,11 +100,13 @@ class Emulator:
     """A running (or ready-to-run) emulator bound to an ephemeral or given loopback port."""
 
     def __init__(self, scenario: str = "healthy", host: str = "127.0.0.1", port: int = 0,
-                 latency: float = 0.0, verbose: bool = False) -> None:
+                 latency: float = 0.0, verbose: bool = False, **shapes: float | None) -> None:
         if scenario not in SCENARIOS:
             raise UnknownScenarioError(
                 f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
         self.scenario: Scenario = SCENARIOS[scenario]
+        self.set_shapes(**shapes)
+        self.receipts: dict[str, dict[str, Any]] = {}  # request ID -> usage receipt, for GET /v1/usage/{id}
         self.latency = latency
         self.verbose = verbose
         self.requests: list[dict[str, Any]] = []
@@ -118,7 +123,9 @@ class Emulator:
         self.root_url = f"http://{url_host}:{self.port}"
         self.base_url = f"{self.root_url}/v1"
 
-    def start(self) -> Emulator:
+    def start(self, **shapes: float | None) -> Emulator:
+        if shapes:
+            self.set_shapes(**shapes)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name=f"grid-emulator-{self.port}", daemon=True)
         self._thread.start()
@@ -150,6 +157,22 @@ class Emulator:
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self.requests.append(entry)
+
+    def set_shapes(self, **shapes: float | None) -> None:
+        """Latency shapes (see SHAPES) override the scenario's: a test or a flag sets a known truth."""
+        unknown = set(shapes) - set(SHAPES)
+        if unknown:
+            raise TypeError(f"unknown latency shape(s): {', '.join(sorted(unknown))}")
+        given: dict[str, Any] = {k: v for k, v in shapes.items() if v is not None}
+        if "stream_tokens" in given:
+            given["stream_tokens"] = int(given["stream_tokens"])
+        self.scenario = replace(self.scenario, **given)
+
+    def add_receipt(self, receipt: dict[str, Any]) -> None:
+        with self._lock:
+            self.receipts[str(receipt["request_id"])] = receipt
+            while len(self.receipts) > MAX_RECEIPTS:  # bounded, like the request log: oldest first out
+                del self.receipts[next(iter(self.receipts))]
 
     def next_inference(self) -> int:
         with self._lock:
@@ -193,16 +216,16 @@ def _is_handler_state(emu: Emulator) -> EmulatorState:
 
 
 def start(scenario: str = "healthy", host: str = "127.0.0.1", port: int = 0,
-          latency: float = 0.0, verbose: bool = False) -> Emulator:
-    """Start an emulator serving in a daemon thread."""
-    return Emulator(scenario, host, port, latency, verbose).start()
+          latency: float = 0.0, verbose: bool = False, **shapes: float | None) -> Emulator:
+    """Start an emulator serving in a daemon thread (`shapes`: see SHAPES)."""
+    return Emulator(scenario, host, port, latency, verbose, **shapes).start()
 
 
 def serve_forever(scenario: str = "healthy", host: str = "127.0.0.1", port: int = 0,
                   latency: float = 0.0, ready: Callable[[Emulator], None] | None = None,
-                  verbose: bool = False) -> None:
+                  verbose: bool = False, **shapes: float | None) -> None:
     """Serve in this thread until KeyboardInterrupt (for `gridctl emulator serve`)."""
-    emu = Emulator(scenario, host, port, latency, verbose)
+    emu = Emulator(scenario, host, port, latency, verbose, **shapes)
     try:
         if ready is not None:
             ready(emu)

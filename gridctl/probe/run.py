@@ -11,8 +11,11 @@ from gridctl.settings import Settings
 from gridctl.target import curl_command
 
 
-def ping_report(settings: Settings, *, all_: bool = False, stream: bool = False, retries: int = 2) -> Report:
-    """One chat completion (or all nine instruments, or one stream); a 404 names the closest instrument."""
+def ping_report(settings: Settings, *, all_: bool = False, stream: bool = False, retries: int = 2,
+                receipt: bool = False) -> Report:
+    """One chat completion (or all nine instruments, or one stream); a 404 names the closest instrument.
+
+    `receipt`: also fetch the call's usage receipt and compare the client's TTFT with the server's."""
     from gridctl.probe.ping import ping, with_model_hint
 
     timer = Timer()
@@ -29,6 +32,10 @@ def ping_report(settings: Settings, *, all_: bool = False, stream: bool = False,
             checks[0].data.setdefault("model", tgt.model)
         else:
             checks = [ping(net, tgt)]
+        if receipt and not all_ and checks[0].data.get("request_id"):
+            from gridctl.probe.usage import fetch_receipt, join
+
+            checks.append(join(checks[0], fetch_receipt(net, tgt, str(checks[0].data["request_id"]))))
     checks = [with_model_hint(c) for c in checks]
     return Report("ping", checks, target=settings.target(), duration_ms=timer.ms())
 

@@ -24,6 +24,14 @@ class StreamStats:
     finish_reason: str | None = None
     max_gap_s: float = 0.0
     first_event_s: float | None = None
+    # Seconds after the response headers: the first and last event that carried content
+    # (time to first token = the first chunk with content, as the LLM benchmarking tools and
+    # OpenTelemetry's gen_ai.client.operation.time_to_first_chunk define it), and the end.
+    first_content_s: float | None = None
+    last_content_s: float | None = None
+    end_s: float | None = None
+    content_events: int = 0
+    usage_tokens: int | None = None  # the stream's own usage.completion_tokens, when it sends one
     error: str | None = None
     gaps: list[float] = field(default_factory=list)
     not_sse: list[Finding] = field(default_factory=list)  # a 2xx that was no event stream at all
@@ -57,6 +65,8 @@ def check_stream(net: Net, target: Target, idle_warn_s: float = IDLE_WARN_S) -> 
         if stats.max_gap_s >= idle_warn_s:
             findings.append(finding("stream.idle_gap", f"The stream went quiet for {stats.max_gap_s:.1f} s between "
                                     "events; a proxy with a shorter idle timeout would cut it."))
+    data["timings_ms"] = {k: out.timings_ms.get(k) for k in ("connect", "tls", "ttfb")}
+    data.update(latency_of(stats, out.timings_ms.get("ttfb")))
     data["summary"] = f"{stats.events} events" + (", complete" if stats.done or stats.finish_reason else "")
     return CheckResult("stream", "Streaming", findings, data=data, duration_ms=timer.ms())
 
@@ -120,6 +130,7 @@ def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Ne
                 except ValueError:
                     continue
                 stats.finish_reason = _finish(doc) or stats.finish_reason
+                _count_content(doc, now - t0, stats)
                 if isinstance(doc, dict) and doc.get("type") == "message_stop":
                     stats.done = True
                     break
@@ -130,6 +141,7 @@ def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Ne
         stats.error = f"{exc.__class__.__name__}: {exc}"[:200]
     end = time.perf_counter()
     stats.elapsed_s, stats.quiet_s = end - t0, end - last
+    stats.end_s = stats.elapsed_s
     if not sse and stats.events == 0:
         # A captive portal's page or a buffered JSON answer is not a stream "cut" by an idle timeout.
         from gridctl.probe.classify import classify_status
@@ -139,6 +151,47 @@ def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Ne
             finding("http.unexpected", f"HTTP {response.status_code} with {ctype or 'no content type'} instead of "
                     "an event stream (text/event-stream): something between you and The Grid buffers or rewrites "
                     "streams.")]
+
+
+def latency_of(stats: StreamStats, ttfb_ms: float | None) -> dict[str, Any]:
+    """TTFT, total, tokens, tokens/s and inter-token latency (ms), all from the request's start.
+
+    The stream's offsets count from the response headers, so the headers' own time (TTFB)
+    is added. Inter-token latency = (total - TTFT) / (tokens - 1); tokens/s is its inverse
+    (the generation rate after the first token).
+    """
+    out: dict[str, Any] = {"ttft_ms": None, "stream_total_ms": None, "tokens": stats.usage_tokens or
+                           stats.content_events, "tokens_per_s": None, "itl_ms": None}
+    if ttfb_ms is None or stats.first_content_s is None:
+        return out
+    ttft = ttfb_ms + stats.first_content_s * 1000
+    total = ttfb_ms + (stats.end_s if stats.end_s is not None else stats.first_content_s) * 1000
+    out["ttft_ms"], out["stream_total_ms"] = round(ttft, 2), round(total, 2)
+    tokens = int(out["tokens"])
+    if tokens > 1 and total > ttft:
+        itl = (total - ttft) / (tokens - 1)
+        out["itl_ms"], out["tokens_per_s"] = round(itl, 3), round(1000 / itl, 2)
+    return out
+
+
+def _count_content(doc: Any, offset_s: float, stats: StreamStats) -> None:
+    if not isinstance(doc, dict):
+        return
+    usage = doc.get("usage")
+    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+        stats.usage_tokens = usage["completion_tokens"]
+    if doc.get("type") == "content_block_delta":
+        has = True
+    else:
+        choices = doc.get("choices")
+        delta = choices[0].get("delta") if isinstance(choices, list) and choices and isinstance(choices[0], dict) \
+            else None
+        has = isinstance(delta, dict) and bool(delta.get("content") or delta.get("tool_calls"))
+    if has:
+        stats.content_events += 1
+        if stats.first_content_s is None:
+            stats.first_content_s = offset_s
+        stats.last_content_s = offset_s
 
 
 def _finish(doc: Any) -> str | None:

@@ -33,5 +33,8 @@ def ping_lines(report: Report) -> list[str]:
     """One line per check; `--curl` shows the command instead; `--all` names each instrument."""
     if "curl" in report.extra:
         return [str(report.extra["curl"])]
-    show_model = len(report.checks) > 1
-    return [one_line(c, show_model) if c.id == "ping" else stream_line(c) for c in report.checks]
+    from gridctl.render.usage import receipt_line
+
+    show_model = len([c for c in report.checks if c.id != "usage"]) > 1
+    return [one_line(c, show_model) if c.id == "ping" else receipt_line(c) if c.id == "usage" else stream_line(c)
+            for c in report.checks]

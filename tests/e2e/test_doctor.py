@@ -47,6 +47,8 @@ EXPECTED: dict[str, tuple[tuple[str, ...], str | None, int]] = {
     "maintenance": ((), None, 0),
     "degraded": ((), None, 0),
     "models-unavailable": ((), None, 0),
+    "slow-tokens": ((), None, 0),
+    "usage-missing": ((), None, 0),
 }
 ALLOWED_EXTRAS = {"emulated"}
 CHECK_KEYS = {"id", "title", "status", "duration_ms", "findings", "data"}

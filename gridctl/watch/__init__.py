@@ -1,0 +1,1 @@
+"""Beyond one call: repeated probes (`gridctl watch`), their statistics, the Prometheus exporter."""

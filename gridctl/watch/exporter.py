@@ -1,0 +1,241 @@
+"""`gridctl exporter`: a Prometheus exporter in blackbox_exporter's style.
+
+GET /probe?instrument=text-prime&api=chat runs one probe (streamed by default, so time to
+first token is measured) within the scrape's X-Prometheus-Scrape-Timeout-Seconds and answers
+with that probe's figures; GET /metrics describes the exporter itself. Request IDs travel as
+OpenMetrics exemplars on the counters, never as labels (one series per request would explode).
+
+Metric names: blackbox_exporter's where Prometheus users know them (probe_success,
+probe_duration_seconds, probe_http_status_code), OpenTelemetry's GenAI client names where they
+exist (gen_ai.client.operation.duration, .time_to_first_chunk, .time_per_output_chunk), in
+Prometheus form (dots to underscores, the unit as suffix); gridctl_* for the rest.
+
+prometheus_client is an optional extra (`pip install 'gridctl[exporter]'`), imported inside the
+functions that need it, like every heavy import; `available()` says whether it is installed.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from gridctl.secrets import scrub
+from gridctl.target import Target
+from gridctl.watch.probe import probe_once
+from gridctl.watch.stats import Sample
+
+DEFAULT_LISTEN = "127.0.0.1:9464"
+SCRAPE_MARGIN_S = 0.5  # blackbox_exporter's default offset: answer before Prometheus gives up
+_INSTRUMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
+
+
+@dataclass
+class ExporterState:
+    """What outlives one scrape: the counters (with the last request ID as exemplar)."""
+
+    make_target: Callable[[str, str], Target]
+    timeout_s: float = 10.0
+    transport: Any = None  # tests may hand the probes an httpx transport
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    probes: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
+    failures: dict[tuple[str, str, str], tuple[int, str | None]] = field(default_factory=dict)
+
+    def count(self, sample: Sample, api: str) -> None:
+        with self.lock:
+            key = (sample.instrument, api)
+            n, _ = self.probes.get(key, (0, None))
+            self.probes[key] = (n + 1, sample.request_id)
+            if not sample.ok:
+                fkey = (sample.instrument, api, sample.code or "http.unexpected")
+                n, _ = self.failures.get(fkey, (0, None))
+                self.failures[fkey] = (n + 1, sample.request_id)
+
+
+def available() -> bool:
+    """Is the optional extra installed?"""
+    import importlib.util
+
+    return importlib.util.find_spec("prometheus_client") is not None
+
+
+def _exemplar(rid: str | None) -> Any:
+    from prometheus_client.samples import Exemplar
+
+    # OpenMetrics caps an exemplar's labels at 128 characters.
+    return Exemplar({"request_id": rid[:100]}, 1.0) if rid else None
+
+
+class ProbeCollector:
+    """The metrics of one probe, plus the cumulative counters of every probe so far."""
+
+    def __init__(self, sample: Sample, api: str, stream: bool, duration_s: float, state: ExporterState) -> None:
+        self.sample, self.api, self.stream, self.duration_s, self.state = sample, api, stream, duration_s, state
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        s, f = self.sample, self.sample.figures
+
+        def gauge(name: str, doc: str, value: float | None, unit: str = "") -> Iterator[Any]:
+            if value is not None:
+                yield GaugeMetricFamily(name, doc, value=value, unit=unit)
+
+        yield from gauge("probe_success", "1 when the probe's call succeeded, else 0.", 1.0 if s.ok else 0.0)
+        yield from gauge("probe_duration_seconds", "How long the probe took.", self.duration_s, "seconds")
+        yield from gauge("probe_http_status_code", "HTTP status of the final answer (0: none).",
+                         float(s.status_code or 0))
+        phases = GaugeMetricFamily("gridctl_probe_phase_seconds", "Phase timings of the call: dns, connect, tls "
+                                   "(durations) and ttfb (from the request's start to the response headers).",
+                                   labels=["phase"], unit="seconds")
+        for phase in ("dns", "connect", "tls", "ttfb"):
+            value = f.get(f"{phase}_ms")
+            if value is not None:
+                phases.add_metric([phase], value / 1000)
+        yield phases
+        yield from gauge("gridctl_probe_time_to_first_byte_seconds", "From the request's start to the response "
+                         "headers.", _s(f.get("ttfb_ms")), "seconds")
+        if s.ok:  # failed calls stay out of the latency figures
+            yield from gauge("gen_ai_client_operation_duration_seconds", "The call, start to end (stream end for "
+                             "streams); OpenTelemetry gen_ai.client.operation.duration.", _s(f.get("total_ms")),
+                             "seconds")
+            yield from gauge("gen_ai_client_operation_time_to_first_chunk_seconds", "Time to first token: the first "
+                             "chunk carrying content; OpenTelemetry gen_ai.client.operation.time_to_first_chunk.",
+                             _s(f.get("ttft_ms")), "seconds")
+            yield from gauge("gen_ai_client_operation_time_per_output_chunk_seconds", "Inter-token latency: "
+                             "(total - TTFT) / (tokens - 1).", _s(f.get("itl_ms")), "seconds")
+            yield from gauge("gridctl_probe_output_tokens_per_second", "Generation rate after the first token.",
+                             f.get("tokens_per_s"))
+        # Only this target's counters: Prometheus files every /probe answer under the probed target,
+        # so another instrument's counters here would become duplicate series.
+        mine = (s.instrument, self.api)
+        with self.state.lock:
+            probes = {k: v for k, v in self.state.probes.items() if k == mine}
+            failures = {k: v for k, v in self.state.failures.items() if k[:2] == mine}
+        total = CounterMetricFamily("gridctl_probes", "Probes run by this exporter.", labels=["instrument", "api"])
+        for (instrument, api), (n, rid) in probes.items():
+            total.add_metric([instrument, api], n, exemplar=_exemplar(rid))
+        yield total
+        failed = CounterMetricFamily("gridctl_probe_failures", "Failed probes, by gridctl finding code "
+                                     "(`gridctl explain CODE`).", labels=["instrument", "api", "code"])
+        for (instrument, api, code), (n, rid) in failures.items():
+            failed.add_metric([instrument, api, code], n, exemplar=_exemplar(rid))
+        yield failed
+
+
+def _s(ms: float | None) -> float | None:
+    return None if ms is None else ms / 1000
+
+
+class ExporterServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], state: ExporterState) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+        from prometheus_client.platform_collector import PlatformCollector
+        from prometheus_client.process_collector import ProcessCollector
+
+        self.state = state
+        self.own = CollectorRegistry()
+        ProcessCollector(registry=self.own)
+        PlatformCollector(registry=self.own)
+        self.scrapes = Counter("gridctl_exporter_scrapes", "Requests to /probe, by outcome.", ["outcome"],
+                               registry=self.own)
+        self.probe_time = Histogram("gridctl_exporter_probe_duration_seconds", "How long /probe took.",
+                                    registry=self.own)
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        import socketserver
+
+        socketserver.TCPServer.server_bind(self)  # no reverse DNS lookup (HTTPServer.server_bind)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ExporterServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # scrapes every few seconds would drown stderr
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == "/probe":
+            return self._probe(parse_qs(url.query))
+        if url.path == "/metrics":
+            return self._expose(self.server.own)
+        if url.path == "/":
+            page = ("<html><body><h1>gridctl exporter</h1><p><a href=\"/probe?instrument=text-prime&amp;api=chat\">"
+                    "/probe?instrument=text-prime&amp;api=chat</a> | <a href=\"/metrics\">/metrics</a></p>"
+                    "</body></html>\n")
+            return self._send(200, page.encode(), "text/html; charset=utf-8")
+        self._send(404, b"not found: try /probe?instrument=text-prime or /metrics\n", "text/plain")
+
+    def _probe(self, query: dict[str, list[str]]) -> None:
+        srv = self.server
+        instrument = (query.get("instrument") or query.get("target") or [""])[0]
+        api = (query.get("api") or ["chat"])[0]
+        stream = (query.get("stream") or ["true"])[0].lower() not in ("0", "false", "no")
+        if not _INSTRUMENT.fullmatch(instrument) or api not in ("chat", "messages"):
+            srv.scrapes.labels("bad_request").inc()
+            return self._send(400, b"usage: /probe?instrument=text-prime&api=chat|messages[&stream=false]\n",
+                              "text/plain")
+        budget = srv.state.timeout_s
+        header = self.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
+        try:
+            if header:
+                budget = min(budget, max(0.1, float(header) - SCRAPE_MARGIN_S))
+        except ValueError:
+            pass
+        import time
+
+        t0 = time.perf_counter()
+        sample, _check = probe_once(srv.state.make_target(instrument, api), stream=stream, timeout=budget,
+                                    transport=srv.state.transport)
+        duration = time.perf_counter() - t0
+        srv.state.count(sample, api)
+        srv.scrapes.labels("success" if sample.ok else "failure").inc()
+        srv.probe_time.observe(duration)
+        from prometheus_client import CollectorRegistry
+
+        registry = CollectorRegistry()
+        registry.register(ProbeCollector(sample, api, stream, duration, srv.state))
+        self._expose(registry)
+
+    def _expose(self, registry: Any) -> None:
+        from prometheus_client.exposition import choose_encoder
+
+        encoder, ctype = choose_encoder(self.headers.get("Accept", ""))
+        # The key is never in a metric; scrub() is the last line of defence all the same.
+        self._send(200, scrub(encoder(registry).decode()).encode(), ctype)
+
+    def _send(self, code: int, body: bytes, ctype: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT`, `:PORT` (loopback) or `[::1]:PORT` -> (host, port); ValueError when malformed."""
+    match = re.fullmatch(r"(?:\[([^\]]+)\]|([^:\[\]]*)):(\d{1,5})", text.strip())
+    if not match:
+        raise ValueError(f"--listen takes HOST:PORT, not {text!r}")
+    host, port = match[1] or match[2] or "127.0.0.1", int(match[3])
+    if port > 65535:
+        raise ValueError(f"--listen port {port} is out of range")
+    return host, port
+
+
+def make_server(listen: str, state: ExporterState) -> ExporterServer:
+    host, port = parse_listen(listen)
+    return ExporterServer((host, port), state)
