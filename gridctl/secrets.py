@@ -7,26 +7,80 @@ so a key cannot leak even through a message that quoted it by accident.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
 
 SERVICE = "gridctl"
-_SECRETS: set[str] = set()
+_SECRETS: set[str] = set()  # every secret registered, as given and stripped
+_FORMS: set[str] = set()  # whole-key spellings scrubbed exactly: escaped, URL-encoded, base64
+_PATTERN: list[re.Pattern[str] | None] = [None]  # compiled lazily from the above; reset by register()
+# A run of this many characters of a key, anywhere and in any case, is a leak: a server error quoting
+# the key and cut at 300 characters, a lower-cased URL, half a key split at a stray space. Longer than
+# the 4 characters fingerprint() shows, so the fingerprint never counts as a leak.
+WINDOW = 8
+# Key-shaped text given as an argument: long, one token, mixed case and digits (or a key prefix).
+_KEY_SHAPED = re.compile(r"[A-Za-z0-9_\-]{20,}")
+_KEY_PREFIX = re.compile(r"(?:sk|gk|pk|rk|tg|grid|key)[-_]", re.IGNORECASE)
 
 
 def register(secret: str | None) -> None:
-    """Remember a secret so that scrub() removes it from anything written."""
+    """Remember a secret so that scrub() removes it, and its partial and encoded forms, from anything written."""
     if not secret:
         return
     import json
 
-    for form in {secret, secret.strip(), secret.strip().strip("'\"").strip()}:
-        if len(form) < 6:
+    added = False
+    for form in {secret, secret.strip(), secret.strip().strip("'\"").strip(), *secret.split()}:
+        if len(form) < 6 or form in _SECRETS:
             continue
-        # also the escaped spellings a key takes inside JSON, reprs and exception texts
-        # (a key with a newline or quote would otherwise slip through as `\n` or `\"`)
-        _SECRETS.update((form, json.dumps(form, ensure_ascii=False)[1:-1], json.dumps(form)[1:-1], repr(form)[1:-1]))
+        _SECRETS.add(form)
+        added = True
+        # the escaped spellings a key takes inside JSON, reprs and exception texts (a key with a newline
+        # or quote would otherwise slip through as `\n` or `\"`), URL-encoded, and base64 at each alignment
+        _FORMS.update((form, json.dumps(form, ensure_ascii=False)[1:-1], json.dumps(form)[1:-1], repr(form)[1:-1]))
+        _FORMS.update(_encoded(form))
+    if added:
+        _PATTERN[0] = None
+
+
+def register_argv(args: list[str]) -> None:
+    """Register anything key-shaped in the command line: a key given where it does not belong
+    (`ping KEY`, `--timeout KEY`, a pasted curl's header or query string) must not be echoed back."""
+    for arg in args:
+        for token in _KEY_SHAPED.findall(arg):
+            if looks_like_key(token):
+                register(token)
+
+
+def looks_like_key(token: str) -> bool:
+    """Random-looking enough to be a key: a known prefix, or upper, lower and digits mixed.
+
+    Hex request IDs and UUIDs (one case) and words joined by dashes are not."""
+    if len(token) < 20:
+        return False
+    if _KEY_PREFIX.match(token) and any(c.isdigit() for c in token) and any(c.isalpha() for c in token[3:]):
+        return True
+    return any(c.isupper() for c in token) and any(c.islower() for c in token) and any(c.isdigit() for c in token)
+
+
+def _encoded(form: str) -> set[str]:
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    out = {quote(form, safe=""), quote_plus(form), quote(form)}
+    raw = form.encode("utf-8", "surrogateescape")
+    for offset in (0, 1, 2):
+        # Only the base64 groups made of key bytes alone are fixed whatever surrounds the key
+        # ("Bearer KEY", "user:KEY" in Basic auth): those characters are the stable part.
+        enc = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        first = (offset + 2) // 3
+        last = (offset + len(raw)) // 3
+        stable = enc[4 * first: 4 * last]
+        if len(stable) >= 12:
+            out.update((stable, stable.replace("+", "-").replace("/", "_")))
+    return {o for o in out if len(o) >= 6}
 
 
 def fingerprint(key: str | None) -> str:
@@ -39,12 +93,66 @@ def fingerprint(key: str | None) -> str:
     return f"…{key[-4:]}"
 
 
+def _pattern() -> re.Pattern[str] | None:
+    if _PATTERN[0] is None and _SECRETS:
+        parts: set[str] = set(_FORMS)
+        for secret in _SECRETS:
+            s = secret.strip()
+            if len(s) <= WINDOW:
+                parts.add(s)
+            else:
+                parts.update(s[i:i + WINDOW] for i in range(len(s) - WINDOW + 1))
+        alternation = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
+        _PATTERN[0] = re.compile(alternation, re.IGNORECASE)
+    return _PATTERN[0]
+
+
 def scrub(text: str) -> str:
-    """Replace every registered secret in `text` with its fingerprint."""
+    """Replace every registered secret in `text`, in any case, whole or in part, escaped or encoded.
+
+    A whole key becomes its fingerprint; a run of key characters that is not a whole key (cut,
+    split, or glued to other key-like text) becomes `[redacted]`."""
+    if not _SECRETS or not text:
+        return text
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, fingerprint(secret))
+    pattern = _pattern()
+    if pattern is None:
+        return text
+    spans: list[list[int]] = []
+    pos = 0
+    while True:
+        m = pattern.search(text, pos)
+        if m is None:
+            break
+        start, end = m.span()
+        # overlapping windows: keep extending while a window matches one character further on
+        while end < len(text):
+            nxt = pattern.match(text, end - WINDOW + 1) if end - WINDOW + 1 > start else None
+            if nxt is None or nxt.end() <= end:
+                break
+            end = nxt.end()
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+        pos = max(end, start + 1)
+    for start, end in reversed(spans):
+        text = text[:start] + "[redacted]" + text[end:]
     return text
+
+
+def scrub_json(value: Any) -> Any:
+    """Scrub every string (keys too) inside a JSON-able value: scrubbing the serialised text instead
+    could cut through its quoting (a key containing `": "`)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub_json(k) if isinstance(k, str) else k: scrub_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_json(v) for v in value]
+    return value
 
 
 class KeyringProblem(Exception):

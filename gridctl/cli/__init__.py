@@ -46,12 +46,13 @@ def __getattr__(name: str) -> Any:
 def main(argv: list[str] | None = None) -> None:
     """Run gridctl; parser errors become one line (and the error envelope under --json)."""
     args = sys.argv[1:] if argv is None else argv
+    _harden(args)
     app = load(_wanted(args))
     import typer
 
     try:
         code = app(args=args, prog_name="gridctl", standalone_mode=False)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         code = 130
     except Exception as raised:  # noqa: BLE001 - sorted below: parser errors, else an internal error
         exc: Any = raised
@@ -72,7 +73,52 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see `gridctl {command} --help`)" if command != "gridctl" else " (see `gridctl --help`)"
         error_line(message + hint, out)
         code = exc.exit_code
-    sys.exit(code if isinstance(code, int) else 0)
+    _exit(code if isinstance(code, int) else 0)
+
+
+def _harden(args: list[str]) -> None:
+    """Before anything can be printed: know every secret, survive any output encoding, own Ctrl-C."""
+    from gridctl import grid
+    from gridctl.secrets import register, register_argv
+
+    # A usage error echoes the argument it rejects (`--timeout $THEGRID_API_KEY`): every key from the
+    # environment, and anything key-shaped on the command line, is known to scrub() before click speaks.
+    for name in (grid.ENV_API_KEY, grid.ENV_LEGACY_KEY, *(n for n in grid.SDK_ENV_VARS if "KEY" in n or "TOKEN" in n)):
+        register(os.environ.get(name))
+    register_argv(args)
+    for stream in (sys.stdout, sys.stderr):
+        # PYTHONIOENCODING=ascii, LANG=C, and argv bytes that are not UTF-8 (surrogate escapes):
+        # replace what cannot be written instead of dying in the middle of a report.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # a closed or detached stream: nothing to protect
+                pass
+    from gridctl import interrupt
+
+    interrupt.install()
+
+
+def _exit(code: int) -> None:
+    """Exit now, even when worker threads are still blocked in a socket read after Ctrl-C or a
+    deadline: interpreter shutdown would join them and run past the budget."""
+    import threading
+
+    if any(t is not threading.current_thread() and t.is_alive() and not t.daemon for t in threading.enumerate()) \
+            and threading.current_thread() is threading.main_thread() and _is_main_program():
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (ValueError, OSError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
+def _is_main_program() -> bool:
+    # In-process callers (tests) get SystemExit, never a hard exit.
+    return "pytest" not in sys.modules
 
 
 def _internal_error(exc: BaseException, verbose: bool) -> None:

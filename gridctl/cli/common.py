@@ -19,7 +19,7 @@ import typer
 
 from gridctl import grid
 from gridctl.findings import ExitCode
-from gridctl.report import Output, emit, error_envelope, error_line, write_json
+from gridctl.report import Output, emit, envelope, error_envelope, error_line, write_json
 from gridctl.result import Report
 from gridctl.settings import ConfigError, Flags, Settings, from_env
 
@@ -134,8 +134,7 @@ def guard(opts: Opts, body: Callable[[], Any]) -> int:
     except (ConfigProblem, ConfigError) as exc:
         return _fail(opts, ExitCode.CONFIG, str(exc))
     except KeyboardInterrupt:
-        error_line("interrupted", opts.out)
-        return 130
+        return _interrupted(opts)
     except Exception as exc:  # noqa: BLE001 - the last line before a traceback reaches the user
         if opts.out.verbose:
             from gridctl.secrets import scrub
@@ -143,6 +142,20 @@ def guard(opts: Opts, body: Callable[[], Any]) -> int:
             sys.stderr.write(scrub(traceback.format_exc()))
         return _fail(opts, ExitCode.BUG, f"internal error: {exc.__class__.__name__}: {exc} "
                      "(run with -v for details; please report it)")
+
+
+def _interrupted(opts: Opts) -> int:
+    """Ctrl-C outside a step that reports it itself: a valid document with the interruption as a finding."""
+    from gridctl.findings import finding
+    from gridctl.result import CheckResult
+
+    stop = finding("run.interrupted")
+    report = Report(opts.name, [CheckResult("interrupted", "Interrupted", [stop])])
+    report.duration_ms = (time.perf_counter() - opts.started) * 1000
+    if opts.out.json:
+        write_json(envelope(report), opts.out)
+    error_line(f"interrupted after {report.duration_ms / 1000:.1f} s", opts.out)
+    return int(ExitCode.INTERRUPTED)
 
 
 def _fail(opts: Opts, code: ExitCode, message: str) -> int:

@@ -21,8 +21,12 @@ from gridctl.target import Target
 
 def probe_instruments(net: Net, target: Target, models: Sequence[str]) -> list[CheckResult]:
     """Ping each instrument concurrently (one client, one deadline); results in the order given."""
-    with ThreadPoolExecutor(max_workers=min(9, max(1, len(models)))) as pool:
+    # Not `with`: leaving it joins the workers, so a Ctrl-C would wait for every probe to time out.
+    pool = ThreadPoolExecutor(max_workers=min(9, max(1, len(models))), thread_name_prefix="gridctl-probe")
+    try:
         return list(pool.map(lambda m: ping(net, replace(target, model=m)), models))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def check_balance(net: Net, target: Target, models: Sequence[str] | None = None,
