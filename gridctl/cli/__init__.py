@@ -95,9 +95,10 @@ def _harden(args: list[str]) -> None:
                 reconfigure(errors="replace")
             except (ValueError, OSError):  # a closed or detached stream: nothing to protect
                 pass
-    from gridctl import interrupt
+    if _is_main_program():
+        from gridctl import interrupt
 
-    interrupt.install()
+        interrupt.install()
 
 
 def _exit(code: int) -> None:

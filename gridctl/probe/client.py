@@ -171,6 +171,15 @@ class Net:
         if self.proxy_problem is not None:
             out.findings.append(self.proxy_problem)
             return out
+        if auth is not None:
+            # The one seam every keyed request passes: a look-alike host, or plain http to another
+            # machine, never gets the key, whichever step asked (models, features, a future one).
+            from gridctl.probe.ping import no_contact
+
+            refused = no_contact(url)
+            if refused is not None:
+                out.findings.append(refused)
+                return out
         proxy = proxy_for(url)
         attempts_allowed = 1 + (self.retries if retry else 0)
         seen_402 = False

@@ -17,6 +17,10 @@ def no_contact(base_url: str, api: str = "chat") -> Finding | None:
     bad = [f for f in lint.findings if f.code in ("url.host_typo", "url.invalid") and f.severity == "error"]
     if lint.refuse_key or lint.host is None or bad:
         return bad[0] if bad else finding("url.invalid")
+    if any(f.code == "url.insecure_scheme" for f in lint.findings):
+        # Plain http to another machine: the key would cross the network (and any proxy) in clear text.
+        return finding("url.insecure_scheme", f"The base URL uses http:// to {lint.host}; gridctl will not send "
+                       "your key in clear text over the network (only to this machine).")
     return None
 
 
