@@ -6,6 +6,7 @@ so a key cannot leak even through a message that quoted it by accident.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -20,6 +21,7 @@ _PATTERN: list[re.Pattern[str] | None] = [None]  # compiled lazily from the abov
 # the key and cut at 300 characters, a lower-cased URL, half a key split at a stray space. Longer than
 # the 4 characters fingerprint() shows, so the fingerprint never counts as a leak.
 WINDOW = 8
+PARTIAL_MIN = 12  # shorter secrets are matched whole and exactly only: their windows would hit words
 # Key-shaped text given as an argument: long, one token, mixed case and digits (or a key prefix).
 _KEY_SHAPED = re.compile(r"[A-Za-z0-9_\-]{20,}")
 _KEY_PREFIX = re.compile(r"(?:sk|gk|pk|rk|tg|grid|key)[-_]", re.IGNORECASE)
@@ -32,7 +34,9 @@ def register(secret: str | None) -> None:
     import json
 
     added = False
-    for form in {secret, secret.strip(), secret.strip().strip("'\"").strip(), *secret.split()}:
+    # the key as given, stripped, unquoted, and each long word of it ("Bearer KEY" pasted as the key)
+    words = [w for w in secret.split() if len(w) >= PARTIAL_MIN]
+    for form in {secret, secret.strip(), secret.strip().strip("'\"").strip(), *words}:
         if len(form) < 6 or form in _SECRETS:
             continue
         _SECRETS.add(form)
@@ -95,13 +99,13 @@ def fingerprint(key: str | None) -> str:
 
 def _pattern() -> re.Pattern[str] | None:
     if _PATTERN[0] is None and _SECRETS:
-        parts: set[str] = set(_FORMS)
+        parts: set[str] = {f for f in _FORMS if len(f) >= PARTIAL_MIN}
         for secret in _SECRETS:
             s = secret.strip()
-            if len(s) <= WINDOW:
-                parts.add(s)
-            else:
+            if len(s) >= PARTIAL_MIN:
                 parts.update(s[i:i + WINDOW] for i in range(len(s) - WINDOW + 1))
+        if not parts:
+            return None
         alternation = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
         _PATTERN[0] = re.compile(alternation, re.IGNORECASE)
     return _PATTERN[0]
@@ -114,7 +118,7 @@ def scrub(text: str) -> str:
     split, or glued to other key-like text) becomes `[redacted]`."""
     if not _SECRETS or not text:
         return text
-    for secret in sorted(_SECRETS, key=len, reverse=True):
+    for secret in sorted(_SECRETS | _FORMS, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, fingerprint(secret))
     pattern = _pattern()
@@ -159,6 +163,10 @@ class KeyringProblem(Exception):
     """The keyring could not be used; the message says why in one line."""
 
 
+class CredentialsUnreadable(Exception):
+    """The credentials file exists but cannot be read; the message names it and says why."""
+
+
 def _keyring() -> Any:
     try:
         import keyring
@@ -167,8 +175,34 @@ def _keyring() -> Any:
     return keyring
 
 
-def keyring_get(profile: str) -> str | None:
-    """The key stored for `profile`, None when there is none; KeyringProblem when it can't be asked."""
+def keyring_get(profile: str, timeout: float | None = None) -> str | None:
+    """The key stored for `profile`, None when there is none; KeyringProblem when it can't be asked,
+    or did not answer within `timeout` seconds (a locked desktop keyring waiting on a prompt, a dbus
+    call that never returns: the lookup runs off the main thread, which waits with a deadline)."""
+    if timeout is None:
+        return _keyring_get(profile)
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def ask() -> None:
+        try:
+            box["value"] = _keyring_get(profile)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=ask, name="gridctl-keyring", daemon=True)
+    worker.start()
+    worker.join(max(0.0, timeout))
+    if worker.is_alive():
+        raise KeyringProblem(f"the keyring did not answer within {timeout:g} s")
+    if "error" in box:
+        raise box["error"]
+    value: str | None = box.get("value")
+    return value
+
+
+def _keyring_get(profile: str) -> str | None:
     kr = _keyring()
     try:
         value = kr.get_password(SERVICE, profile)
@@ -228,29 +262,55 @@ def credentials_path(config_dir: Path, profile: str) -> Path:
 
 
 def file_get(config_dir: Path, profile: str) -> str | None:
+    """The key in the plain-text file; None when there is none; CredentialsUnreadable when the file
+    exists but cannot be used (a key the user stored must not silently turn into "no key")."""
+    from gridctl.localfile import LocalFileError, read_limited
+
     path = credentials_path(config_dir, profile)
     try:
-        value = path.read_text(encoding="utf-8").strip()
+        raw = read_limited(path, 64 * 1024)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except OSError:
-        return None
+    except LocalFileError as exc:
+        raise CredentialsUnreadable(str(exc)) from None
+    try:
+        value = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise CredentialsUnreadable(f"{path}: not UTF-8 text") from None
     register(value)
     return value or None
 
 
 def file_set(config_dir: Path, profile: str, key: str) -> Path:
+    """Write the key to a 0600 file. Another local user must not be able to read it or redirect it:
+    the temporary file is created new (O_EXCL) and never through a symlink (O_NOFOLLOW), and the
+    directory must be ours and not writable by others (tightened when it is ours, refused when not)."""
+    import secrets as pysecrets
+
     path = credentials_path(config_dir, profile)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
-    os.fchmod(fd, 0o600)  # a stale .tmp keeps its old mode through O_CREAT: fix it before writing
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    os.chmod(path, 0o600)
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = os.lstat(directory)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise CredentialsUnreadable(f"{directory}: not a directory (a symlink or a file); refusing to store the key")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise CredentialsUnreadable(f"{directory}: owned by another user; refusing to store the key there")
+    if info.st_mode & 0o077:
+        os.chmod(directory, 0o700)  # world- or group-writable: someone else could swap the file
+    tmp = directory / f".{profile}.{pysecrets.token_hex(8)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, stat.S_IRUSR | stat.S_IWUSR)
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)  # rename() replaces a symlink at `path` itself, never its target
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     return path
 
 

@@ -21,6 +21,7 @@ from gridctl import grid
 from gridctl.findings import ExitCode
 from gridctl.report import Output, emit, envelope, error_envelope, error_line, write_json
 from gridctl.result import Report
+from gridctl.secrets import CredentialsUnreadable
 from gridctl.settings import ConfigError, Flags, Settings, from_env
 
 
@@ -45,7 +46,11 @@ class Opts:
         if self._settings is None:
             stdin_key = None
             if self.flags.api_key_stdin:
-                stdin_key = sys.stdin.readline().strip() if not sys.stdin.isatty() else None
+                stdin = sys.stdin  # None when stdin is closed (`<&-`)
+                try:
+                    stdin_key = stdin.readline(64 * 1024).strip() if stdin is not None and not stdin.isatty() else None
+                except (OSError, ValueError, UnicodeDecodeError):
+                    stdin_key = None
                 if not stdin_key:
                     raise UsageError("--api-key-stdin: no key on standard input")
             self._settings = from_env(self.flags, stdin_key=stdin_key)
@@ -131,17 +136,27 @@ def guard(opts: Opts, body: Callable[[], Any]) -> int:
         raise
     except UsageError as exc:
         return _fail(opts, ExitCode.USAGE, str(exc))
-    except (ConfigProblem, ConfigError) as exc:
+    except (ConfigProblem, ConfigError, CredentialsUnreadable) as exc:
         return _fail(opts, ExitCode.CONFIG, str(exc))
+    except OSError as exc:
+        if exc.filename is None:
+            return _bug(opts, exc)
+        # local state: a read-only home, a full disk, a path that is a directory
+        return _fail(opts, ExitCode.CONFIG, f"{exc.filename}: {exc.strerror or exc.__class__.__name__}")
     except KeyboardInterrupt:
         return _interrupted(opts)
     except Exception as exc:  # noqa: BLE001 - the last line before a traceback reaches the user
-        if opts.out.verbose:
-            from gridctl.secrets import scrub
+        return _bug(opts, exc)
 
-            sys.stderr.write(scrub(traceback.format_exc()))
-        return _fail(opts, ExitCode.BUG, f"internal error: {exc.__class__.__name__}: {exc} "
-                     "(run with -v for details; please report it)")
+
+def _bug(opts: Opts, exc: BaseException) -> int:
+    if opts.out.verbose:
+        from gridctl.secrets import scrub
+        from gridctl.textsafe import clean
+
+        sys.stderr.write(clean(scrub(traceback.format_exc())))
+    return _fail(opts, ExitCode.BUG, f"internal error: {exc.__class__.__name__}: {exc} "
+                 "(run with -v for details; please report it)")
 
 
 def _interrupted(opts: Opts) -> int:

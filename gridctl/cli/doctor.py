@@ -31,8 +31,12 @@ def doctor_cmd(
         raise UsageError("--retries must be between 0 and 10")
     body_text = None
     if body is not None:
+        from gridctl.localfile import LocalFileError, read_limited
+
         try:
-            body_text = body.read_text(encoding="utf-8")
+            body_text = read_limited(body).decode("utf-8")  # bounded: --body /dev/zero is an error, not a hang
+        except LocalFileError as exc:
+            raise UsageError(f"--body {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"--body {body}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
     return run_doctor(opts, stream=stream, body=body_text, report_file=report_file, emulate=emulate,

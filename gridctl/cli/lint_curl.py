@@ -17,11 +17,13 @@ def lint_curl_cmd(
     curl: Annotated[str, typer.Argument(help="The whole command, quoted: 'curl https://... -H ...'. "
                                         "'-' reads it from standard input.")],
 ) -> int:
-    import sys
-
     from gridctl.lint.curl import CurlSyntaxError, lint_curl
+    from gridctl.localfile import LocalFileError, read_stdin
 
-    text = sys.stdin.read() if curl == "-" else curl
+    try:
+        text = read_stdin(what="standard input (-)") if curl == "-" else curl
+    except LocalFileError as exc:
+        raise UsageError(str(exc)) from None
     timer = Timer()
     try:
         cmd, findings = lint_curl(text)

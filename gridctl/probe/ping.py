@@ -50,6 +50,9 @@ def ping(net: Net, target: Target, retry: bool = True) -> CheckResult:
         return result_of(out, target, timer)
     out = net.send("POST", target.endpoint, headers=target.headers(), json=target.body(), auth=target.auth(),
                    retry=retry)
+    if out.ok and not _answered(out.json(), target.api):
+        out.findings.append(finding("http.empty_answer", f"HTTP {out.status_code}, but the body has no "
+                                    f"{'content' if target.api == 'messages' else 'choices'}: nothing came back."))
     if dns_ms is not None:
         out.timings_ms.setdefault("dns", dns_ms)
     return result_of(out, target, timer)
@@ -97,6 +100,14 @@ def result_of(out: Outcome, target: Target, timer: Timer) -> CheckResult:
         summary += f", served by {data['served_model']}"
     data["summary"] = summary
     return CheckResult("ping", "Ping", out.findings, data=data, duration_ms=total)
+
+
+def _answered(doc: Any, api: str) -> bool:
+    """Does a 2xx body hold an answer? `{}` or `{"choices": []}` is a 200 that said nothing."""
+    if not isinstance(doc, dict):
+        return False
+    field = doc.get("content") if api == "messages" else doc.get("choices")
+    return isinstance(field, list) and len(field) > 0
 
 
 def _served_model(out: Outcome) -> str | None:

@@ -20,7 +20,7 @@ from _tls import tls_server
 
 from gridctl import grid
 from gridctl.emulator.scenarios import INSTRUMENTS
-from gridctl.emulator.server import Emulator
+from gridctl.emulator.server import Emulator, redact_credential
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def test_ping_healthy_is_one_line(healthy_emulator: Emulator) -> None:
     assert m["model"] == "text-prime" and m["served"] == INSTRUMENTS["text-prime"]
     [sent] = inference(healthy_emulator)
     assert m["rid"] == sent["request_id"]
-    assert sent["method"] == "POST" and sent["headers"]["authorization"] == f"Bearer {KEY}"
+    assert sent["method"] == "POST" and sent["headers"]["authorization"] == redact_credential(f"Bearer {KEY}")
     assert json.loads(sent["body"]) == {"model": "text-prime", "messages": [{"role": "user", "content": "ping"}]}
     assert run.err == ""
 
@@ -168,7 +168,7 @@ def test_same_host_redirect_is_followed_with_the_key(emulator: EmulatorFactory) 
     assert run.code == 0, run
     first, second = inference(emu)
     assert second["path"].startswith("/r/v1/chat/completions?token=")
-    assert second["method"] == "POST" and second["headers"]["authorization"] == f"Bearer {KEY}"
+    assert second["method"] == "POST" and second["headers"]["authorization"] == redact_credential(f"Bearer {KEY}")
     assert json.loads(second["body"])["model"] == "text-prime"
     assert [f["code"] for f in run.json()["checks"][0]["findings"]] == ["http.redirect"]
 
@@ -178,7 +178,7 @@ def test_cross_host_redirect_never_sends_the_key_to_the_other_host(emulator: Emu
     run = sub(emu, "ping", "--json")
     assert run.code == 4, run
     first, second = inference(emu)
-    assert first["host"].startswith("127.0.0.1:") and first["headers"]["authorization"] == f"Bearer {KEY}"
+    assert first["host"].startswith("127.0.0.1:") and first["headers"]["authorization"] == redact_credential(f"Bearer {KEY}")
     assert second["host"].startswith("localhost:")
     assert "authorization" not in second["headers"] and "x-api-key" not in second["headers"]
     assert not any(KEY in value for value in second["headers"].values())
@@ -200,7 +200,7 @@ def test_ping_curl_runs_under_sh(emulator: EmulatorFactory) -> None:
         assert proc.returncode == 0, proc.stderr
         answer = json.loads(proc.stdout)
         assert answer["object"] == "chat.completion" and answer["model"] == INSTRUMENTS["text-prime"]
-        assert inference(emu)[-1]["headers"]["authorization"] == f"Bearer {KEY}"
+        assert inference(emu)[-1]["headers"]["authorization"] == redact_credential(f"Bearer {KEY}")
 
 
 def test_ping_curl_stream_runs_under_sh(healthy_emulator: Emulator) -> None:
