@@ -271,7 +271,7 @@ _ENTRIES: tuple[Entry, ...] = (
        "stream): not The Grid's JSON, or something in between rewrites or inflates it.",
        f"Check what sits between you and {grid.API_HOST} (proxy, gateway); if it persists, send the request ID "
        f"to {grid.SUPPORT_EMAIL}.", X.GRID_FAILING, _T),
-    _e("http.empty_answer", E, "A 200 without an answer",
+    _e("http.empty_answer", E, "A success status without an answer",
        "The server answered 2xx, but the body has no `choices` (or `content`): nothing came back to use.",
        f"Retry; if it persists, send the request ID to {grid.SUPPORT_EMAIL}.", X.GRID_FAILING, _T),
     # run
