@@ -128,9 +128,10 @@ def _internal_error(exc: BaseException, verbose: bool) -> None:
 
     from gridctl.report import Output, error_line
     from gridctl.secrets import scrub
+    from gridctl.textsafe import clean
 
     if verbose:
-        sys.stderr.write(scrub(traceback.format_exc()))
+        sys.stderr.write(clean(scrub(traceback.format_exc())))
     error_line(f"internal error: {exc.__class__.__name__}: {exc} (run with -v for details)", Output())
     sys.exit(1)
 

@@ -163,3 +163,16 @@ def test_a_key_quoted_at_every_length_is_scrubbed(cut: int) -> None:
     for text in (f"key {CANARY[:cut]}…", f"{'x' * 290}{CANARY[:cut]}", f"…{CANARY[-cut:]}",
                  CANARY[:cut].upper(), CANARY[-cut:].lower()):
         assert not leaks(scrub(text), CANARY), (cut, scrub(text))
+
+
+@pytest.mark.parametrize("mode", ["escapes", "quote-key"])
+def test_report_files_hold_no_escape_codes_and_no_key(mode: str, tmp_path: Path) -> None:
+    with Hostile(mode, quote="past280") as srv:
+        for name in ("r.md", "r.json"):
+            run = invoke("doctor", "--timeout", "3", "--retries", "0", "--report", str(tmp_path / name),
+                         env=env_for(srv))
+            clean_run(run)
+            text = (tmp_path / name).read_text(encoding="utf-8")
+            assert not controls_in(text) and not leaks(text, CANARY), text
+            if name.endswith(".json"):
+                json.loads(text)
