@@ -21,6 +21,7 @@ _PATTERN: list[re.Pattern[str] | None] = [None]  # compiled lazily from the abov
 # the key and cut at 300 characters, a lower-cased URL, half a key split at a stray space. Longer than
 # the 4 characters fingerprint() shows, so the fingerprint never counts as a leak.
 WINDOW = 8
+MAX_KEY = 1024  # real keys are under 200 characters
 PARTIAL_MIN = 12  # shorter secrets are matched whole and exactly only: their windows would hit words
 # Key-shaped text given as an argument: long, one token, mixed case and digits (or a key prefix).
 _KEY_SHAPED = re.compile(r"[A-Za-z0-9_\-]{20,}")
@@ -41,6 +42,8 @@ def register(secret: str | None) -> None:
             continue
         _SECRETS.add(form)
         added = True
+        if len(form) > MAX_KEY:
+            continue  # not a key but a pasted blob: matched exactly, not in every spelling (bounded work)
         # the escaped spellings a key takes inside JSON, reprs and exception texts (a key with a newline
         # or quote would otherwise slip through as `\n` or `\"`), URL-encoded, and base64 at each alignment
         _FORMS.update((form, json.dumps(form, ensure_ascii=False)[1:-1], json.dumps(form)[1:-1], repr(form)[1:-1]))
@@ -102,7 +105,7 @@ def _pattern() -> re.Pattern[str] | None:
         parts: set[str] = {f for f in _FORMS if len(f) >= PARTIAL_MIN}
         for secret in _SECRETS:
             s = secret.strip()
-            if len(s) >= PARTIAL_MIN:
+            if PARTIAL_MIN <= len(s) <= MAX_KEY:
                 parts.update(s[i:i + WINDOW] for i in range(len(s) - WINDOW + 1))
         if not parts:
             return None
@@ -131,10 +134,14 @@ def scrub(text: str) -> str:
         if m is None:
             break
         start, end = m.span()
-        # overlapping windows: keep extending while a window matches one character further on
+        # a longer run of key characters: extend by whole windows while one follows at once, then by
+        # overlapping windows one character on (bounded: at most WINDOW tries per extension)
         while end < len(text):
-            nxt = pattern.match(text, end - WINDOW + 1) if end - WINDOW + 1 > start else None
+            nxt = pattern.match(text, end)
             if nxt is None or nxt.end() <= end:
+                nxt = next((m for i in range(max(start + 1, end - WINDOW + 1), end)
+                            if (m := pattern.match(text, i)) is not None and m.end() > end), None)
+            if nxt is None:
                 break
             end = nxt.end()
         if spans and start <= spans[-1][1]:
