@@ -223,3 +223,30 @@ def test_credentials_file_never_follows_a_symlink_and_tightens_its_directory(tmp
     assert path.stat().st_mode & 0o777 == 0o600
     assert creds.stat().st_mode & 0o777 == 0o700
     assert not list(creds.glob("*.tmp"))
+
+
+# ---------------------------------------------------------------- the emulator forgets keys and bodies
+
+
+def test_the_emulator_records_no_key_and_a_bounded_log() -> None:
+    import httpx
+
+    from gridctl.emulator import server
+    from gridctl.emulator.server import redact_credential
+
+    emu = start(scenario="healthy")
+    try:
+        body = {"model": "text-prime", "messages": [{"role": "user", "content": "x" * 10_000}]}
+        for headers in ({"authorization": f"Bearer {KEY}"}, {"x-api-key": KEY}):
+            httpx.post(emu.base_url + "/chat/completions", json=body, headers=headers, timeout=5)
+        recorded = repr(emu.requests)
+        assert KEY not in recorded and KEY[:12] not in recorded
+        assert emu.requests[0]["headers"]["authorization"] == redact_credential(f"Bearer {KEY}")
+        assert emu.requests[1]["headers"]["x-api-key"] == redact_credential(KEY)
+        assert all(len(r["body"]) <= server.MAX_BODY_KEPT for r in emu.requests)
+        for i in range(server.MAX_REQUESTS_KEPT + 50):
+            emu.record({"method": "GET", "path": f"/{i}", "headers": {}, "body": b""})
+        assert len(emu.requests) == server.MAX_REQUESTS_KEPT
+        assert emu.requests[-1]["path"] == f"/{server.MAX_REQUESTS_KEPT + 49}"
+    finally:
+        emu.stop()
