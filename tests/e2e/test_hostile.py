@@ -176,3 +176,12 @@ def test_report_files_hold_no_escape_codes_and_no_key(mode: str, tmp_path: Path)
             assert not controls_in(text) and not leaks(text, CANARY), text
             if name.endswith(".json"):
                 json.loads(text)
+
+
+def test_a_200_without_choices_is_not_ok() -> None:
+    with Hostile("empty") as srv:
+        run = invoke("ping", "--json", "--timeout", "3", "--retries", "0", env=env_for(srv))
+        human = invoke("ping", "--timeout", "3", "--retries", "0", env=env_for(srv))
+    clean_run(run)
+    assert run.code == 8 and doc_of(run)["diagnosis"]["code"] == "http.empty_answer", run
+    assert human.out.startswith("fail http.empty_answer 200"), human

@@ -16,6 +16,7 @@ Modes (every path answers in the mode's way; /api/v2/status.json answers a statu
                  error detail, HTML title, status-page text (`status` picks the HTTP status; 200 default)
   quote-key      an error whose detail quotes the key it was sent: `quote` picks how (see QUOTES)
   hang           reads the request, never answers
+  empty          200 with the JSON body `{}`: a success that says nothing
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote as urlquote
 
-MODES = ("trickle", "endless-line", "huge-body", "gzip-bomb", "escapes", "quote-key", "hang")
+MODES = ("trickle", "endless-line", "huge-body", "gzip-bomb", "escapes", "quote-key", "hang", "empty")
 # What a terminal obeys: clear screen, retitle the window (OSC 0), write the clipboard (OSC 52), 8-bit CSI,
 # a bell, a carriage return that overwrites the line, a bidi override that reorders it.
 ESCAPES = ("\x1b[2J\x1b[H", "\x1b]0;pwned\x07", "\x1b]52;c;cHduZWQ=\x07", "\x9b31m", "\x07", "\r", "\u202e")
@@ -209,6 +210,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._head(h.status if h.status >= 400 else 401, "application/json", length=len(data),
                    extra={"x-request-id": f"req-{key[:12]}"})
         self.wfile.write(data)
+
+    def _empty(self, stream: bool) -> None:
+        self._head(200, "application/json", length=2, extra={"x-request-id": "req-empty"})
+        self.wfile.write(b"{}")
 
     def _hang(self, stream: bool) -> None:
         self.server.hostile.stopped.wait()
