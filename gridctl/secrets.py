@@ -76,7 +76,8 @@ def _encoded(form: str) -> set[str]:
     import base64
     from urllib.parse import quote, quote_plus
 
-    out = {quote(form, safe=""), quote_plus(form), quote(form)}
+    out = {quote(form, safe="", errors="surrogateescape"), quote_plus(form, errors="surrogateescape"),
+           quote(form, errors="surrogateescape")}
     raw = form.encode("utf-8", "surrogateescape")
     for offset in (0, 1, 2):
         # Only the base64 groups made of key bytes alone are fixed whatever surrounds the key

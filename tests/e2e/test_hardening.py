@@ -250,3 +250,12 @@ def test_the_emulator_records_no_key_and_a_bounded_log() -> None:
         assert emu.requests[-1]["path"] == f"/{server.MAX_REQUESTS_KEPT + 49}"
     finally:
         emu.stop()
+
+
+def test_a_key_that_is_not_utf8_never_crashes() -> None:
+    env = clean_env(THEGRID_API_KEY="gk-\udcff\udcfeAbcdefgh12345678XYZ", THEGRID_BASE_URL="http://127.0.0.1:9/v1",
+                    THEGRID_STATUS_URL="http://127.0.0.1:9")
+    for args in (["ping", "--timeout", "1", "--retries", "0"], ["auth", "lint", "--json"], ["doctor", "--timeout", "1"]):
+        proc = subprocess.run([sys.executable, "-m", "gridctl", *args], env=env, capture_output=True, timeout=30)
+        assert b"Traceback" not in proc.stderr and proc.returncode != 1, (args, proc.stdout, proc.stderr)
+        assert b"Abcdefgh12345678" not in proc.stdout + proc.stderr
