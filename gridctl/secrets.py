@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -183,30 +184,38 @@ def _keyring() -> Any:
     return keyring
 
 
-def keyring_get(profile: str, timeout: float | None = None) -> str | None:
-    """The key stored for `profile`, None when there is none; KeyringProblem when it can't be asked,
-    or did not answer within `timeout` seconds (a locked desktop keyring waiting on a prompt, a dbus
-    call that never returns: the lookup runs off the main thread, which waits with a deadline)."""
-    if timeout is None:
-        return _keyring_get(profile)
+KEYRING_TIMEOUT = 10.0  # when the caller has no budget of its own (login, logout)
+
+
+def _bounded(fn: Callable[[], Any], timeout: float | None) -> Any:
+    """Run a keyring call off the main thread and wait at most `timeout` seconds: a locked desktop
+    keyring waiting on a prompt, or a dbus call that never returns, must not hang gridctl (and the
+    main thread, waiting with a timeout, stays interruptible by Ctrl-C)."""
     import threading
 
+    limit = KEYRING_TIMEOUT if timeout is None else timeout
     box: dict[str, Any] = {}
 
-    def ask() -> None:
+    def call() -> None:
         try:
-            box["value"] = _keyring_get(profile)
+            box["value"] = fn()
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
             box["error"] = exc
 
-    worker = threading.Thread(target=ask, name="gridctl-keyring", daemon=True)
+    worker = threading.Thread(target=call, name="gridctl-keyring", daemon=True)
     worker.start()
-    worker.join(max(0.0, timeout))
+    worker.join(max(0.0, limit))
     if worker.is_alive():
-        raise KeyringProblem(f"the keyring did not answer within {timeout:g} s")
+        raise KeyringProblem(f"the keyring did not answer within {limit:g} s")
     if "error" in box:
         raise box["error"]
-    value: str | None = box.get("value")
+    return box.get("value")
+
+
+def keyring_get(profile: str, timeout: float | None = None) -> str | None:
+    """The key stored for `profile`, None when there is none; KeyringProblem when it can't be asked,
+    or did not answer within `timeout` seconds (default KEYRING_TIMEOUT)."""
+    value: str | None = _bounded(lambda: _keyring_get(profile), timeout)
     return value
 
 
@@ -221,9 +230,14 @@ def _keyring_get(profile: str) -> str | None:
     return value or None
 
 
-def keyring_set(profile: str, key: str) -> None:
+def keyring_set(profile: str, key: str, timeout: float | None = None) -> None:
     """Store the key and read it back: a backend that silently discards it (keyring's null backend,
     a chainer with no backends) must not let `auth login` claim the key is stored."""
+    register(key)
+    _bounded(lambda: _keyring_set(profile, key), timeout)
+
+
+def _keyring_set(profile: str, key: str) -> None:
     kr = _keyring()
     register(key)
     try:
@@ -235,8 +249,13 @@ def keyring_set(profile: str, key: str) -> None:
         raise KeyringProblem(f"the keyring backend {keyring_backend_name()} did not keep the key")
 
 
-def keyring_delete(profile: str) -> bool:
+def keyring_delete(profile: str, timeout: float | None = None) -> bool:
     """Delete the stored key; False when there was none."""
+    deleted: bool = _bounded(lambda: _keyring_delete(profile), timeout)
+    return deleted
+
+
+def _keyring_delete(profile: str) -> bool:
     kr = _keyring()
     try:
         if kr.get_password(SERVICE, profile) is None:
@@ -250,10 +269,13 @@ def keyring_delete(profile: str) -> bool:
 
 
 def keyring_backend_name() -> str:
-    try:
-        kr = _keyring()
-        backend = kr.get_keyring()
+    def name() -> str:
+        backend = _keyring().get_keyring()
         return f"{backend.__class__.__module__}.{backend.__class__.__name__}"
+
+    try:
+        found: str = _bounded(name, None)  # backend discovery can block on dbus too
+        return found
     except Exception:  # noqa: BLE001
         return "unavailable"
 

@@ -86,6 +86,7 @@ def test_a_hanging_keyring_is_bounded_by_the_timeout(monkeypatch: pytest.MonkeyP
 
     from tests.support.keyrings import HANG_RELEASE, HangingKeyring
 
+    HANG_RELEASE.clear()
     previous = keyring.get_keyring()
     keyring.set_keyring(HangingKeyring())
     try:
@@ -96,6 +97,32 @@ def test_a_hanging_keyring_is_bounded_by_the_timeout(monkeypatch: pytest.MonkeyP
     doc = json.loads(run.out)
     assert run.code == 3 and doc["diagnosis"]["code"] == "config.no_key", run
     assert doc["duration_ms"] < 2000
+
+
+def test_login_logout_and_status_with_a_hanging_keyring_are_bounded(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    import keyring
+
+    from gridctl import secrets
+    from tests.support.keyrings import HANG_RELEASE, HangingKeyring
+
+    monkeypatch.setattr(secrets, "KEYRING_TIMEOUT", 0.5)
+    HANG_RELEASE.clear()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(HangingKeyring())
+    env = clean_env(GRIDCTL_CONFIG_DIR=str(tmp_path / "cfg"))
+    try:
+        login = invoke("auth", "login", "--api-key-stdin", "--no-verify", "--json", env=env, stdin=KEY + "\n")
+        status = invoke("auth", "status", "--offline", "--json", "--timeout", "1", env=env)
+        logout = invoke("auth", "logout", "--json", env=env)
+    finally:
+        keyring.set_keyring(previous)
+        HANG_RELEASE.set()
+    assert login.code == 3 and "did not answer" in login.err, login
+    assert status.code != 1 and json.loads(status.out)["duration_ms"] < 2000, status
+    assert logout.code != 1 and "Traceback" not in logout.err, logout
+    for run in (login, status, logout):
+        assert KEY not in run.out + run.err
 
 
 # ---------------------------------------------------------------- proxies
