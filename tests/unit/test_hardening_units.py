@@ -169,3 +169,26 @@ def test_offline_lints_of_a_megabyte_are_quick(args: tuple[str, ...]) -> None:
     assert run.code in (0, 2, 3), run.err[:300]
     if run.code != 2:
         assert json.loads(run.out)["duration_ms"] < 1000  # its own clock: a 1 MB host took 110 s before
+
+
+_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+
+
+@settings(max_examples=150, deadline=None)
+@given(key=st.text(_ALNUM, min_size=20, max_size=64), data=st.data())
+def test_scrub_leaves_no_window_of_any_key(key: str, data: Any) -> None:
+    """Fragments of the key (8+ characters, any case, any place, glued together or to other text)
+    never survive scrub()."""
+    secrets._SECRETS.clear()
+    secrets._FORMS.clear()
+    secrets._PATTERN[0] = None
+    secrets.register(key)
+    pieces = []
+    for _ in range(data.draw(st.integers(1, 4))):
+        start = data.draw(st.integers(0, len(key) - 8))
+        end = data.draw(st.integers(start + 8, len(key)))
+        frag = key[start:end]
+        frag = data.draw(st.sampled_from([frag, frag.upper(), frag.lower(), frag.swapcase()]))
+        pieces.append(data.draw(st.text(_ALNUM + " :\"'", max_size=6)) + frag)
+    text = "".join(pieces)
+    assert not leaks(secrets.scrub(text), key), (key, text, secrets.scrub(text))
