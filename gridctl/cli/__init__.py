@@ -47,8 +47,12 @@ def main(argv: list[str] | None = None) -> None:
     """Run gridctl; parser errors become one line (and the error envelope under --json)."""
     args = sys.argv[1:] if argv is None else argv
     _harden(args)
-    app = load(_wanted(args))
-    import typer
+    try:
+        app = load(_wanted(args))  # a Ctrl-C while the command's modules load: exit 130, no traceback
+        import typer
+    except KeyboardInterrupt:
+        _exit(130)
+        raise  # unreachable: _exit always exits
 
     try:
         code = app(args=args, prog_name="gridctl", standalone_mode=False)
