@@ -51,8 +51,10 @@ def read_key(from_stdin: bool) -> str:
     import sys
 
     if from_stdin:
-        key = sys.stdin.readline()
-    elif sys.stdin.isatty():
+        if sys.stdin is None:  # closed (`<&-`)
+            raise UsageError("--api-key-stdin: standard input is closed")
+        key = sys.stdin.readline(64 * 1024)
+    elif sys.stdin is not None and sys.stdin.isatty():
         import getpass
 
         try:
@@ -172,7 +174,7 @@ def _shadowed(settings: Settings, profile: str, source: str) -> str | None:
     if source.startswith(("keyring", "file")):
         return None
     try:
-        stored = secrets.keyring_get(profile)
+        stored = secrets.keyring_get(profile, timeout=settings.timeout)
     except secrets.KeyringProblem:
         stored = None
     if stored:

@@ -34,7 +34,7 @@ def _phrase_hit(phrase: str, q: str) -> bool:
 
 def lookup(query: str) -> list[Entry]:
     """Entries for `query`, most relevant first; empty when nothing matches."""
-    q = " ".join(query.strip().lower().split())
+    q = " ".join(query[:4096].strip().lower().split())  # bounded: a pasted log is matched on its start
     if not q:
         return []
     if q in CATALOGUE:

@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     GRID_FAILING = 8
     NETWORK = 9
     BAD_REQUEST = 10
+    INTERRUPTED = 130  # Ctrl-C: the shell's convention (128 + SIGINT)
 
 
 class Severity(StrEnum):
@@ -329,6 +330,18 @@ _ENTRIES: tuple[Entry, ...] = (
     _e("http.unexpected", E, "Unexpected answer",
        "The server answered something gridctl did not expect (an odd status, truncated or non-JSON body).",
        f"Retry; if it persists, send the request ID to {grid.SUPPORT_EMAIL}.", X.GRID_FAILING, _T),
+    _e("http.oversized", E, "The answer was too large to read",
+       "The server sent more than gridctl reads from one answer (a body, an event-stream line or a whole "
+       "stream): not The Grid's JSON, or something in between rewrites or inflates it.",
+       f"Check what sits between you and {grid.API_HOST} (proxy, gateway); if it persists, send the request ID "
+       f"to {grid.SUPPORT_EMAIL}.", X.GRID_FAILING, _T),
+    _e("http.empty_answer", E, "A success status without an answer",
+       "The server answered 2xx, but the body has no `choices` (or `content`): nothing came back to use.",
+       f"Retry; if it persists, send the request ID to {grid.SUPPORT_EMAIL}.", X.GRID_FAILING, _T),
+    # run
+    _e("run.interrupted", E, "Interrupted",
+       "The run was stopped (Ctrl-C) before it finished; what is shown is what was learned until then.",
+       "Run it again and let it finish; lower --timeout to bound how long it may take.", X.INTERRUPTED),
     # balance
     _e("balance.credits_empty", E, "No credits (402)",
        "402 on every instrument: the USD credits balance is empty.",

@@ -187,6 +187,40 @@ def is_grid_host(host: str) -> bool:
     return host == GRID_DOMAIN or host.endswith("." + GRID_DOMAIN)
 
 
+def looks_alike(host: str) -> bool:
+    """A host dressed up as The Grid's that is not: thegridai.com, api-thegrid.com, thegrid.ai.evil.com,
+    api.grid.ai, or a punycode/Unicode spelling. Never trusted with the key, even when named."""
+    host = host.lower().rstrip(".")
+    if not host or is_grid_host(host) or is_loopback_host(host):
+        return False
+    folded = host
+    if any(label.startswith("xn--") for label in host.split(".")) or not host.isascii():
+        try:
+            decoded = ".".join(label.encode("ascii").decode("idna") if label.startswith("xn--") else label
+                               for label in host.split("."))
+        except (UnicodeError, ValueError):
+            return True  # an undecodable punycode label: nothing to trust
+        import unicodedata
+
+        # Unicode look-alikes (Cyrillic а, accented letters, full-width forms) fold to ASCII letters
+        folded = unicodedata.normalize("NFKD", decoded).encode("ascii", "ignore").decode("ascii")
+        if not folded.isascii() or folded != decoded:
+            return "grid" in folded.replace("-", "") or _near_domain(folded) or not decoded.isascii()
+    compact = "".join(c for c in folded if c.isalnum())
+    return "thegrid" in compact or _near_domain(folded)
+
+
+def _near_domain(host: str) -> bool:
+    """The registrable part within 3 edits of thegrid.ai (grid.ai, thegrid.co, the-grid.ai)."""
+    labels = host.split(".")
+    tail = ".".join(labels[-2:])
+    if tail == GRID_DOMAIN or abs(len(tail) - len(GRID_DOMAIN)) > 3:
+        return False
+    from gridctl.lint.text import edit_distance
+
+    return edit_distance(tail, GRID_DOMAIN) <= 3
+
+
 def is_loopback_host(host: str) -> bool:
     host = host.lower().strip("[]")
     return host in ("localhost", "::1") or host.startswith("127.")

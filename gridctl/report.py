@@ -13,7 +13,8 @@ from typing import IO, Any
 
 from gridctl.findings import ERROR, WARNING, Finding
 from gridctl.result import FAIL, PASS, SKIP, WARN, CheckResult, Report
-from gridctl.secrets import scrub
+from gridctl.secrets import scrub, scrub_json
+from gridctl.textsafe import clean, json_safe
 
 SCHEMA = "gridctl/1"
 ENVELOPE_KEYS = ("schema", "command", "ok", "exit_code", "diagnosis", "checks", "request_ids", "target",
@@ -70,8 +71,17 @@ def error_envelope(command: str, exit_code: int, message: str) -> dict[str, Any]
 
 
 def write_json(doc: dict[str, Any], out: Output) -> None:
-    out.stdout.write(scrub(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n")
-    out.stdout.flush()
+    # Scrub the values, not the serialised text (a key containing `": "` would cut through the quoting);
+    # then the text once more, kept only if it is still the same JSON document shape.
+    text = json_safe(json.dumps(scrub_json(doc), indent=2, ensure_ascii=False))
+    again = scrub(text)
+    if again != text:
+        try:
+            json.loads(again)
+            text = again
+        except ValueError:
+            pass
+    _write(out.stdout, text + "\n")
 
 
 def _ascii(out: Output) -> bool:
@@ -101,9 +111,10 @@ def _broken_pipe() -> None:
 
 
 def esc(text: str) -> str:
+    """Text for rich markup: the key scrubbed, escape sequences and controls removed, markup escaped."""
     from rich.markup import escape
 
-    return escape(scrub(text))
+    return escape(clean(scrub(str(text))))
 
 
 def finding_lines(f: Finding, plain: bool, indent: str = "    ") -> list[str]:
@@ -161,10 +172,9 @@ def render_human(report: Report, out: Output, header: str | None = None, footer:
 def print_line(text: str, out: Output, markup: bool = False) -> None:
     """One line on stdout (ping's line, a canonical URL): plain unless markup is asked for."""
     if markup:
-        console(out).print(scrub(text))
+        console(out).print(clean(scrub(text)))
     else:
-        out.stdout.write(scrub(text) + "\n")
-        out.stdout.flush()
+        _write(out.stdout, clean(scrub(text)) + "\n")
 
 
 def print_markup(lines: list[str], out: Output) -> None:
@@ -176,8 +186,18 @@ def print_markup(lines: list[str], out: Output) -> None:
 
 def error_line(message: str, out: Output) -> None:
     """gh-style one-line error on stderr."""
-    out.stderr.write(scrub(f"gridctl: {message}".rstrip()) + "\n")
-    out.stderr.flush()
+    _write(out.stderr, clean(scrub(f"gridctl: {message}".rstrip()), newlines=False) + "\n")
+
+
+def _write(stream: IO[str], text: str) -> None:
+    """Write, replacing what the stream's encoding cannot hold (PYTHONIOENCODING=ascii, LANG=C):
+    a diagnostic tool must not crash on its own output."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        enc = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(enc, "replace").decode(enc, "replace"))
+    stream.flush()
 
 
 def emit_lines(report: Report, lines: list[str], out: Output) -> int:
@@ -228,3 +248,24 @@ def closed_pipe() -> int:
     except (OSError, ValueError):  # no real stdout file descriptor (a test runner's buffer)
         pass
     return 0
+
+
+def harden_streams() -> None:
+    """PYTHONIOENCODING=ascii, LANG=C, and argv bytes that are not UTF-8 (surrogate escapes):
+    replace what cannot be written instead of dying in the middle of a report."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # a closed or detached stream: nothing to protect
+                pass
+
+
+def flush_all() -> None:
+    """Flush both streams before a hard exit (os._exit skips it); a closed one is nothing to save."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (ValueError, OSError):
+            pass

@@ -6,27 +6,93 @@ so a key cannot leak even through a message that quoted it by accident.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 SERVICE = "gridctl"
-_SECRETS: set[str] = set()
+_SECRETS: set[str] = set()  # every secret registered, as given and stripped
+_FORMS: set[str] = set()  # whole-key spellings scrubbed exactly: escaped, URL-encoded, base64
+_PATTERN: list[re.Pattern[str] | None] = [None]  # compiled lazily from the above; reset by register()
+# A run of this many characters of a key, anywhere and in any case, is a leak: a server error quoting
+# the key and cut at 300 characters, a lower-cased URL, half a key split at a stray space. Longer than
+# the 4 characters fingerprint() shows, so the fingerprint never counts as a leak.
+WINDOW = 8
+MAX_KEY = 1024  # real keys are under 200 characters
+PARTIAL_MIN = 12  # shorter secrets are matched whole and exactly only: their windows would hit words
+# Key-shaped text given as an argument: long, one token, mixed case and digits (or a key prefix).
+_KEY_SHAPED = re.compile(r"[A-Za-z0-9_\-]{20,}")
+_KEY_PREFIX = re.compile(r"(?:sk|gk|pk|rk|tg|grid|key)[-_]", re.IGNORECASE)
+
+
+_VARIABLE_REFERENCE = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})")
 
 
 def register(secret: str | None) -> None:
-    """Remember a secret so that scrub() removes it from anything written."""
-    if not secret:
-        return
+    """Remember a secret so that scrub() removes it, and its partial and encoded forms, from anything written."""
+    if not secret or _VARIABLE_REFERENCE.fullmatch(secret.strip().strip("'\"")):
+        return  # `$THEGRID_API_KEY` pasted where the key goes is a variable's name, not a secret
     import json
 
-    for form in {secret, secret.strip(), secret.strip().strip("'\"").strip()}:
-        if len(form) < 6:
+    added = False
+    # the key as given, stripped, unquoted, and each long word of it ("Bearer KEY" pasted as the key)
+    words = [w for w in secret.split() if len(w) >= PARTIAL_MIN]
+    for form in {secret, secret.strip(), secret.strip().strip("'\"").strip(), *words}:
+        if len(form) < 6 or form in _SECRETS:
             continue
-        # also the escaped spellings a key takes inside JSON, reprs and exception texts
-        # (a key with a newline or quote would otherwise slip through as `\n` or `\"`)
-        _SECRETS.update((form, json.dumps(form, ensure_ascii=False)[1:-1], json.dumps(form)[1:-1], repr(form)[1:-1]))
+        _SECRETS.add(form)
+        added = True
+        if len(form) > MAX_KEY:
+            continue  # not a key but a pasted blob: matched exactly, not in every spelling (bounded work)
+        # the escaped spellings a key takes inside JSON, reprs and exception texts (a key with a newline
+        # or quote would otherwise slip through as `\n` or `\"`), URL-encoded, and base64 at each alignment
+        _FORMS.update((form, json.dumps(form, ensure_ascii=False)[1:-1], json.dumps(form)[1:-1], repr(form)[1:-1]))
+        _FORMS.update(_encoded(form))
+    if added:
+        _PATTERN[0] = None
+
+
+def register_argv(args: list[str]) -> None:
+    """Register anything key-shaped in the command line: a key given where it does not belong
+    (`ping KEY`, `--timeout KEY`, a pasted curl's header or query string) must not be echoed back."""
+    for arg in args:
+        for token in _KEY_SHAPED.findall(arg):
+            if looks_like_key(token):
+                register(token)
+
+
+def looks_like_key(token: str) -> bool:
+    """Random-looking enough to be a key: a known prefix, or upper, lower and digits mixed.
+
+    Hex request IDs and UUIDs (one case) and words joined by dashes are not."""
+    if len(token) < 20:
+        return False
+    if _KEY_PREFIX.match(token) and any(c.isdigit() for c in token) and any(c.isalpha() for c in token[3:]):
+        return True
+    return any(c.isupper() for c in token) and any(c.islower() for c in token) and any(c.isdigit() for c in token)
+
+
+def _encoded(form: str) -> set[str]:
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    out = {quote(form, safe="", errors="surrogateescape"), quote_plus(form, errors="surrogateescape"),
+           quote(form, errors="surrogateescape")}
+    raw = form.encode("utf-8", "surrogateescape")
+    for offset in (0, 1, 2):
+        # Only the base64 groups made of key bytes alone are fixed whatever surrounds the key
+        # ("Bearer KEY", "user:KEY" in Basic auth): those characters are the stable part.
+        enc = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        first = (offset + 2) // 3
+        last = (offset + len(raw)) // 3
+        stable = enc[4 * first: 4 * last]
+        if len(stable) >= 12:
+            out.update((stable, stable.replace("+", "-").replace("/", "_")))
+    return {o for o in out if len(o) >= 6}
 
 
 def fingerprint(key: str | None) -> str:
@@ -39,16 +105,78 @@ def fingerprint(key: str | None) -> str:
     return f"…{key[-4:]}"
 
 
+def _pattern() -> re.Pattern[str] | None:
+    if _PATTERN[0] is None and _SECRETS:
+        parts: set[str] = {f for f in _FORMS if len(f) >= PARTIAL_MIN}
+        for secret in _SECRETS:
+            s = secret.strip()
+            if PARTIAL_MIN <= len(s) <= MAX_KEY:
+                parts.update(s[i:i + WINDOW] for i in range(len(s) - WINDOW + 1))
+        if not parts:
+            return None
+        alternation = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
+        _PATTERN[0] = re.compile(alternation, re.IGNORECASE)
+    return _PATTERN[0]
+
+
 def scrub(text: str) -> str:
-    """Replace every registered secret in `text` with its fingerprint."""
-    for secret in sorted(_SECRETS, key=len, reverse=True):
+    """Replace every registered secret in `text`, in any case, whole or in part, escaped or encoded.
+
+    A whole key becomes its fingerprint; a run of key characters that is not a whole key (cut,
+    split, or glued to other key-like text) becomes `[redacted]`."""
+    if not _SECRETS or not text:
+        return text
+    for secret in sorted(_SECRETS | _FORMS, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, fingerprint(secret))
+    pattern = _pattern()
+    if pattern is None:
+        return text
+    spans: list[list[int]] = []
+    pos = 0
+    while True:
+        m = pattern.search(text, pos)
+        if m is None:
+            break
+        start, end = m.span()
+        # a longer run of key characters: extend by whole windows while one follows at once, then by
+        # overlapping windows one character on (bounded: at most WINDOW tries per extension)
+        while end < len(text):
+            nxt = pattern.match(text, end)
+            if nxt is None or nxt.end() <= end:
+                nxt = next((m for i in range(max(start + 1, end - WINDOW + 1), end)
+                            if (m := pattern.match(text, i)) is not None and m.end() > end), None)
+            if nxt is None:
+                break
+            end = nxt.end()
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+        pos = max(end, start + 1)
+    for start, end in reversed(spans):
+        text = text[:start] + "[redacted]" + text[end:]
     return text
+
+
+def scrub_json(value: Any) -> Any:
+    """Scrub every string (keys too) inside a JSON-able value: scrubbing the serialised text instead
+    could cut through its quoting (a key containing `": "`)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub_json(k) if isinstance(k, str) else k: scrub_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_json(v) for v in value]
+    return value
 
 
 class KeyringProblem(Exception):
     """The keyring could not be used; the message says why in one line."""
+
+
+class CredentialsUnreadable(Exception):
+    """The credentials file exists but cannot be read; the message names it and says why."""
 
 
 def _keyring() -> Any:
@@ -59,8 +187,42 @@ def _keyring() -> Any:
     return keyring
 
 
-def keyring_get(profile: str) -> str | None:
-    """The key stored for `profile`, None when there is none; KeyringProblem when it can't be asked."""
+KEYRING_TIMEOUT = 10.0  # when the caller has no budget of its own (login, logout)
+
+
+def _bounded(fn: Callable[[], Any], timeout: float | None) -> Any:
+    """Run a keyring call off the main thread and wait at most `timeout` seconds: a locked desktop
+    keyring waiting on a prompt, or a dbus call that never returns, must not hang gridctl (and the
+    main thread, waiting with a timeout, stays interruptible by Ctrl-C)."""
+    import threading
+
+    limit = KEYRING_TIMEOUT if timeout is None else timeout
+    box: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=call, name="gridctl-keyring", daemon=True)
+    worker.start()
+    worker.join(max(0.0, limit))
+    if worker.is_alive():
+        raise KeyringProblem(f"the keyring did not answer within {limit:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def keyring_get(profile: str, timeout: float | None = None) -> str | None:
+    """The key stored for `profile`, None when there is none; KeyringProblem when it can't be asked,
+    or did not answer within `timeout` seconds (default KEYRING_TIMEOUT)."""
+    value: str | None = _bounded(lambda: _keyring_get(profile), timeout)
+    return value
+
+
+def _keyring_get(profile: str) -> str | None:
     kr = _keyring()
     try:
         value = kr.get_password(SERVICE, profile)
@@ -71,9 +233,14 @@ def keyring_get(profile: str) -> str | None:
     return value or None
 
 
-def keyring_set(profile: str, key: str) -> None:
+def keyring_set(profile: str, key: str, timeout: float | None = None) -> None:
     """Store the key and read it back: a backend that silently discards it (keyring's null backend,
     a chainer with no backends) must not let `auth login` claim the key is stored."""
+    register(key)
+    _bounded(lambda: _keyring_set(profile, key), timeout)
+
+
+def _keyring_set(profile: str, key: str) -> None:
     kr = _keyring()
     register(key)
     try:
@@ -85,8 +252,13 @@ def keyring_set(profile: str, key: str) -> None:
         raise KeyringProblem(f"the keyring backend {keyring_backend_name()} did not keep the key")
 
 
-def keyring_delete(profile: str) -> bool:
+def keyring_delete(profile: str, timeout: float | None = None) -> bool:
     """Delete the stored key; False when there was none."""
+    deleted: bool = _bounded(lambda: _keyring_delete(profile), timeout)
+    return deleted
+
+
+def _keyring_delete(profile: str) -> bool:
     kr = _keyring()
     try:
         if kr.get_password(SERVICE, profile) is None:
@@ -100,10 +272,13 @@ def keyring_delete(profile: str) -> bool:
 
 
 def keyring_backend_name() -> str:
-    try:
-        kr = _keyring()
-        backend = kr.get_keyring()
+    def name() -> str:
+        backend = _keyring().get_keyring()
         return f"{backend.__class__.__module__}.{backend.__class__.__name__}"
+
+    try:
+        found: str = _bounded(name, None)  # backend discovery can block on dbus too
+        return found
     except Exception:  # noqa: BLE001
         return "unavailable"
 
@@ -120,29 +295,55 @@ def credentials_path(config_dir: Path, profile: str) -> Path:
 
 
 def file_get(config_dir: Path, profile: str) -> str | None:
+    """The key in the plain-text file; None when there is none; CredentialsUnreadable when the file
+    exists but cannot be used (a key the user stored must not silently turn into "no key")."""
+    from gridctl.localfile import LocalFileError, read_limited
+
     path = credentials_path(config_dir, profile)
     try:
-        value = path.read_text(encoding="utf-8").strip()
+        raw = read_limited(path, 64 * 1024)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except OSError:
-        return None
+    except LocalFileError as exc:
+        raise CredentialsUnreadable(str(exc)) from None
+    try:
+        value = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise CredentialsUnreadable(f"{path}: not UTF-8 text") from None
     register(value)
     return value or None
 
 
 def file_set(config_dir: Path, profile: str, key: str) -> Path:
+    """Write the key to a 0600 file. Another local user must not be able to read it or redirect it:
+    the temporary file is created new (O_EXCL) and never through a symlink (O_NOFOLLOW), and the
+    directory must be ours and not writable by others (tightened when it is ours, refused when not)."""
+    import secrets as pysecrets
+
     path = credentials_path(config_dir, profile)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
-    os.fchmod(fd, 0o600)  # a stale .tmp keeps its old mode through O_CREAT: fix it before writing
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    os.chmod(path, 0o600)
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = os.lstat(directory)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise CredentialsUnreadable(f"{directory}: not a directory (a symlink or a file); refusing to store the key")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise CredentialsUnreadable(f"{directory}: owned by another user; refusing to store the key there")
+    if info.st_mode & 0o077:
+        os.chmod(directory, 0o700)  # world- or group-writable: someone else could swap the file
+    tmp = directory / f".{profile}.{pysecrets.token_hex(8)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, stat.S_IRUSR | stat.S_IWUSR)
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)  # rename() replaces a symlink at `path` itself, never its target
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     return path
 
 

@@ -61,12 +61,14 @@ def config_dir(env: Mapping[str, str]) -> Path:
 
 def load_config(path: Path) -> dict[str, Any]:
     """Parse the TOML config; a missing file is an empty config."""
+    from gridctl.localfile import LocalFileError, read_limited
+
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+        raw = read_limited(path)  # bounded: a FIFO, a device or a huge file is an error, not a hang
+    except (FileNotFoundError, NotADirectoryError):
         return {}
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except LocalFileError as exc:
+        raise ConfigError(str(exc)) from None
     import tomllib  # only when there is a file: most runs have none (bench P2)
     try:
         text = raw.decode("utf-8")
@@ -78,6 +80,8 @@ def load_config(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message already ends "(at line N, column M)"
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     active = data.get("active_profile")
     if active is not None and not isinstance(active, str):
         raise ConfigError(f"{path}:{_where(text, None, 'active_profile')} active_profile must be a string")
@@ -199,13 +203,17 @@ class Settings:
                 return Sourced(self.env[name], f"env {name}")
         profile = self.profile.value or "default"
         try:
-            stored = secrets.keyring_get(profile)
+            # bounded by the command's budget: a hanging keyring must not hang the run
+            stored = secrets.keyring_get(profile, timeout=self.timeout)
         except secrets.KeyringProblem as exc:
             self.keyring_problem = str(exc)
             stored = None
         if stored:
             return Sourced(stored, f"keyring ({secrets.SERVICE}/{profile})")
-        stored = secrets.file_get(self.config_dir, profile)
+        try:
+            stored = secrets.file_get(self.config_dir, profile)
+        except secrets.CredentialsUnreadable as exc:
+            raise ConfigError(f"the credentials file is unreadable: {exc}") from None
         if stored:
             return Sourced(stored, f"file {secrets.credentials_path(self.config_dir, profile)} (plain text)")
         return Sourced(None, "none")

@@ -47,8 +47,13 @@ def __getattr__(name: str) -> Any:
 def main(argv: list[str] | None = None) -> None:
     """Run gridctl; parser errors become one line (and the error envelope under --json)."""
     args = sys.argv[1:] if argv is None else argv
-    app = load(_wanted(args))
-    import typer
+    _harden(args)
+    try:
+        app = load(_wanted(args))  # a Ctrl-C while the command's modules load: exit 130, no traceback
+        import typer
+    except KeyboardInterrupt:
+        _exit(130)
+        raise  # unreachable: _exit always exits
 
     from gridctl.report import closed_pipe, flush_stdout
 
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         flush_stdout()
     except BrokenPipeError:
         code = closed_pipe()
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         code = 130
     except Exception as raised:  # noqa: BLE001 - sorted below: parser errors, else an internal error
         exc: Any = raised
@@ -78,7 +83,45 @@ def main(argv: list[str] | None = None) -> None:
             write_json(error_envelope(command, exc.exit_code, message), out)
         error_line(parser_error(message, command), out)
         code = exc.exit_code
-    sys.exit(code if isinstance(code, int) else 0)
+    _exit(code if isinstance(code, int) else 0)
+
+
+def _harden(args: list[str]) -> None:
+    """Before anything can be printed: know every secret, survive any output encoding, own Ctrl-C."""
+    from gridctl import grid
+    from gridctl.secrets import register, register_argv
+
+    # A usage error echoes the argument it rejects (`--timeout $THEGRID_API_KEY`): every key from the
+    # environment, and anything key-shaped on the command line, is known to scrub() before click speaks.
+    for name in (grid.ENV_API_KEY, grid.ENV_LEGACY_KEY, *(n for n in grid.SDK_ENV_VARS if "KEY" in n or "TOKEN" in n)):
+        register(os.environ.get(name))
+    register_argv(args)
+    from gridctl.report import harden_streams
+
+    harden_streams()
+    if _is_main_program():
+        from gridctl import interrupt
+
+        interrupt.install()
+
+
+def _exit(code: int) -> None:
+    """Exit now, even when worker threads are still blocked in a socket read after Ctrl-C or a
+    deadline: interpreter shutdown would join them and run past the budget."""
+    import threading
+
+    if any(t is not threading.current_thread() and t.is_alive() and not t.daemon for t in threading.enumerate()) \
+            and threading.current_thread() is threading.main_thread() and _is_main_program():
+        from gridctl.report import flush_all
+
+        flush_all()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _is_main_program() -> bool:
+    # In-process callers (tests) get SystemExit, never a hard exit.
+    return "pytest" not in sys.modules
 
 
 def _internal_error(exc: BaseException, verbose: bool) -> None:
@@ -88,9 +131,10 @@ def _internal_error(exc: BaseException, verbose: bool) -> None:
     from gridctl.render.errors import internal_error
     from gridctl.report import Output, error_line
     from gridctl.secrets import scrub
+    from gridctl.textsafe import clean
 
     if verbose:
-        sys.stderr.write(scrub(traceback.format_exc()))
+        sys.stderr.write(clean(scrub(traceback.format_exc())))
     error_line(internal_error(exc), Output())
     sys.exit(1)
 

@@ -21,8 +21,9 @@ from gridctl import grid
 from gridctl.errors import ConfigProblem, UsageError
 from gridctl.findings import ExitCode
 from gridctl.render import Text
-from gridctl.report import Output, closed_pipe, emit, emit_lines, error_envelope, error_line, write_json
+from gridctl.report import Output, closed_pipe, emit, emit_lines, envelope, error_envelope, error_line, write_json
 from gridctl.result import Report
+from gridctl.secrets import CredentialsUnreadable
 from gridctl.settings import ConfigError, Flags, Settings, from_env
 
 
@@ -39,7 +40,11 @@ class Opts:
         if self._settings is None:
             stdin_key = None
             if self.flags.api_key_stdin:
-                stdin_key = sys.stdin.readline().strip() if not sys.stdin.isatty() else None
+                stdin = sys.stdin  # None when stdin is closed (`<&-`)
+                try:
+                    stdin_key = stdin.readline(64 * 1024).strip() if stdin is not None and not stdin.isatty() else None
+                except (OSError, ValueError, UnicodeDecodeError):
+                    stdin_key = None
                 if not stdin_key:
                     raise UsageError("--api-key-stdin: no key on standard input")
             self._settings = from_env(self.flags, stdin_key=stdin_key)
@@ -156,19 +161,42 @@ def guard(opts: Opts, body: Callable[[], Any]) -> int:
         return closed_pipe()
     except UsageError as exc:
         return _fail(opts, ExitCode.USAGE, str(exc))
-    except (ConfigProblem, ConfigError) as exc:
+    except (ConfigProblem, ConfigError, CredentialsUnreadable) as exc:
         return _fail(opts, ExitCode.CONFIG, str(exc))
+    except OSError as exc:
+        if exc.filename is None:
+            return _bug(opts, exc)
+        # local state: a read-only home, a full disk, a path that is a directory
+        return _fail(opts, ExitCode.CONFIG, f"{exc.filename}: {exc.strerror or exc.__class__.__name__}")
     except KeyboardInterrupt:
-        error_line("interrupted", opts.out)
-        return 130
+        return _interrupted(opts)
     except Exception as exc:  # noqa: BLE001 - the last line before a traceback reaches the user
-        if opts.out.verbose:
-            from gridctl.secrets import scrub
+        return _bug(opts, exc)
 
-            sys.stderr.write(scrub(traceback.format_exc()))
-        from gridctl.render.errors import internal_error
 
-        return _fail(opts, ExitCode.BUG, internal_error(exc, report=True))
+def _bug(opts: Opts, exc: BaseException) -> int:
+    if opts.out.verbose:
+        from gridctl.secrets import scrub
+        from gridctl.textsafe import clean
+
+        sys.stderr.write(clean(scrub(traceback.format_exc())))
+    from gridctl.render.errors import internal_error
+
+    return _fail(opts, ExitCode.BUG, internal_error(exc, report=True))
+
+
+def _interrupted(opts: Opts) -> int:
+    """Ctrl-C outside a step that reports it itself: a valid document with the interruption as a finding."""
+    from gridctl.findings import finding
+    from gridctl.result import CheckResult
+
+    stop = finding("run.interrupted")
+    report = Report(opts.name, [CheckResult("interrupted", "Interrupted", [stop])])
+    report.duration_ms = (time.perf_counter() - opts.started) * 1000
+    if opts.out.json:
+        write_json(envelope(report), opts.out)
+    error_line(f"interrupted after {report.duration_ms / 1000:.1f} s", opts.out)
+    return int(ExitCode.INTERRUPTED)
 
 
 def _fail(opts: Opts, code: ExitCode, message: str) -> int:

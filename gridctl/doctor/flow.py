@@ -16,7 +16,7 @@ from gridctl import grid
 from gridctl.doctor.config import check_config
 from gridctl.doctor.diagnose import diagnose
 from gridctl.doctor.evidence import interpret
-from gridctl.findings import finding
+from gridctl.findings import ExitCode, Finding, finding
 from gridctl.lint.body import lint_body
 from gridctl.lint.header import header_for, lint_header
 from gridctl.lint.model import lint_model
@@ -77,14 +77,20 @@ def run(plan: Plan) -> Report:
             from gridctl.probe.stream import check_stream
 
             jobs["stream"] = lambda: check_stream(net, tgt, plan.idle_warn_s)
-        checks.update(_parallel(jobs, deadline, plan.on_step))
-        checks.update(_parallel(_follow_ups(net, checks, tgt), deadline, plan.on_step))
-    from gridctl.probe.diagnostics import fold
+        stop: Finding | None = None
+        try:
+            checks.update(_parallel(jobs, deadline, plan.on_step))
+            checks.update(_parallel(_follow_ups(net, checks, tgt), deadline, plan.on_step))
+        except Interrupted as exc:
+            checks.update(exc.checks)
+            stop = finding("run.interrupted")
+    if stop is None:
+        from gridctl.probe.diagnostics import fold
 
-    fold(checks)
-    interpret(checks, tgt)
+        fold(checks)
+        interpret(checks, tgt)
     ordered = [checks.get(step) or _skipped(step, plan) for step in FLOW]
-    cause, override = diagnose(checks)
+    cause, override = diagnose(checks) if stop is None else (stop, ExitCode.INTERRUPTED)
     # The failing request's IDs first; "models" is evidence folded into the model step, not a check.
     ids = request_ids_of(checks.get(step) for step in ("ping", "stream", "balance", "models"))
     return Report("doctor", ordered, target=plan.settings.target() | {"base_url": tgt.base_url,
@@ -150,16 +156,33 @@ def _parallel(jobs: dict[str, Callable[[], CheckResult]], deadline: Deadline,
     if on_step is not None:
         for name, fut in futures.items():
             fut.add_done_callback(functools.partial(_step_done, on_step, name))
-    wait(list(futures.values()), timeout=deadline.remaining() + GRACE_S)
+    stopped = False
+    try:
+        wait(list(futures.values()), timeout=deadline.remaining() + GRACE_S)
+    except KeyboardInterrupt:
+        stopped = True  # Ctrl-C: keep what finished, report the rest as interrupted
     pool.shutdown(wait=False, cancel_futures=True)
     out: dict[str, CheckResult] = {}
     for name, fut in futures.items():
-        if fut.done():
+        if fut.done() and not fut.cancelled():
             out[name] = fut.result()  # checks turn expected failures into findings; a bug still raises
+        elif stopped:
+            out[name] = CheckResult(name, TITLES.get(name, name), [finding("run.interrupted", "Still running when "
+                                    "the run was interrupted.")], data={"summary": "interrupted"})
         else:
             late = finding(LATE[name], f"Still running when the {deadline.total:g} s budget ran out.")
             out[name] = CheckResult(name, TITLES.get(name, name), [late], data={"summary": "timed out"})
+    if stopped:
+        raise Interrupted(out)
     return out
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a round of steps: carries the steps' results, finished or interrupted."""
+
+    def __init__(self, checks: dict[str, CheckResult]) -> None:
+        super().__init__("interrupted")
+        self.checks = checks
 
 
 def _step_done(on_step: Callable[[str], None], name: str, _future: object) -> None:

@@ -37,11 +37,15 @@ def emulated(flags: Flags, scenario: str) -> Iterator[Settings]:
 
 
 def read_body(path: Path | None) -> str | None:
-    """The --body file's text; a file that cannot be read is a usage error."""
+    """The --body file's text, bounded (`--body /dev/zero` is an error, not a hang); unreadable is a usage error."""
     if path is None:
         return None
+    from gridctl.localfile import LocalFileError, read_limited
+
     try:
-        return path.read_text(encoding="utf-8")
+        return read_limited(path).decode("utf-8")
+    except LocalFileError as exc:
+        raise UsageError(f"--body {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"--body {path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
 

@@ -11,7 +11,8 @@ from typing import Any
 from gridctl import __version__, grid
 from gridctl.report import envelope
 from gridctl.result import Report
-from gridctl.secrets import scrub
+from gridctl.secrets import scrub, scrub_json
+from gridctl.textsafe import clean, json_safe
 
 # Causes that may be on The Grid's side; a DNS or TLS failure here is not support's to fix.
 SUPPORT_WORTHY = ("model.not_found", "balance.instrument_unavailable", "net.no_response", "net.reset", "stream.cut")
@@ -115,10 +116,12 @@ def write_report(report: Report, path: Path, sources: dict[str, Any]) -> None:
             "httpx": _version("httpx"), "settings": sources}
     if path.suffix.lower() == ".json":
         doc = envelope(report) | {"environment": meta, "support_message": support_message(report, path)}
-        text = json.dumps(doc, indent=2, ensure_ascii=False)
+        # values scrubbed before serialising (a key with `": "` in it cannot break the document)
+        text = json_safe(json.dumps(scrub_json(doc), indent=2, ensure_ascii=False))
     else:
-        text = _markdown(report, meta, path)
-    path.write_text(scrub(text) + "\n", encoding="utf-8")
+        # `cat report.md` must not let a server's escape codes reach the terminal either
+        text = clean(scrub(_markdown(report, meta, path)))
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def _markdown(report: Report, meta: dict[str, Any], path: Path) -> str:

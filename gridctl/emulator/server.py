@@ -96,6 +96,23 @@ class _Server(ThreadingHTTPServer):
             sys.stderr.write(f"emulator: {sys.exc_info()[1]!r}\n")
 
 
+CREDENTIAL_HEADERS = ("authorization", "x-api-key", "proxy-authorization", "cookie", "api-key")
+MAX_REQUESTS_KEPT = 1000  # a long-running `emulator serve` must not grow without bound
+MAX_BODY_KEPT = 4096
+
+
+def redact_credential(value: str) -> str:
+    """A credential header value as the emulator records it: the scheme word kept, the secret replaced by
+    a hash, so tests can still tell which key was sent (compare with redact_credential(expected))."""
+    import hashlib
+
+    scheme, _, rest = value.partition(" ")
+    if rest and scheme.lower() in ("bearer", "basic", "token"):
+        return f"{scheme} {redact_credential(rest)}"
+    digest = hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return f"[redacted sha256:{digest} len={len(value)}]"
+
+
 class Emulator:
     """A running (or ready-to-run) emulator bound to an ephemeral or given loopback port."""
 
@@ -155,8 +172,18 @@ class Emulator:
         return self._stopped.wait(seconds)
 
     def record(self, entry: dict[str, Any]) -> None:
+        """Keep what tests and `-v` need, bounded, with no credential in it: header values that carry
+        a key are replaced by redact_credential() as they are recorded, bodies cut to MAX_BODY_KEPT."""
+        headers = entry.get("headers") or {}
+        entry["headers"] = {k: redact_credential(v) if k.lower() in CREDENTIAL_HEADERS else v
+                            for k, v in headers.items()}
+        body = entry.get("body")
+        if isinstance(body, bytes) and len(body) > MAX_BODY_KEPT:
+            entry["body"] = body[:MAX_BODY_KEPT]
         with self._lock:
             self.requests.append(entry)
+            if len(self.requests) > MAX_REQUESTS_KEPT:
+                del self.requests[: len(self.requests) - MAX_REQUESTS_KEPT]
 
     def set_shapes(self, **shapes: float | None) -> None:
         """Latency shapes (see SHAPES) override the scenario's: a test or a flag sets a known truth."""

@@ -28,6 +28,7 @@ LONG_WITH_VALUE = {
     "--output-dir", "--variable", "--aws-sigv4", "--keepalive-time", "--expect100-timeout", "--proxy-header",
     "--continue-at", "--form-string", "--cert-type", "--key-type", "--ciphers", "--dns-servers", "--preproxy",
 }
+MAX_COMMAND = 64 * 1024  # bounds the lint's time: see lint_curl
 DATA_OPTS = {"-d", "--data", "--data-raw", "--data-binary", "--data-ascii", "--json"}
 _VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 # A `$` inside single quotes: the shell sends it as is, so it must not be expanded. Marked with a
@@ -170,6 +171,11 @@ def _next_options(words: list[str], i: int) -> tuple[list[tuple[str, str | None]
 def lint_curl(text: str, env: Mapping[str, str] | None = None) -> tuple[CurlCommand, list[Finding]]:
     """Parse and lint; shell variables such as $THEGRID_API_KEY are read from `env` when set there."""
     environ = os.environ if env is None else env
+    if len(text) > MAX_COMMAND:
+        # shlex builds each word a character at a time: quadratic in a word's length. No real curl
+        # command is this long (a large body goes in a file: -d @body.json).
+        raise CurlSyntaxError(f"the command is {len(text) // 1024} KiB long; gridctl lints commands up to "
+                              f"{MAX_COMMAND // 1024} KiB (put a large body in a file and use -d @FILE)")
     cmd = parse_curl(text)
     out: list[Finding] = []
     url = _literal(_expand(cmd.raw_url or "", environ))

@@ -58,6 +58,11 @@ def lint_model(name: str, live: Sequence[str] | None = None) -> ModelLint:
     result = ModelLint(name=name)
     add = result.findings.append
     known = set(grid.INSTRUMENTS) | set(grid.LAB_MARKET) | set(live or ())
+    if len(name) > 256:  # bounded: no instrument name is long, and the message would quote it all
+        add(finding("model.unknown", f"The model name is {len(name)} characters long; instruments are short "
+                    f"names such as {grid.DEFAULT_MODEL}.", fix=f"Use {grid.DEFAULT_MODEL}."))
+        result.suggestion = grid.DEFAULT_MODEL
+        return result
     bare = name.strip().strip("\"'")
     if not bare:
         add(finding("model.unknown", "The model is empty.", fix=f"Use {grid.DEFAULT_MODEL}."))

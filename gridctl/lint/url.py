@@ -16,6 +16,7 @@ _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _WS = re.compile(r"\s")
 # `https:/host`, `https:host`, `https:///host`: the right scheme with the wrong number of slashes
 _BAD_SEPARATOR = re.compile(r"^(https?):(?!//(?:[^/]|$))/*", re.IGNORECASE)
+MAX_URL = 8192
 # Hosts a user may have meant; a near miss of one of these is a typo, not a custom host.
 KNOWN_HOSTS = (grid.API_HOST, grid.MESSAGES_HOST, grid.TRADING_HOST, grid.PLATFORM_HOST, grid.DASHBOARD_HOST,
                grid.STATUS_HOST, grid.GRID_DOMAIN, "www.thegrid.ai", "docs.thegrid.ai")
@@ -93,6 +94,11 @@ def _typo_target(host: str) -> str | None:
 
 def lint_url(raw: str, api: str = "chat", sdk: str | None = None, endpoint: bool = False) -> UrlLint:
     """Lint a base URL (or, with endpoint=True, a full request URL as curl sends it)."""
+    if len(raw) > MAX_URL:
+        # Browsers and servers stop at 8 KiB; past that the lints would only spend time (linear, but a
+        # 1 MB "host" is no base URL anyone means).
+        return UrlLint(raw=raw[:200], findings=[finding("url.invalid", f"The URL is {len(raw)} characters long; "
+                                                        "a base URL is a few dozen.")])
     result = _lint_url(raw, api, sdk, endpoint)
     # The most telling problem first: it becomes the diagnosis. One finding per code.
     result.findings.sort(key=lambda f: PRIORITY.get(f.code, 9))
@@ -149,7 +155,14 @@ def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:  
         scheme = "https"
 
     target = _typo_target(host)
-    if target is not None:
+    if target is None and grid.looks_alike(host):
+        target = right_api = grid.MESSAGES_HOST if api == "messages" else grid.API_HOST
+        result.refuse_key = True
+        add(finding("url.host_typo", f"The host {host} looks like The Grid's but is not one of its hosts "
+                    f"(thegrid.ai and its subdomains); gridctl will not send your key there.",
+                    fix=f"Use https://{right_api}.", expected=right_api))
+        host = right_api
+    elif target is not None:
         result.refuse_key = True
         add(finding("url.host_typo", f"The host {host} looks like a typo of {target}; gridctl will not send "
                     "your key there.", fix=f"Use https://{target}.", expected=target))

@@ -27,9 +27,13 @@ def probe_instruments(net: Net, target: Target, models: Sequence[str], retry: bo
     """
     known = known or {}
     todo = [m for m in models if m not in known]
-    with ThreadPoolExecutor(max_workers=min(9, max(1, len(todo)))) as pool:
+    # Not `with`: leaving it joins the workers, so a Ctrl-C would wait for every probe to time out.
+    pool = ThreadPoolExecutor(max_workers=min(9, max(1, len(todo))), thread_name_prefix="gridctl-probe")
+    try:
         fresh = dict(zip(todo, pool.map(lambda m: ping(net, replace(target, model=m), retry=retry), todo),
                          strict=True))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return [known.get(m) or fresh[m] for m in models]
 
 

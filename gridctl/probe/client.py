@@ -136,8 +136,14 @@ def proxy_for(url: str) -> str | None:
     proxy = proxies.get(parts.scheme) or proxies.get("all")
     if not proxy:
         return None
-    p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    return f"{p.scheme}://{p.hostname}{':' + str(p.port) if p.port else ''}"
+    try:
+        p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+        port = p.port
+    except ValueError:  # port 99999, `http://[::1`: proxyenv reports it as net.proxy naming the variable
+        from gridctl.probe.proxyenv import shown
+
+        return shown(proxy)
+    return f"{p.scheme}://{p.hostname}{':' + str(port) if port else ''}"
 
 
 class Net:
@@ -148,8 +154,15 @@ class Net:
         self.deadline = deadline
         self.retries = max(0, retries)
         self.sleep = sleep
-        self.client = httpx.Client(transport=transport, follow_redirects=False, trust_env=True,
-                                   headers={"user-agent": USER_AGENT})
+        from gridctl.probe.bounded import ACCEPT_ENCODING
+        from gridctl.probe.proxyenv import proxy_problem
+
+        # A bad proxy variable makes httpx.Client() itself raise: that is net.proxy naming the variable,
+        # reported by every request of the run, not a crash (exit 1) before any step runs.
+        self.proxy_problem = proxy_problem() if transport is None else None
+        self.client = httpx.Client(transport=transport, follow_redirects=False,
+                                   trust_env=self.proxy_problem is None,
+                                   headers={"user-agent": USER_AGENT, "accept-encoding": ACCEPT_ENCODING})
 
     def close(self) -> None:
         self.client.close()
@@ -169,6 +182,18 @@ class Net:
              on_stream: Callable[[httpx.Response, Outcome], None] | None = None) -> Outcome:
         """One logical request. `auth` is (header, value): it is sent only where may_carry_key() allows."""
         out = Outcome(url=url)
+        if self.proxy_problem is not None:
+            out.findings.append(self.proxy_problem)
+            return out
+        if auth is not None:
+            # The one seam every keyed request passes: a look-alike host, or plain http to another
+            # machine, never gets the key, whichever step asked (models, features, a future one).
+            from gridctl.probe.ping import no_contact
+
+            refused = no_contact(url)
+            if refused is not None:
+                out.findings.append(refused)
+                return out
         proxy = proxy_for(url)
         attempts_allowed = 1 + (self.retries if retry else 0)
         seen_402 = False
@@ -284,33 +309,44 @@ class Net:
                     if out.findings and out.findings[-1].code.startswith("net."):
                         return None
                     redirect_notes = [f for f in out.findings if f.code == "http.redirect"]
-                    out.findings = redirect_notes + _hop_reading(out, classify_status(
-                        response.status_code, out.body, response.headers.get("content-type", ""), current,
-                        proxy=proxy_for(current)))
+                    read_problem = [f for f in out.findings[-1:] if f.code in ("http.oversized", "http.unexpected")]
+                    out.findings = redirect_notes + (read_problem if read_problem and response.status_code < 300
+                                                     else read_problem + _hop_reading(out, classify_status(
+                                                         response.status_code, out.body,
+                                                         response.headers.get("content-type", ""), current,
+                                                         proxy=proxy_for(current))))
                 out.timings_ms.update(trace.timings())
                 return response.status_code
             finally:
                 response.close()
 
     def _read(self, response: httpx.Response, out: Outcome) -> bytes:
-        """Read the body within the deadline; a stall or a cut is a finding, not an exception."""
-        chunks: list[bytes] = []
+        """Read the body within the deadline and a size cap; a stall, a cut or a flood is a finding."""
+        from gridctl.probe.bounded import MAX_BODY, Expired, Oversized, chunks
+
+        got: list[bytes] = []
         try:
-            # Decoded bytes, not iter_raw(): httpx asks for gzip/br, and a compressed JSON error body
+            # Decoded (gzip/deflate, inflated with a ceiling), not raw: a compressed JSON error body
             # would otherwise look like garbage (http.unexpected) instead of The Grid's words.
-            for chunk in response.iter_bytes():
-                chunks.append(chunk)
-                if self.deadline.expired:
-                    # The budget ran out as this chunk came in: only a body still incomplete is a hang.
-                    if not _complete(response, chunks):
-                        out.findings.append(finding("net.no_response",
-                                                    "The body kept trickling past the time budget."))
-                    break
-                if sum(map(len, chunks)) > 4 * 1024 * 1024:
-                    break
+            for chunk in chunks(response, MAX_BODY, lambda: self.deadline.expired):
+                got.append(chunk)
+        except Expired:
+            # The budget ran out as a chunk came in: only a body still incomplete is a hang.
+            if not _complete(response, got):
+                out.findings.append(finding("net.no_response", "The body kept trickling past the time budget."))
+        except Oversized as exc:
+            out.findings.append(finding("http.oversized", f"HTTP {response.status_code} with an answer larger than "
+                                        f"{exc.limit // 1024} KiB (after decompression); gridctl stopped reading."))
         except httpx.HTTPError as exc:
-            out.findings.append(_cut_body(response, exc) if chunks or _cut(exc) else classify_exception(exc))
-        return b"".join(chunks)
+            # Fewer bytes than promised, or a chunked body without its last chunk: the network layer.
+            out.findings.append(_cut_body(response, exc) if got or _cut(exc) else classify_exception(exc))
+        except (OSError, ValueError) as exc:  # zlib.error is an Exception: see below
+            if not got:
+                out.findings.append(classify_exception(exc))
+        except Exception as exc:  # noqa: BLE001 - zlib.error: a corrupt compressed body is evidence, not a crash
+            out.findings.append(finding("http.unexpected", f"HTTP {response.status_code} with a body that could "
+                                        f"not be decompressed ({exc.__class__.__name__})."))
+        return b"".join(got)
 
 
 def _cut(exc: httpx.HTTPError) -> bool:

@@ -52,6 +52,12 @@ def check_network(base_url: str, deadline: Deadline) -> CheckResult:
     proxy = proxy_for(base_url.strip())
     if proxy:
         data["proxy"] = proxy
+        from gridctl.probe.proxyenv import proxy_problem
+
+        bad = proxy_problem()
+        if bad is not None:
+            return CheckResult("network", "Network", [bad], data={**data, "summary": "proxy setting unusable"},
+                               duration_ms=timer.ms())
         note = finding("net.proxy", f"Requests go through the proxy {proxy} (from the environment); DNS and "
                        "TLS to the API happen there.", severity="info")
         return CheckResult("network", "Network", [note], data={**data, "summary": f"via proxy {proxy}"},

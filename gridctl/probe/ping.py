@@ -18,6 +18,10 @@ def no_contact(base_url: str, api: str = "chat") -> Finding | None:
     bad = [f for f in lint.findings if f.code in ("url.host_typo", "url.invalid") and f.severity == "error"]
     if lint.refuse_key or lint.host is None or bad:
         return bad[0] if bad else finding("url.invalid")
+    if any(f.code == "url.insecure_scheme" for f in lint.findings):
+        # Plain http to another machine: the key would cross the network (and any proxy) in clear text.
+        return finding("url.insecure_scheme", f"The base URL uses http:// to {lint.host}; gridctl will not send "
+                       "your key in clear text over the network (only to this machine).")
     return None
 
 
@@ -47,6 +51,9 @@ def ping(net: Net, target: Target, retry: bool = True) -> CheckResult:
         return result_of(out, target, timer)
     out = net.send("POST", target.endpoint, headers=target.headers(), json=target.body(), auth=target.auth(),
                    retry=retry)
+    if out.ok and not _answered(out.json(), target.api):
+        out.findings.append(finding("http.empty_answer", f"HTTP {out.status_code}, but the body has no "
+                                    f"{'content' if target.api == 'messages' else 'choices'}: nothing came back."))
     if dns_ms is not None:
         out.timings_ms.setdefault("dns", dns_ms)
     return result_of(out, target, timer)
@@ -99,6 +106,14 @@ def result_of(out: Outcome, target: Target, timer: Timer) -> CheckResult:
                             statuses=tuple(out.statuses), redirects=tuple(out.redirects),
                             key_sent_to=tuple(out.key_sent_to), timings_ms=dict(timings))
     return CheckResult("ping", "Ping", out.findings, data=data, duration_ms=total, evidence=evidence)
+
+
+def _answered(doc: Any, api: str) -> bool:
+    """Does a 2xx body hold an answer? `{}` or `{"choices": []}` is a 200 that said nothing."""
+    if not isinstance(doc, dict):
+        return False
+    field = doc.get("content") if api == "messages" else doc.get("choices")
+    return isinstance(field, list) and len(field) > 0
 
 
 def _served_model(out: Outcome) -> str | None:

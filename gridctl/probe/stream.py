@@ -106,10 +106,14 @@ def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Ne
     ctype = response.headers.get("content-type", "")
     sse = "event-stream" in ctype.lower()
     seen: list[str] = []  # without the SSE content type: the first lines, to say what came instead
+    from gridctl.probe.bounded import Expired, Oversized, lines
+
     try:
-        for line in response.iter_lines():
+        # Bounded: the deadline is checked on every chunk (a trickle never ends a line), each line and
+        # the whole stream have a size cap (an endless line used to grow memory without limit).
+        for line in lines(response, lambda: net.deadline.expired):
             now = time.perf_counter()
-            if not sse and len(seen) < 200:
+            if not sse and len(seen) < 200 and sum(map(len, seen)) < 64 * 1024:
                 seen.append(line)
             if not line.strip():
                 continue
@@ -137,12 +141,20 @@ def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Ne
             if net.deadline.expired:
                 stats.error = "the time budget ran out mid-stream"
                 break
+    except Expired:
+        stats.error = "the time budget ran out mid-stream"
+    except Oversized as exc:
+        stats.error = f"{exc.what} was larger than {exc.limit // 1024} KiB"
+        stats.not_sse = [finding("http.oversized", f"HTTP {response.status_code}: {stats.error}; gridctl stopped "
+                                 f"reading after {stats.events} events.")]
     except httpx.HTTPError as exc:
         stats.error = f"{exc.__class__.__name__}: {exc}"[:200]
+    except Exception as exc:  # noqa: BLE001 - zlib.error: a corrupt compressed stream is a cut, not a crash
+        stats.error = f"the stream could not be decompressed ({exc.__class__.__name__})"
     end = time.perf_counter()
     stats.elapsed_s, stats.quiet_s = end - t0, end - last
     stats.end_s = stats.elapsed_s
-    if not sse and stats.events == 0:
+    if not sse and stats.events == 0 and not stats.not_sse:
         # A captive portal's page or a buffered JSON answer is not a stream "cut" by an idle timeout.
         from gridctl.probe.classify import classify_status
 

@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gridctl.emulator.scenarios import DEMO_KEY
-from gridctl.emulator.server import Emulator
+from gridctl.emulator.server import Emulator, redact_credential
 from tests.support import keyrings
 
 pytestmark = pytest.mark.e2e
@@ -105,7 +105,7 @@ def test_login_verifies_stores_then_status_reads_the_keyring(cli: Cli, healthy_e
     assert login.returncode == 0, login.stderr
     assert cli.stored() == {"gridctl/default": DEMO_KEY}
     (sent,) = chat_requests(emu)  # exactly one verifying ping, with the key as a Bearer token
-    assert sent["headers"]["authorization"] == f"Bearer {DEMO_KEY}"
+    assert sent["headers"]["authorization"] == redact_credential(f"Bearer {DEMO_KEY}")
     assert "keyring" in login.stdout and f"…{DEMO_KEY[-4:]}" in login.stdout
     assert DEMO_KEY not in login.stdout + login.stderr
 
@@ -300,7 +300,7 @@ def test_env_key_outranks_stored_key_and_status_says_so(cli: Cli, healthy_emulat
     assert "shadowed by env THEGRID_API_KEY" in messages
     # the env key is the one that was sent
     (sent,) = chat_requests(healthy_emulator)
-    assert sent["headers"]["authorization"] == f"Bearer {CANARY}"
+    assert sent["headers"]["authorization"] == redact_credential(f"Bearer {CANARY}")
 
     human = cli("auth", "status", "--offline", THEGRID_API_KEY=CANARY)
     assert "in effect, from env THEGRID_API_KEY" in human.stdout

@@ -17,7 +17,7 @@ import pytest
 from _cli import ENVELOPE_KEYS, FLOW, Run, clean_env, emu_env, gridctl, in_parallel, invoke
 
 from gridctl.emulator.scenarios import DEMO_KEY
-from gridctl.emulator.server import Emulator, start
+from gridctl.emulator.server import Emulator, redact_credential, start
 
 pytestmark = pytest.mark.e2e
 
@@ -194,7 +194,7 @@ def test_doctor_folds_the_servers_own_diagnostics_once() -> None:
         asked = [r for r in emu.requests if r["path"] == "/v1/diagnostics"]
     assert run.code == 0, run
     assert len(asked) == 1 and asked[0]["method"] == "GET"
-    assert asked[0]["headers"]["authorization"] == f"Bearer {DEMO_KEY}"
+    assert asked[0]["headers"]["authorization"] == redact_credential(f"Bearer {DEMO_KEY}")
     ping = checks_by_id(run.json())["ping"]
     assert ping["data"]["server_diagnostics"]["status"] == "warn"
     [note] = [f for f in ping["findings"] if f["code"] == "status.diagnostics"]

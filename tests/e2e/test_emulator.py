@@ -17,7 +17,7 @@ import pytest
 
 from gridctl.emulator import server
 from gridctl.emulator.scenarios import DEMO_KEY, INSTRUMENTS, SCENARIOS
-from gridctl.emulator.server import Emulator, LoopbackOnlyError, UnknownScenarioError, start
+from gridctl.emulator.server import Emulator, LoopbackOnlyError, UnknownScenarioError, redact_credential, start
 
 pytestmark = pytest.mark.e2e
 
@@ -183,7 +183,7 @@ def test_redirect_same_host_is_a_signed_url(emulator: EmulatorFactory) -> None:
     followed = chat(emu, follow_redirects=True)  # httpx keeps Authorization on the same host: also fine
     assert followed.status_code == 200 and followed.json()["choices"]
     assert emu.requests[-1]["path"].startswith("/r/")
-    assert emu.requests[-1]["headers"]["authorization"] == AUTH["Authorization"]
+    assert emu.requests[-1]["headers"]["authorization"] == redact_credential(AUTH["Authorization"])
 
 
 @pytest.mark.parametrize("scenario", ["redirect", "redirect-cross-host"])

@@ -20,7 +20,7 @@ from _tls import tls_server
 
 from gridctl import grid
 from gridctl.emulator.scenarios import INSTRUMENTS
-from gridctl.emulator.server import Emulator
+from gridctl.emulator.server import Emulator, redact_credential
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def test_ping_healthy_is_one_line(healthy_emulator: Emulator) -> None:
     assert m["model"] == "text-prime" and m["served"] == INSTRUMENTS["text-prime"]
     [sent] = inference(healthy_emulator)
     assert m["rid"] == sent["request_id"]
-    assert sent["method"] == "POST" and sent["headers"]["authorization"] == f"Bearer {KEY}"
+    assert sent["method"] == "POST" and sent["headers"]["authorization"] == redact_credential(f"Bearer {KEY}")
     assert json.loads(sent["body"]) == {"model": "text-prime", "messages": [{"role": "user", "content": "ping"}]}
     assert run.err == ""
 
@@ -181,7 +181,7 @@ def test_same_host_signed_redirect_is_followed_without_the_key(emulator: Emulato
     run = on(emu, "ping", "--json")
     assert run.code == 0, run
     first, second = inference(emu)
-    assert first["headers"]["authorization"] == f"Bearer {KEY}"
+    assert first["headers"]["authorization"] == redact_credential(f"Bearer {KEY}")
     assert second["path"].startswith("/r/v1/chat/completions?token=")
     assert second["method"] == "POST" and json.loads(second["body"])["model"] == "text-prime"
     assert_no_key(second)  # the emulator's log: the signed token was the only credential on the second hop
@@ -194,7 +194,7 @@ def test_expired_redirect_token_is_not_a_key_problem(emulator: EmulatorFactory) 
     run = on(emu, "ping", "--json")
     assert run.code == 4, run
     first, second = inference(emu)
-    assert first["headers"]["authorization"] == f"Bearer {KEY}"
+    assert first["headers"]["authorization"] == redact_credential(f"Bearer {KEY}")
     assert_no_key(second)
     [check] = run.json()["checks"]
     assert [f["code"] for f in check["findings"] if f["severity"] == "error"] == ["http.redirect_rejected"]
@@ -209,7 +209,7 @@ def test_cross_host_redirect_never_sends_the_key_to_the_other_host(emulator: Emu
     run = sub(emu, "ping", "--json")
     assert run.code == 0, run
     first, second = inference(emu)
-    assert first["host"].startswith("127.0.0.1:") and first["headers"]["authorization"] == f"Bearer {KEY}"
+    assert first["host"].startswith("127.0.0.1:") and first["headers"]["authorization"] == redact_credential(f"Bearer {KEY}")
     assert second["host"].startswith("localhost:")
     assert "authorization" not in second["headers"] and "x-api-key" not in second["headers"]
     assert not any(KEY in value for value in second["headers"].values())
@@ -231,7 +231,7 @@ def test_ping_curl_runs_under_sh(emulator: EmulatorFactory) -> None:
         assert proc.returncode == 0, proc.stderr
         answer = json.loads(proc.stdout)
         assert answer["object"] == "chat.completion" and answer["model"] == INSTRUMENTS["text-prime"]
-        assert inference(emu)[-1]["headers"]["authorization"] == f"Bearer {KEY}"
+        assert inference(emu)[-1]["headers"]["authorization"] == redact_credential(f"Bearer {KEY}")
 
 
 def test_ping_curl_stream_runs_under_sh(healthy_emulator: Emulator) -> None:

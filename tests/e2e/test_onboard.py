@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from gridctl import grid
 from gridctl.emulator.scenarios import DEMO_KEY
-from gridctl.emulator.server import Emulator
+from gridctl.emulator.server import Emulator, redact_credential
 from gridctl.onboard import sdk_base_url, snippet
 
 pytestmark = pytest.mark.e2e
@@ -80,7 +80,7 @@ def test_onboard_snippet_works_with_the_real_sdk(healthy_emulator: Emulator, tmp
     assert call["path"] == path
     # the key from THEGRID_API_KEY reached the server (anthropic 2.x sends api_key= as a Bearer token)
     sent = {call["headers"].get("x-api-key"), call["headers"].get("authorization")}
-    assert DEMO_KEY in sent or f"Bearer {DEMO_KEY}" in sent
+    assert redact_credential(DEMO_KEY) in sent or redact_credential(f"Bearer {DEMO_KEY}") in sent
 
 
 def test_onboard_human_output_ends_with_the_snippet(healthy_emulator: Emulator) -> None:

@@ -132,3 +132,20 @@ class BrokenInitKeyring(_TestBackend):
 
     def delete_password(self, service: str, username: str) -> None:  # pragma: no cover
         raise AssertionError
+
+
+HANG_RELEASE = __import__("threading").Event()  # tests set it at teardown to free the parked thread
+
+
+class HangingKeyring(_TestBackend):
+    """A desktop keyring waiting on an unlock prompt nobody answers: every call blocks."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        HANG_RELEASE.wait(120)
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        HANG_RELEASE.wait(120)
+
+    def delete_password(self, service: str, username: str) -> None:
+        HANG_RELEASE.wait(120)

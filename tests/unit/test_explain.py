@@ -191,5 +191,6 @@ def test_offline_configuration_problems_exit_3(code: str) -> None:
 
 
 def test_exit_code_values_match_the_contract() -> None:
-    assert [int(x) for x in ExitCode] == list(range(11))
+    # 0-10 from the contract, plus 130 for Ctrl-C (the shell's 128 + SIGINT)
+    assert [int(x) for x in ExitCode] == [*range(11), 130]
     assert ExitCode.USAGE == 2 and ExitCode.NETWORK == 9 and ExitCode.BAD_REQUEST == 10
