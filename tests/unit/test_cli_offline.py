@@ -17,17 +17,14 @@ from typer.testing import CliRunner
 
 from gridctl import __version__
 from gridctl.cli import app
+from tests.support.contract import CHECK_KEYS, ENVELOPE_KEYS, FINDING_KEYS
 
 KEY = "Zk3pQ9vX2mL7nR4tY8wB1cD6fH0jK5sA3eG9uI2oP7q"
 ROOT = Path(__file__).resolve().parents[2]
 
-ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "diagnosis", "checks", "request_ids", "target",
-                 "started_at", "duration_ms"}
 # Command-specific top-level fields the contract lets a command add.
 EXTRAS = {"url": {"canonical"}, "explain": {"query", "entries"}, "auth lint": set(), "lint-curl": set(),
           "emulator list": {"scenarios"}, "ping": {"curl"}}
-CHECK_KEYS = {"id", "title", "status", "duration_ms", "findings", "data"}
-FINDING_KEYS = {"code", "severity", "message", "fix"}
 
 
 def run(*args: str, input: str | None = None) -> Any:
