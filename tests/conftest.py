@@ -62,6 +62,11 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     from keyring.backends.null import Keyring as NullKeyring
 
     keyring.set_keyring(NullKeyring())
+    # in-process runs register every key they see for scrubbing: start each test with none, or an
+    # earlier test's "key" (say `$THEGRID_API_KEY`) would be scrubbed out of this test's output
+    from gridctl import secrets
+
+    monkeypatch.setattr(secrets, "_SECRETS", set())
     return config
 
 

@@ -88,4 +88,4 @@ def _internal_error(exc: BaseException, verbose: bool) -> None:
     sys.exit(1)
 
 
-_SUBCOMMAND_WORDS = set(COMMANDS) | {"lint", "login", "logout", "status", "serve", "list"}
+_SUBCOMMAND_WORDS = set(COMMANDS) | {"lint", "login", "logout", "status", "serve", "list", "token"}

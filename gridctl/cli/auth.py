@@ -1,4 +1,4 @@
-"""gridctl auth: lint the header (offline); login, status, logout for the stored key."""
+"""gridctl auth: lint the header (offline); login, status, logout, token for the stored key."""
 
 from __future__ import annotations
 
@@ -61,11 +61,25 @@ def login_cmd(
     insecure_storage: Annotated[bool, typer.Option("--insecure-storage", help="Without a working keyring, "
                                                    "write the key to a 0600 plain-text file.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Budget for the verifying ping (s).")] = 10.0,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; without a keyring, "
+                                           "--insecure-storage is then required.")] = False,
 ) -> int:
     from gridctl.cli.credentials import login
 
     return login(opts, api_key_stdin=api_key_stdin, base_url=base_url, verify=not no_verify,
-                 insecure_storage=insecure_storage, timeout=timeout)
+                 insecure_storage=insecure_storage, timeout=timeout, no_input=no_input)
+
+
+@command(auth_app, "token", profile=True, cmd_name="auth token",
+         help='Print the key in effect, for scripts: export THEGRID_API_KEY="$(gridctl auth token)". '
+              "Refuses a terminal unless --show.")
+def token_cmd(
+    opts: Opts,
+    show: Annotated[bool, typer.Option("--show", help="Print the key even when stdout is a terminal.")] = False,
+) -> int:
+    from gridctl.cli.credentials import token
+
+    return token(opts, on_terminal=show)
 
 
 @command(auth_app, "status", target=True, cmd_name="auth status",

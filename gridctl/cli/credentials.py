@@ -41,8 +41,30 @@ def _unusable(key: str) -> str | None:
     return None
 
 
+def _no_keyring_plan(opts: Opts, profile: str, insecure: bool, interactive: bool) -> bool:
+    """Before the key is asked for, like gh: True when it must go to the 0600 file (no usable keyring).
+
+    Said in one line; on a terminal the file is offered, with --no-input (or no terminal) the flag is required.
+    """
+    why = secrets.keyring_unusable()
+    if why is None:
+        return False
+    path = secrets.credentials_path(opts.settings.config_dir, profile)
+    if not insecure and not interactive:
+        raise ConfigProblem(f"no OS keyring on this machine ({why}): export {grid.ENV_API_KEY} instead, or pass "
+                            f"--insecure-storage to keep the key in {path} (plain text, 0600)")
+    error_line(f"no OS keyring on this machine ({why})", opts.out)
+    if not insecure:
+        from gridctl.cli.prompts import confirm
+
+        if not confirm(f"Store the key in {path} instead (plain text, mode 0600)?", opts.out):
+            raise ConfigProblem(f"nothing stored; export {grid.ENV_API_KEY} in your environment instead")
+    error_line(f"the key will be stored in {path} (plain text, mode 0600)", opts.out)
+    return True
+
+
 def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool, insecure_storage: bool,
-          timeout: float) -> int:
+          timeout: float, no_input: bool = False) -> int:
     from dataclasses import replace
 
     from gridctl.lint.header import lint_key_shape
@@ -50,9 +72,11 @@ def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool
     from gridctl.settings import save_profile
 
     timer = Timer()
-    key = _read_key(api_key_stdin)
     settings = opts.settings
     profile = settings.profile.value or "default"
+    interactive = not (api_key_stdin or no_input or opts.out.json) and sys.stdin.isatty()
+    to_file = _no_keyring_plan(opts, profile, insecure_storage, interactive)
+    key = _read_key(api_key_stdin)
     shape: list[Finding] = []
     lint_key_shape(key, shape.append)
     errors = [f for f in shape if f.severity == "error"]
@@ -82,7 +106,7 @@ def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool
             report.extra["stored"] = None
             return opts.finish(report, header="gridctl auth login: the key did not work; nothing stored "
                                "(--no-verify stores it anyway)")
-    where = _store(settings, profile, key, insecure_storage)
+    where = _store(settings, profile, key, insecure_storage, to_file)
     saved = f"; base URL {base_url} saved in profile {profile}" if base_url else ""
     if base_url is not None:
         save_profile(settings, profile, {"base_url": base_url})
@@ -102,15 +126,17 @@ def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool
     return opts.finish(report, header="gridctl auth login")
 
 
-def _store(settings: object, profile: str, key: str, insecure: bool) -> str:
+def _store(settings: object, profile: str, key: str, insecure: bool, to_file: bool = False) -> str:
     from gridctl.settings import Settings
 
     assert isinstance(settings, Settings)
     try:
+        if to_file:
+            raise secrets.KeyringProblem("no usable keyring")
         secrets.keyring_set(profile, key)
         return f"the OS keyring ({secrets.keyring_backend_name()})"
     except secrets.KeyringProblem as exc:
-        if not insecure:
+        if not (insecure or to_file):
             raise ConfigProblem(f"no working keyring ({exc}); set {grid.ENV_API_KEY} in your environment "
                                 "instead, or use --insecure-storage for a 0600 plain-text file") from None
     path = secrets.file_set(settings.config_dir, profile, key)
@@ -142,7 +168,10 @@ def status(opts: Opts, *, offline: bool) -> int:
                                 fix=f"Run `gridctl auth login` or export {grid.ENV_API_KEY}."))
     if settings.keyring_problem:
         findings.append(finding("config.keyring_unavailable", f"The keyring could not be read: "
-                                f"{settings.keyring_problem}."))
+                                f"{settings.keyring_problem}.", fix=secrets.keyring_fix(key.source, settings.config_dir,
+                                                                                        profile),
+                                severity="info" if key.source.startswith("file") else None))
+    data["stored"] = _stored_where(settings, profile)
     checks = [CheckResult("auth", "Key", findings, data=data, duration_ms=timer.ms())]
     if key.value and not offline:
         from gridctl.probe.ping import ping
@@ -154,6 +183,38 @@ def status(opts: Opts, *, offline: bool) -> int:
         report.add_request_id(c.data.get("request_id"))
     footer = [f"{k}: {v}" for k, v in data.items() if v]
     return opts.finish(report, header="gridctl auth status", footer=footer)
+
+
+def _stored_where(settings: object, profile: str) -> str:
+    """Where `auth login` keeps this profile's key: the keyring, the plain-text file, or nowhere."""
+    from gridctl.settings import Settings
+
+    assert isinstance(settings, Settings)
+    try:
+        if secrets.keyring_get(profile):
+            return f"the OS keyring ({secrets.keyring_backend_name()}, {secrets.SERVICE}/{profile})"
+    except secrets.KeyringProblem:
+        pass
+    path = secrets.credentials_path(settings.config_dir, profile)
+    if secrets.file_get(settings.config_dir, profile):
+        return f"file {path} (plain text, 0600)"
+    return "nothing stored (auth login)"
+
+
+def token(opts: Opts, *, on_terminal: bool) -> int:
+    """The key in effect, on stdout and nothing else, like `gh auth token`: for `$(gridctl auth token)`."""
+    if opts.out.json:
+        raise UsageError("auth token prints the bare key for a variable; --json does not apply "
+                         "(`auth status --json` describes the key)")
+    key = opts.settings.key
+    if not key.value:
+        raise ConfigProblem(f"no key: run `gridctl auth login` or export {grid.ENV_API_KEY}")
+    if sys.stdout.isatty() and not on_terminal:
+        raise UsageError('refusing to print the key on a terminal; use it in a variable, '
+                         'export THEGRID_API_KEY="$(gridctl auth token)", or pass --show')
+    sys.stdout.write(key.value + "\n")  # the one place the key is written, on purpose: not scrubbed
+    sys.stdout.flush()
+    return 0
 
 
 def _shadowed(settings: object, profile: str, source: str) -> str | None:

@@ -30,7 +30,10 @@ def onboard_cmd(
     choices = (*grid.SDK_NAMES, "env")
     interactive = not no_input and sys.stdin.isatty() and not opts.out.json
     if sdk is None:
-        sdk = typer.prompt("Which SDK or tool?", default="openai") if interactive else "openai"
+        from gridctl.cli.prompts import choose
+
+        sdk = choose(f"Which SDK or tool ({', '.join(choices)})?", choices, "openai", opts.out) \
+            if interactive else "openai"
     if sdk not in choices:
         raise UsageError(f"--sdk must be one of {', '.join(choices)}, not {sdk!r}")
     timer = Timer()

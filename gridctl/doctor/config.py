@@ -8,7 +8,7 @@ from gridctl import grid
 from gridctl.findings import Finding, finding
 from gridctl.lint.url import lint_url
 from gridctl.result import CheckResult, Timer
-from gridctl.secrets import fingerprint
+from gridctl.secrets import fingerprint, keyring_fix
 from gridctl.settings import Settings
 
 
@@ -22,8 +22,10 @@ def check_config(settings: Settings, base_url: str) -> CheckResult:
         findings.append(finding("config.no_key", "No key in --api-key, THEGRID_API_KEY, the keyring or a "
                                 "credentials file."))
     if settings.keyring_problem:
+        profile = settings.profile.value or "default"
         findings.append(finding("config.keyring_unavailable", f"The OS keyring could not be read: "
-                                f"{settings.keyring_problem}."))
+                                f"{settings.keyring_problem}.", fix=keyring_fix(key.source, settings.config_dir, profile),
+                                severity="info" if key.source.startswith("file") else None))
     findings.extend(sdk_env_findings(settings.env, key.value, base_url))
     data = {
         "key": f"{fingerprint(key.value)} ({key.source})" if key.value else None,
