@@ -101,7 +101,11 @@ def balance_advice(*pings: CheckResult) -> CheckResult:
 
 def snippet(sdk: str, base_url: str, model: str) -> dict[str, str]:
     """Env vars and code for `sdk`; the key is always read from THEGRID_API_KEY, never written out."""
-    key_line = 'export THEGRID_API_KEY="<your consumption key>"   # or: gridctl auth login'
+    # Two routes, each of which works as printed: the key pasted in, or the one `gridctl auth login`
+    # stored, read back by `gridctl auth token` (which prints it only into a pipe or variable).
+    key_line = ('export THEGRID_API_KEY="<your consumption key>"\n'
+                '# or, with the key stored by `gridctl auth login`:\n'
+                '# export THEGRID_API_KEY="$(gridctl auth token)"')
     if sdk == "anthropic":
         return {"env": f"{key_line}\nexport ANTHROPIC_BASE_URL={base_url}\n"
                        '# Claude Code and the Anthropic SDK send ANTHROPIC_API_KEY as x-api-key, the header\n'

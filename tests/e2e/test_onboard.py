@@ -266,3 +266,37 @@ def test_feature_probes_report_a_failure_with_a_finding() -> None:
         check = check_tools(net, target)
     assert check.status == "fail" and check.findings[0].code == "auth.rejected"
     assert check.data["status_code"] == 401
+
+
+# --- the snippet's credential routes, run as printed --------------------------------------------
+
+@pytest.mark.parametrize("route", ["pasted key", "auth login"])
+def test_snippet_works_with_each_credential_route(healthy_emulator: Emulator, tmp_path: Path, route: str) -> None:
+    """The env block in sh, then the code in a fresh interpreter with the real OpenAI SDK. Route "auth
+    login": the key stored (keyring's fail backend: the 0600 file) and the commented line taken instead."""
+    emu = healthy_emulator
+    env = clean_env(THEGRID_BASE_URL=emu.base_url, GRIDCTL_CONFIG_DIR=str(tmp_path / "config"),
+                    PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+                    PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    doc = run("onboard", "--sdk", "openai", "--no-input", "--json", THEGRID_API_KEY=DEMO_KEY,
+              THEGRID_BASE_URL=emu.base_url).json()
+    lines = doc["snippet"]["env"].splitlines()
+    pasted, token = lines[0], lines[2]
+    assert pasted == 'export THEGRID_API_KEY="<your consumption key>"'
+    assert token == '# export THEGRID_API_KEY="$(gridctl auth token)"' and "gridctl auth login" in lines[1]
+    if route == "pasted key":
+        chosen = [pasted.replace("<your consumption key>", DEMO_KEY), *lines[3:]]
+    else:
+        login = invoke("auth", "login", "--api-key-stdin", "--no-verify", "--insecure-storage", env=env,
+                       stdin=DEMO_KEY)
+        assert login.code == 0, login
+        chosen = [token.removeprefix("# "), *lines[3:]]
+    (tmp_path / "snippet.py").write_text(doc["snippet"]["code"], encoding="utf-8")
+    script = "\n".join(["set -e", *chosen, f'exec "{sys.executable}" snippet.py'])
+    before = len(emu.requests)
+    ran = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60, cwd=str(tmp_path),
+                         stdin=subprocess.DEVNULL, env={k: v for k, v in env.items() if k != "THEGRID_BASE_URL"})
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "pong"
+    (call,) = emu.requests[before:]
+    assert call["headers"]["authorization"] == f"Bearer {DEMO_KEY}"
