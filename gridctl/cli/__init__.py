@@ -46,6 +46,11 @@ def __getattr__(name: str) -> Any:
 def main(argv: list[str] | None = None) -> None:
     """Run gridctl; parser errors become one line (and the error envelope under --json)."""
     args = sys.argv[1:] if argv is None else argv
+    if args in ([], ["--help"], ["-h"]) and not any(k.endswith("_COMPLETE") for k in os.environ):
+        from gridctl.cli import fasthelp
+
+        if fasthelp.show(list(COMMANDS)):  # the top-level help without typer (bench: --help)
+            sys.exit(0)
     app = load(_wanted(args))
     import typer
 
