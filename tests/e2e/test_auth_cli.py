@@ -8,10 +8,7 @@ runs a real subprocess where the process is the point. Other in-process runs use
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -181,9 +178,8 @@ def test_login_without_a_working_keyring_refuses(cli: Cli, backend: str) -> None
 
 def test_login_with_keyrings_null_backend_does_not_claim_storage(cli: Cli) -> None:
     """keyring.backends.null accepts set_password and keeps nothing: that is not a stored key."""
-    proc = subprocess.run([sys.executable, "-m", "gridctl", "auth", "login", "--api-key-stdin", "--no-verify"],
-                          input=CANARY, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
+    proc = gridctl("auth", "login", "--api-key-stdin", "--no-verify", stdin=CANARY,
+                   env=clean_env(PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring"))
     assert proc.returncode == 3, proc.stdout + proc.stderr
     # said before the key is read (like gh), so the key was never offered to a backend that drops it
     assert "keyring.backends.null.Keyring keeps nothing" in one_line_error(proc)

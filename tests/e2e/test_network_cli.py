@@ -259,9 +259,7 @@ def test_ping_without_a_key_sends_nothing(healthy_emulator: Emulator) -> None:
 
 def test_host_typo_makes_no_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     """In process, with every way out of the machine booby-trapped."""
-    from typer.testing import CliRunner
 
-    from gridctl.cli import app
 
     calls: list[Any] = []
 
@@ -272,18 +270,16 @@ def test_host_typo_makes_no_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", trap)
     monkeypatch.setattr(socket, "create_connection", trap)
     monkeypatch.setattr(socket.socket, "connect", trap)
-    runner = CliRunner()
-    env = {"THEGRID_API_KEY": KEY, "GRIDCTL_CONFIG_DIR": "/nonexistent/gridctl-test",
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    env = clean_env(THEGRID_API_KEY=KEY, GRIDCTL_CONFIG_DIR="/nonexistent/gridctl-test")
     for args in (["ping"], ["ping", "--json"], ["ping", "--stream"], ["ping", "--all"], ["balance"], ["models"]):
-        result = runner.invoke(app, [*args, "--base-url", "https://api.thegird.ai/v1", "--timeout", "3"], env=env)
+        result = invoke(*args, "--base-url", "https://api.thegird.ai/v1", "--timeout", "3", env=env)
         assert result.exit_code == 3, (args, result.output)
         assert "url.host_typo" in result.output, (args, result.output)
-    ping_json = runner.invoke(app, ["ping", "--json", "--base-url", "https://api.thegird.ai/v1"], env=env)
+    ping_json = invoke("ping", "--json", "--base-url", "https://api.thegird.ai/v1", env=env)
     assert json.loads(ping_json.stdout)["diagnosis"]["code"] == "url.host_typo"
     # without a key there is nothing to steal, but a look-alike host still gets no request
-    keyless = runner.invoke(app, ["models", "--json", "--base-url", "https://api.thegird.ai/v1"],
-                            env={**env, "THEGRID_API_KEY": None})
+    keyless = invoke("models", "--json", "--base-url", "https://api.thegird.ai/v1",
+                     env=clean_env(GRIDCTL_CONFIG_DIR="/nonexistent/gridctl-test"))
     assert keyless.exit_code == 3 and json.loads(keyless.stdout)["diagnosis"]["code"] == "url.host_typo"
     assert calls == []
 
