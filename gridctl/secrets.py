@@ -111,6 +111,9 @@ def keyring_backend_name() -> str:
 def _describe(exc: BaseException) -> str:
     # The message of a keyring error never contains the secret, but scrub anyway.
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(msg) > 100 and ". " in msg:  # keyring's NoKeyringError is a paragraph: its first sentence says it
+        msg = msg.split(". ", 1)[0]
+    msg = msg.rstrip(".")
     return scrub(f"{exc.__class__.__name__}: {msg}" if msg else exc.__class__.__name__)
 
 

@@ -120,7 +120,7 @@ def login(opts: Opts, *, api_key_stdin: bool, base_url: str | None, verify: bool
     checks.append(CheckResult("store", "Stored", stored_notes))
     report = Report("auth login", checks, target={"profile": profile}, duration_ms=timer.ms())
     report.extra["stored"] = where
-    if where.startswith("file"):
+    if where.startswith("file") and not to_file:  # a fallback not announced before the key was read
         error_line("warning: the key is stored in PLAIN TEXT (a 0600 file); prefer a keyring or "
                    f"{grid.ENV_API_KEY}", opts.out)
     return opts.finish(report, header="gridctl auth login")
