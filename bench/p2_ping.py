@@ -2,7 +2,7 @@
 
 All three send one POST /v1/chat/completions with the demo key to the emulator (scenario healthy,
 latency 0), started in this process; each run must exit 0 and reach the emulator.
-Target: gridctl <= 1.3x the minimal httpx script (ratio of medians).
+Target: gridctl <= 1.2x the minimal httpx script (ratio of medians).
 
     .venv/bin/python bench/p2_ping.py [--runs N] [--write]
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
 
-TARGET = 1.3
+TARGET = 1.2
 BODY = {"model": "text-prime", "messages": [{"role": "user", "content": "ping"}]}
 
 # The minimal script: everything gridctl ping must do at the least (import httpx, one POST).

@@ -1,4 +1,4 @@
-"""Run every gridctl benchmark (P1-P5) once, print the tables and write the results files.
+"""Run every gridctl benchmark (P0-P5) once, print the tables and write the results files.
 
 Writes bench/results.md and bench/results.json (overwritten: the latest run only), with the
 machine the numbers came from. Exit 0 if every target is met, 1 if any is missed, 2 if any
@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
+import p0_help  # noqa: E402
 import p1_startup  # noqa: E402
 import p2_ping  # noqa: E402
 import p3_doctor  # noqa: E402
@@ -25,6 +26,7 @@ import p5_timeout  # noqa: E402
 
 # (module, id, title, runs, quick runs): ~2 minutes in all on a 2-core machine
 BENCHES = [
+    (p0_help, "P0", "--help start-up", 21, 5),
     (p1_startup, "P1", "offline command start-up", 21, 5),
     (p2_ping, "P2", "ping vs minimal httpx / curl", 21, 5),
     (p3_doctor, "P3", "doctor round trips", 7, 3),
@@ -39,6 +41,10 @@ def main() -> int:
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args()
     m = c.machine()
+    if m["loadavg_at_start"][0] > m["cores"]:
+        m["note"] = (f"the machine was loaded (load average {m['loadavg_at_start'][0]} on {m['cores']} cores: other "
+                     "processes shared the CPU); variants are interleaved and medians taken, so each ratio compares "
+                     "runs made under the same load, but absolute times are inflated")
     print(f"Machine: {c.render_machine(m)}\n", flush=True)
     start = time.perf_counter()
     results: list[c.Result] = []

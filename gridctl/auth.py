@@ -6,7 +6,8 @@ gridctl/render/auth.py writes the human lines.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from gridctl import context, grid, secrets
 from gridctl.doctor.config import key_findings
@@ -92,9 +93,34 @@ def _refuse_to_store(key: str) -> None:
         raise ConfigProblem(f"not storing that key: {why}")
 
 
+@dataclass(frozen=True)
+class FilePlan:
+    """No usable keyring: where the key would go instead, and whether to ask first."""
+
+    why: str
+    path: Path
+    ask: bool
+
+
+def file_fallback(settings: Settings, insecure: bool, interactive: bool) -> FilePlan | None:
+    """Before the key is asked for, like gh: None when a keyring works, else the 0600 file plan.
+
+    Without a terminal to ask on (or with --no-input) the file needs --insecure-storage explicitly.
+    """
+    why = secrets.keyring_unusable()
+    if why is None:
+        return None
+    path = secrets.credentials_path(settings.config_dir, settings.profile.value or "default")
+    if not insecure and not interactive:
+        raise ConfigProblem(f"no OS keyring on this machine ({why}): export {grid.ENV_API_KEY} instead, or pass "
+                            f"--insecure-storage to keep the key in {path} (plain text, 0600)")
+    return FilePlan(why, path, ask=not insecure)
+
+
 def login(settings: Settings, key: str, *, base_url: str | None, verify: bool, insecure_storage: bool,
-          timeout: float) -> Report:
-    """Check KEY (with a ping unless told not to), then store it for the profile."""
+          timeout: float, to_file: bool = False) -> Report:
+    """Check KEY (with a ping unless told not to), then store it for the profile (`to_file`: the
+    announced plain-text fallback, chosen before the key was read)."""
     timer = Timer()
     profile = settings.profile.value or "default"
     _refuse_to_store(key)
@@ -117,7 +143,7 @@ def login(settings: Settings, key: str, *, base_url: str | None, verify: bool, i
             report = Report("auth login", checks, target={"profile": profile}, duration_ms=timer.ms())
             report.extra["stored"] = None
             return report
-    where = _store(settings, profile, key, insecure_storage)
+    where = _store(settings, profile, key, insecure_storage, to_file)
     saved = f"; base URL {base_url} saved in profile {profile}" if base_url else ""
     if base_url is not None:
         save_profile(settings, profile, {"base_url": base_url})
@@ -130,15 +156,18 @@ def login(settings: Settings, key: str, *, base_url: str | None, verify: bool, i
     checks.append(CheckResult("store", "Stored", notes))
     report = Report("auth login", checks, target={"profile": profile}, duration_ms=timer.ms())
     report.extra["stored"] = where
+    report.human["announced"] = to_file  # the plain-text warning is said only when it was not announced
     return report
 
 
-def _store(settings: Settings, profile: str, key: str, insecure: bool) -> str:
+def _store(settings: Settings, profile: str, key: str, insecure: bool, to_file: bool = False) -> str:
     try:
+        if to_file:
+            raise secrets.KeyringProblem("no usable keyring")
         secrets.keyring_set(profile, key)
         return f"the OS keyring ({secrets.keyring_backend_name()})"
     except secrets.KeyringProblem as exc:
-        if not insecure:
+        if not (insecure or to_file):
             raise ConfigProblem(f"no working keyring ({exc}); set {grid.ENV_API_KEY} in your environment "
                                 "instead, or use --insecure-storage for a 0600 plain-text file") from None
     path = secrets.file_set(settings.config_dir, profile, key)
@@ -155,11 +184,13 @@ def status(settings: Settings, *, offline: bool) -> Report:
             f"({base.source})", "key": f"{secrets.fingerprint(key.value)} ({key.source})" if key.value else None,
             "keyring": secrets.keyring_backend_name(), "config_file": str(settings.config_path)}
     findings = key_findings(settings, profile)
+    in_keyring = _keyring_value(settings, profile)
     if key.value:
-        shadowed = _shadowed(settings, profile, key.source)
+        shadowed = _shadowed(settings, profile, key.source, in_keyring)
         if shadowed:
             findings.insert(1, finding("config.key_source", f"A stored key ({shadowed}) is shadowed by {key.source}."))
             data["shadowed"] = shadowed
+    data["stored"] = _stored_where(settings, profile, in_keyring)
     checks = [CheckResult("auth", "Key", findings, data=data, duration_ms=timer.ms())]
     if key.value and not offline:
         from gridctl.probe.ping import ping
@@ -169,16 +200,44 @@ def status(settings: Settings, *, offline: bool) -> Report:
     return Report("auth status", checks, target=settings.target(), duration_ms=timer.ms())
 
 
-def _shadowed(settings: Settings, profile: str, source: str) -> str | None:
+def _keyring_value(settings: Settings, profile: str) -> str | None:
+    """The profile's keyring entry, asked at most once per command (a hanging keyring costs one
+    --timeout, not one per question), and not at all when resolving the key already failed."""
+    key = settings.key
+    if key.source.startswith("keyring"):
+        return key.value
+    if settings.keyring_problem:
+        return None
+    try:
+        return secrets.keyring_get(profile, timeout=settings.timeout)
+    except secrets.KeyringProblem:
+        return None
+
+
+def _stored_where(settings: Settings, profile: str, in_keyring: str | None) -> str:
+    """Where `auth login` keeps this profile's key: the keyring, the plain-text file, or nowhere."""
+    if in_keyring:
+        return f"the OS keyring ({secrets.keyring_backend_name()}, {secrets.SERVICE}/{profile})"
+    path = secrets.credentials_path(settings.config_dir, profile)
+    if secrets.file_get(settings.config_dir, profile):
+        return f"file {path} (plain text, 0600)"
+    return "nothing stored (auth login)"
+
+
+def token(settings: Settings) -> str:
+    """The key in effect, for `gridctl auth token` (like `gh auth token`); no key is a config problem."""
+    key = settings.key
+    if not key.value:
+        raise ConfigProblem(f"no key: run `gridctl auth login` or export {grid.ENV_API_KEY}")
+    return key.value
+
+
+def _shadowed(settings: Settings, profile: str, source: str, in_keyring: str | None) -> str | None:
     """A stored key that a flag or env var outranks: users forget which one is in effect."""
     if source.startswith(("keyring", "file")):
         return None
-    try:
-        stored = secrets.keyring_get(profile, timeout=settings.timeout)
-    except secrets.KeyringProblem:
-        stored = None
-    if stored:
-        return f"keyring {secrets.fingerprint(stored)}"
+    if in_keyring:
+        return f"keyring {secrets.fingerprint(in_keyring)}"
     stored = secrets.file_get(settings.config_dir, profile)
     return f"file {secrets.fingerprint(stored)}" if stored else None
 

@@ -104,7 +104,11 @@ def balance_advice(*pings: CheckResult) -> CheckResult:
 
 def snippet(sdk: str, base_url: str, model: str) -> dict[str, str]:
     """Env vars and code for `sdk`; the key is always read from THEGRID_API_KEY, never written out."""
-    key_line = 'export THEGRID_API_KEY="<your consumption key>"   # or: gridctl auth login'
+    # Two routes, each of which works as printed: the key pasted in, or the one `gridctl auth login`
+    # stored, read back by `gridctl auth token` (which prints it only into a pipe or variable).
+    key_line = ('export THEGRID_API_KEY="<your consumption key>"\n'
+                '# or, with the key stored by `gridctl auth login`:\n'
+                '# export THEGRID_API_KEY="$(gridctl auth token)"')
     if sdk == "anthropic":
         return {"env": f"{key_line}\nexport ANTHROPIC_BASE_URL={base_url}\n"
                        '# Claude Code and the Anthropic SDK send ANTHROPIC_API_KEY as x-api-key, the header\n'
@@ -143,14 +147,17 @@ def snippet(sdk: str, base_url: str, model: str) -> dict[str, str]:
                     "print(resp.choices[0].message.content)\n"}
 
 
+SDK_CHOICES = (*grid.SDK_NAMES, "env")
+
+
 def choose_sdk(sdk: str | None, interactive: bool) -> str:
-    """--sdk, else asked on a terminal, else openai; anything else is a usage error."""
-    choices = (*grid.SDK_NAMES, "env")
+    """--sdk, else asked on a terminal (a wrong answer asks again), else openai; a bad --sdk is a usage error."""
+    choices = SDK_CHOICES
     if sdk is None:
         if interactive:
-            import typer
+            from gridctl.prompts import choose
 
-            sdk = str(typer.prompt("Which SDK or tool?", default="openai"))
+            sdk = choose(f"Which SDK or tool ({', '.join(choices)})?", choices, "openai")
         else:
             sdk = "openai"
     if sdk not in choices:

@@ -269,3 +269,10 @@ def flush_all() -> None:
             stream.flush()
         except (ValueError, OSError):
             pass
+
+
+def print_key(key: str, out: Output) -> None:
+    """`gridctl auth token`: the one place the key is written, on purpose and unscrubbed, for
+    `export THEGRID_API_KEY="$(gridctl auth token)"`; the command refuses a terminal and --json."""
+    out.stdout.write(key + "\n")
+    out.stdout.flush()

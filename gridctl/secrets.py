@@ -286,6 +286,9 @@ def keyring_backend_name() -> str:
 def _describe(exc: BaseException) -> str:
     # The message of a keyring error never contains the secret, but scrub anyway.
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(msg) > 100 and ". " in msg:  # keyring's NoKeyringError is a paragraph: its first sentence says it
+        msg = msg.split(". ", 1)[0]
+    msg = msg.rstrip(".")
     return scrub(f"{exc.__class__.__name__}: {msg}" if msg else exc.__class__.__name__)
 
 
@@ -353,3 +356,51 @@ def file_delete(config_dir: Path, profile: str) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+# Is there a keyring that can hold a key? Asked before `auth login` reads the key, like gh: on most
+# Linux servers, containers and CI runners there is no Secret Service, and the user should learn that
+# before pasting a key, not after.
+_DISCARDING = ("keyring.backends.null.Keyring", "keyring.backends.fail.Keyring")
+
+
+def keyring_unusable(timeout: float = 3.0) -> str | None:
+    """Why the OS keyring cannot hold a key on this machine, in one line; None when it can.
+
+    Bounded: a Secret Service that never answers on D-Bus must not hang `auth login`, so the
+    probe runs in a daemon thread and gives up after `timeout` seconds.
+    """
+    import threading
+
+    answer: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            kr = _keyring()
+            backend = kr.get_keyring()
+            name = f"{backend.__class__.__module__}.{backend.__class__.__name__}"
+            if name in _DISCARDING or (name.endswith("ChainerBackend") and not getattr(backend, "backends", [])):
+                answer.append(f"no keyring backend: {name} keeps nothing")
+                return
+            backend.get_password(SERVICE, "gridctl-probe")  # a locked or absent service fails here
+            answer.append(None)
+        except KeyringProblem as exc:
+            answer.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - backends raise anything (dbus, locked, init errors)
+            answer.append(_describe(exc))
+
+    thread = threading.Thread(target=probe, name="gridctl-keyring-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not answer:
+        return f"the keyring did not answer within {timeout:g} s"
+    return answer[0]
+
+
+def keyring_fix(key_source: str, config_dir: Path, profile: str) -> str:
+    """The fix for config.keyring_unavailable: none needed once the key in effect comes from the file."""
+    if key_source.startswith("file"):
+        return (f"Nothing to do: the key in effect is in {credentials_path(config_dir, profile)} (plain text, "
+                "0600). A keyring would keep it encrypted; THEGRID_API_KEY suits CI best.")
+    return ("Set THEGRID_API_KEY in the environment (the way for CI), or `gridctl auth login --insecure-storage` "
+            "to keep the key in a 0600 plain-text file.")

@@ -1,17 +1,24 @@
 """Shared fixtures for every test.
 
 Section 1 isolates each test from the machine it runs on (config dir, environment, keyring).
-Add new shared fixtures in section 2 below; keep section 1 minimal and general.
+Section 2 holds the fixtures every test file shares; add new shared ones there, not in a test file:
+  emulator / healthy_emulator   a running emulator of a scenario, shared for the session (reset per test)
+  fresh_emulator                one of your own, stopped after the test (for tests that stop or stress it)
+  memory_keyring                an in-memory keyring installed in this process
+Helpers (not fixtures) live in tests/support/: cli.py (`invoke()` in-process, `gridctl()` as a real
+subprocess, `clean_env`, `emu_env`), contract.py (the JSON envelope, the flow), keyrings.py (test
+keyring backends), tls.py (a throwaway TLS server).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from gridctl import grid
+from gridctl.emulator.server import Emulator, start
 
 # --- 1. isolation from the user's machine (autouse) ------------------------------------------
 
@@ -41,6 +48,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """
     config = tmp_path / "config"
     monkeypatch.setenv("GRIDCTL_CONFIG_DIR", str(config))
+    monkeypatch.setenv("GRIDCTL_TEST_CONFIG_DIR", str(config))  # for tests.support.cli.clean_env()
     for name in ISOLATED_ENV:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
@@ -54,6 +62,11 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     from keyring.backends.null import Keyring as NullKeyring
 
     keyring.set_keyring(NullKeyring())
+    # in-process runs register every key they see for scrubbing: start each test with none, or an
+    # earlier test's "key" (say `$THEGRID_API_KEY`) would be scrubbed out of this test's output
+    from gridctl import secrets
+
+    monkeypatch.setattr(secrets, "_SECRETS", set())
     return config
 
 
@@ -72,3 +85,60 @@ def memory_keyring() -> Iterator[object]:
     keyring.set_keyring(ring)
     yield ring
     keyring.set_keyring(previous)
+
+
+EmulatorFactory = Callable[..., Emulator]
+
+
+@pytest.fixture(scope="session")
+def _emulator_pool() -> Iterator[dict[tuple[str, float], Emulator]]:
+    pool: dict[tuple[str, float], Emulator] = {}
+    yield pool
+    for emu in pool.values():
+        emu.stop()
+
+
+def _reset(emu: Emulator) -> Emulator:
+    """A pooled emulator as if just started: no recorded requests, the scenario's counters at zero."""
+    with emu._lock:
+        emu.requests.clear()
+        emu._served = 0
+    return emu
+
+
+@pytest.fixture
+def emulator(_emulator_pool: dict[tuple[str, float], Emulator]) -> EmulatorFactory:
+    """`emulator(scenario="healthy", latency=0.0)` -> a running Emulator on a loopback port.
+
+    One per (scenario, latency) for the whole session (per xdist worker), reset for each test:
+    starting and stopping hundreds of servers cost more than the tests using them. A test that
+    stops, floods or otherwise spoils its emulator takes `fresh_emulator` instead.
+    """
+
+    def factory(scenario: str = "healthy", latency: float = 0.0) -> Emulator:
+        key = (scenario, latency)
+        if key not in _emulator_pool:
+            _emulator_pool[key] = start(scenario=scenario, latency=latency)
+        return _reset(_emulator_pool[key])
+
+    return factory
+
+
+@pytest.fixture
+def fresh_emulator() -> Iterator[EmulatorFactory]:
+    """`fresh_emulator(scenario, latency=0.0, **kwargs)` -> an emulator of this test's own, stopped at teardown."""
+    started: list[Emulator] = []
+
+    def factory(scenario: str = "healthy", latency: float = 0.0, **kwargs: object) -> Emulator:
+        emu = start(scenario=scenario, latency=latency, **kwargs)  # type: ignore[arg-type]
+        started.append(emu)
+        return emu
+
+    yield factory
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def healthy_emulator(emulator: EmulatorFactory) -> Emulator:
+    return emulator("healthy")

@@ -47,6 +47,11 @@ def __getattr__(name: str) -> Any:
 def main(argv: list[str] | None = None) -> None:
     """Run gridctl; parser errors become one line (and the error envelope under --json)."""
     args = sys.argv[1:] if argv is None else argv
+    if args in ([], ["--help"], ["-h"]) and not any(k.endswith("_COMPLETE") for k in os.environ):
+        from gridctl.render import fasthelp
+
+        if fasthelp.show(list(COMMANDS)):  # the top-level help without typer (bench: --help)
+            sys.exit(0)
     _harden(args)
     try:
         app = load(_wanted(args))  # a Ctrl-C while the command's modules load: exit 130, no traceback
@@ -139,4 +144,4 @@ def _internal_error(exc: BaseException, verbose: bool) -> None:
     sys.exit(1)
 
 
-_SUBCOMMAND_WORDS = set(COMMANDS) | {"lint", "login", "logout", "status", "serve", "list"}
+_SUBCOMMAND_WORDS = set(COMMANDS) | {"lint", "login", "logout", "status", "serve", "list", "token"}

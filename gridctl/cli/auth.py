@@ -1,4 +1,4 @@
-"""gridctl auth: lint the header (offline); login, status, logout for the stored key."""
+"""gridctl auth: lint the header (offline); login, status, logout, token for the stored key."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 
 from gridctl.cli.apps import auth_app
 from gridctl.cli.common import Opts, command
+from gridctl.errors import ConfigProblem, UsageError
 
 
 @command(auth_app, "lint", target=True, cmd_name="auth lint",
@@ -35,17 +36,49 @@ def login_cmd(
     insecure_storage: Annotated[bool, typer.Option("--insecure-storage", help="Without a working keyring, "
                                                    "write the key to a 0600 plain-text file.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Budget for the verifying ping (s).")] = 10.0,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; without a keyring, "
+                                           "--insecure-storage is then required.")] = False,
 ) -> int:
+    import sys
+
     from gridctl import auth
+    from gridctl.prompts import confirm
     from gridctl.render import auth as text
     from gridctl.report import error_line
 
+    interactive = not (api_key_stdin or no_input or opts.out.json) and sys.stdin is not None and sys.stdin.isatty()
+    plan = auth.file_fallback(opts.settings, insecure_storage, interactive)
+    if plan is not None:
+        error_line(text.no_keyring(plan), opts.out)
+        if plan.ask and not confirm(text.offer_file(plan), opts.out):
+            raise ConfigProblem(text.nothing_stored())
+        error_line(text.file_announced(plan), opts.out)
     key = auth.read_key(api_key_stdin)
     report = auth.login(opts.settings, key, base_url=base_url, verify=not no_verify,
-                        insecure_storage=insecure_storage, timeout=timeout)
+                        insecure_storage=insecure_storage, timeout=timeout, to_file=plan is not None)
     for warning in text.login_warnings(report):
         error_line(warning, opts.out)
     return opts.show(report, text.login(report))
+
+
+@command(auth_app, "token", profile=True, cmd_name="auth token",
+         help='Print the key in effect, for scripts: export THEGRID_API_KEY="$(gridctl auth token)". '
+              "Refuses a terminal unless --show.")
+def token_cmd(
+    opts: Opts,
+    show: Annotated[bool, typer.Option("--show", help="Print the key even when stdout is a terminal.")] = False,
+) -> int:
+    from gridctl import auth
+    from gridctl.render import auth as text
+    from gridctl.report import print_key
+
+    if opts.out.json:  # the bare key never goes into a JSON document (or a report built from one)
+        raise UsageError(text.token_no_json())
+    key = auth.token(opts.settings)
+    if opts.out.stdout.isatty() and not show:
+        raise UsageError(text.token_on_terminal())
+    print_key(key, opts.out)
+    return 0
 
 
 @command(auth_app, "status", target=True, cmd_name="auth status",

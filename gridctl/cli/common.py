@@ -74,7 +74,8 @@ class Opts:
 _OUTPUT: list[tuple[str, Any, Any]] = [
     ("json_out", bool, typer.Option("--json", help="Print exactly one JSON document (schema gridctl/1).")),
     ("no_color", bool, typer.Option("--no-color", help="Plain text, no colour (also NO_COLOR).")),
-    ("verbose", bool, typer.Option("--verbose", "-v", help="Show tracebacks of internal errors.")),
+    ("verbose", bool, typer.Option("--verbose", "-v", help="Show the HTTP exchange on stderr like curl -v "
+                                   "(secrets redacted), and tracebacks of internal errors.")),
 ]
 _TARGET: list[tuple[str, Any, Any]] = [
     ("api_key", str | None, typer.Option("--api-key", help=f"Consumption key (env {grid.ENV_API_KEY}). "
@@ -138,7 +139,15 @@ def command(app: typer.Typer, name: str, *, target: bool = False, profile: bool 
             flags = Flags(**{k: common[k] for k in ("api_key", "api_key_stdin", "base_url", "model",
                                                      "status_url", "api", "timeout", "profile") if k in common})
             opts = Opts(name=shown_name, out=out, flags=flags)
-            raise typer.Exit(guard(opts, lambda: fn(opts, **kwargs)))
+            if out.verbose:  # -v: the HTTP exchange on stderr (probe/httplog.py), for this command only
+                from gridctl.probe import httplog
+
+                httplog.enable()
+            try:
+                raise typer.Exit(guard(opts, lambda: fn(opts, **kwargs)))
+            finally:
+                if out.verbose:
+                    httplog.disable()
 
         wrapper.__signature__ = sig.replace(parameters=own + added)  # type: ignore[attr-defined]
         app.command(name, **typer_kwargs)(wrapper)

@@ -8,7 +8,7 @@ from gridctl import grid
 from gridctl.findings import Finding, finding
 from gridctl.lint.url import lint_url
 from gridctl.result import CheckResult, Timer
-from gridctl.secrets import fingerprint
+from gridctl.secrets import fingerprint, keyring_fix
 from gridctl.settings import Settings
 
 
@@ -46,8 +46,13 @@ def key_findings(settings: Settings, profile: str | None = None) -> list[Finding
         out.append(finding("config.no_key", f"No key: not in --api-key, {grid.ENV_API_KEY}, {where} or a "
                            "credentials file."))
     if settings.keyring_problem:
+        # Once the key in use is the announced plain-text file, the missing keyring is a note, and the
+        # fix no longer recommends the flag that was already used.
         out.append(finding("config.keyring_unavailable", f"The OS keyring could not be read: "
-                           f"{settings.keyring_problem}."))
+                           f"{settings.keyring_problem}.",
+                           fix=keyring_fix(key.source, settings.config_dir, profile or settings.profile.value or
+                                           "default"),
+                           severity="info" if key.source.startswith("file") else None))
     return out
 
 

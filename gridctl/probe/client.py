@@ -18,6 +18,7 @@ import httpx
 
 from gridctl import grid
 from gridctl.findings import Finding, finding
+from gridctl.probe import httplog
 from gridctl.probe.classify import classify_exception, classify_status, parse_json
 
 RETRY_STATUSES = (402, 429, 500, 502, 503, 504)
@@ -163,6 +164,7 @@ class Net:
         self.client = httpx.Client(transport=transport, follow_redirects=False,
                                    trust_env=self.proxy_problem is None,
                                    headers={"user-agent": USER_AGENT, "accept-encoding": ACCEPT_ENCODING})
+        self.log = httplog.emit  # -v: prints only when httplog.enable() was called
 
     def close(self) -> None:
         self.client.close()
@@ -204,6 +206,7 @@ class Net:
             if response is None:  # a network failure, already classified
                 if out.attempts < attempts_allowed and _retryable_net(out.findings) and self._backoff(out, None):
                     continue
+                self.log("*", f"giving up after {out.attempts} attempt(s)")
                 return out
             status = response
             seen_402 = seen_402 or status == 402
@@ -229,11 +232,16 @@ class Net:
         base = 0.25 * (2 ** (out.attempts - 1))
         wait = hinted if hinted is not None else random.uniform(0, base) + base / 2  # jitter
         if wait + 0.05 >= self.deadline.remaining():
+            self.log("*", f"no retry: waiting {wait:.2f} s would pass the time budget "
+                          f"({self.deadline.remaining():.2f} s left)")
             if hinted is not None:
                 out.findings.append(finding("http.rate_limited" if out.status_code == 429 else "http.unexpected",
                                             f"The server asked to wait {hinted:.1f} s, more than the time budget "
                                             "left; not retrying.", severity="info"))
             return False
+        why = f"HTTP {out.status_code}" if out.status_code else (out.findings[-1].code if out.findings else "error")
+        self.log("*", f"retrying in {wait:.2f} s ({why}; attempt {out.attempts + 1} of {1 + self.retries}"
+                      f"{', as Retry-After asks' if hinted is not None else ''})")
         self.sleep(wait)
         return True
 
@@ -254,8 +262,14 @@ class Net:
             try:
                 request = self.client.build_request(method, current, headers=send_headers, json=body,
                                                     timeout=self._timeout(), extensions={"trace": trace})
+                if httplog.enabled():
+                    self.log("*", f"{'via proxy ' + proxy if proxy else 'direct'}; time budget left "
+                                  f"{self.deadline.remaining():.2f} s")
+                    self.log(">", f"{method} {httplog.redact_url(current)}")
+                    httplog.headers(">", request.headers.items())
                 response = self.client.send(request, stream=True)
             except httpx.HTTPError as exc:
+                self.log("*", f"{exc.__class__.__name__}: {exc}")
                 out.findings.append(classify_exception(exc, proxy))
                 out.timings_ms.update(trace.timings())
                 out.url = current
@@ -274,6 +288,11 @@ class Net:
                 out.url = current
                 return None
             try:
+                if httplog.enabled():
+                    self.log("<", f"{response.http_version} {response.status_code} {response.reason_phrase}")
+                    httplog.headers("<", response.headers.items())
+                    phases = ", ".join(f"{k} {v:.0f} ms" for k, v in trace.timings().items())
+                    self.log("*", f"timing: {phases or 'no phases recorded'}")
                 out.status_code = response.status_code
                 out.statuses.append(response.status_code)
                 out.headers = dict(response.headers)
@@ -295,6 +314,9 @@ class Net:
                     visited.append(target)
                     out.hop, out.signed_hop = out.hop + 1, signed_redirect(target)
                     note = _redirect_note(auth is not None, may_carry_key(url, target), out.signed_hop)
+                    stripped = auth is not None and (out.signed_hop or not may_carry_key(url, target))
+                    self.log("*", f"redirect {response.status_code} to {httplog.redact_url(target)}"
+                                  f"{'; the key is not sent there' if stripped else ''}")
                     out.findings.append(finding("http.redirect", f"HTTP {response.status_code} to "
                                                 f"{_short(target)}.{note}"))
                     if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gridctl import grid
 from gridctl.render import Text
 from gridctl.result import CheckResult, Report
+
+if TYPE_CHECKING:
+    from gridctl.auth import FilePlan
 
 
 def lint(report: Report) -> Text:
@@ -34,9 +39,10 @@ def verify_failure(check: CheckResult) -> str:
 
 
 def login_warnings(report: Report) -> list[str]:
-    """Said on stderr even under --json: a plain-text key is a risk the user must see."""
+    """Said on stderr even under --json: a plain-text key is a risk the user must see (unless it was
+    announced before the key was read)."""
     where = report.extra.get("stored")
-    if isinstance(where, str) and where.startswith("file"):
+    if isinstance(where, str) and where.startswith("file") and not report.human.get("announced"):
         return [f"warning: the key is stored in PLAIN TEXT (a 0600 file); prefer a keyring or {grid.ENV_API_KEY}"]
     return []
 
@@ -49,3 +55,28 @@ def status(report: Report) -> Text:
 def logout(report: Report) -> Text:
     return Text("gridctl auth logout")
 
+
+
+def no_keyring(plan: FilePlan) -> str:
+    return f"no OS keyring on this machine ({plan.why})"
+
+
+def offer_file(plan: FilePlan) -> str:
+    return f"Store the key in {plan.path} instead (plain text, mode 0600)?"
+
+
+def file_announced(plan: FilePlan) -> str:
+    return f"the key will be stored in {plan.path} (plain text, mode 0600)"
+
+
+def nothing_stored() -> str:
+    return f"nothing stored; export {grid.ENV_API_KEY} in your environment instead"
+
+
+def token_no_json() -> str:
+    return "auth token prints the bare key for a variable; --json does not apply (`auth status --json` describes the key)"
+
+
+def token_on_terminal() -> str:
+    return (f'refusing to print the key on a terminal; use it in a variable, export {grid.ENV_API_KEY}="$(gridctl '
+            'auth token)", or pass --show')

@@ -1,7 +1,8 @@
-"""`gridctl auth login / status / logout` end to end: real processes, a file-backed keyring, the emulator.
+"""`gridctl auth login / status / logout` end to end: a file-backed keyring, the emulator.
 
-Subprocesses get PYTHON_KEYRING_BACKEND=tests.support.keyrings.<Backend> with the repo root on
-PYTHONPATH; in-process runs (CliRunner) install a backend with keyring.set_keyring().
+`cli(...)` runs the program in-process (tests.support.cli.invoke) with PYTHON_KEYRING_BACKEND=
+tests.support.keyrings.<Backend>, built by keyring as a child process would; `cli(..., process=True)`
+runs a real subprocess where the process is the point. Other in-process runs use the memory keyring.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import keyring
 import pytest
-from typer.testing import CliRunner
 
 from gridctl.emulator.scenarios import DEMO_KEY
 from gridctl.emulator.server import Emulator, redact_credential
 from tests.support import keyrings
+from tests.support.cli import Run, clean_env, gridctl, invoke
 
 pytestmark = pytest.mark.e2e
 
@@ -33,19 +34,17 @@ assert len(CANARY) == len(OTHER) == 43
 
 
 class Cli:
-    """Runs `python -m gridctl` in a subprocess against a keyring file of its own."""
+    """Runs gridctl against a keyring file of its own (in-process unless process=True)."""
 
     def __init__(self, config_dir: Path, ring_file: Path) -> None:
         self.config_dir = config_dir
         self.ring_file = ring_file
 
-    def __call__(self, *args: str, stdin: str | None = None, backend: str = "FileKeyring",
-                 **env: str) -> subprocess.CompletedProcess[str]:
-        full = {**os.environ, "PYTHONPATH": str(REPO), "GRIDCTL_TEST_KEYRING": str(self.ring_file),
-                "PYTHON_KEYRING_BACKEND": f"tests.support.keyrings.{backend}", **env}
-        return subprocess.run([sys.executable, "-m", "gridctl", *args], input=stdin,
-                              stdin=subprocess.DEVNULL if stdin is None else None, capture_output=True,
-                              text=True, env=full, timeout=60, cwd=str(REPO))
+    def __call__(self, *args: str, stdin: str | None = None, backend: str = "FileKeyring", process: bool = False,
+                 **env: str) -> Run:
+        full = clean_env(GRIDCTL_CONFIG_DIR=str(self.config_dir), GRIDCTL_TEST_KEYRING=str(self.ring_file),
+                         PYTHON_KEYRING_BACKEND=f"tests.support.keyrings.{backend}", **env)
+        return (gridctl if process else invoke)(*args, env=full, stdin=stdin)
 
     def stored(self) -> dict[str, str]:
         try:
@@ -68,21 +67,6 @@ def cli(isolated_env: Path, tmp_path: Path) -> Cli:
     return Cli(isolated_env, tmp_path / "keyring.json")
 
 
-@pytest.fixture
-def memory_keyring() -> Iterator[keyrings.MemoryKeyring]:
-    previous = keyring.get_keyring()
-    ring = keyrings.MemoryKeyring()
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(previous)
-
-
-def invoke(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Any:
-    from gridctl.cli import app
-
-    return CliRunner().invoke(app, list(args), input=stdin, env=env)
-
-
 def one_line_error(proc: Any) -> str:
     """stderr of a failed command: exactly one line, `gridctl: ...`, and no traceback anywhere."""
     out, err = proc.stdout, proc.stderr
@@ -101,7 +85,8 @@ def chat_requests(emu: Emulator) -> list[dict[str, Any]]:
 
 def test_login_verifies_stores_then_status_reads_the_keyring(cli: Cli, healthy_emulator: Emulator) -> None:
     emu = healthy_emulator
-    login = cli("auth", "login", "--api-key-stdin", stdin=DEMO_KEY + "\n", THEGRID_BASE_URL=emu.base_url)
+    login = cli("auth", "login", "--api-key-stdin", stdin=DEMO_KEY + "\n", THEGRID_BASE_URL=emu.base_url,
+                process=True)
     assert login.returncode == 0, login.stderr
     assert cli.stored() == {"gridctl/default": DEMO_KEY}
     (sent,) = chat_requests(emu)  # exactly one verifying ping, with the key as a Bearer token
@@ -109,7 +94,7 @@ def test_login_verifies_stores_then_status_reads_the_keyring(cli: Cli, healthy_e
     assert "keyring" in login.stdout and f"…{DEMO_KEY[-4:]}" in login.stdout
     assert DEMO_KEY not in login.stdout + login.stderr
 
-    status = cli("auth", "status", "--json", THEGRID_BASE_URL=emu.base_url)
+    status = cli("auth", "status", "--json", THEGRID_BASE_URL=emu.base_url, process=True)
     assert status.returncode == 0, status.stdout + status.stderr
     doc = json.loads(status.stdout)
     assert doc["ok"] is True and doc["exit_code"] == 0
@@ -216,11 +201,11 @@ def test_login_without_a_working_keyring_refuses(cli: Cli, backend: str) -> None
 
 def test_login_with_keyrings_null_backend_does_not_claim_storage(cli: Cli) -> None:
     """keyring.backends.null accepts set_password and keeps nothing: that is not a stored key."""
-    proc = subprocess.run([sys.executable, "-m", "gridctl", "auth", "login", "--api-key-stdin", "--no-verify"],
-                          input=CANARY, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
+    proc = gridctl("auth", "login", "--api-key-stdin", "--no-verify", stdin=CANARY,
+                   env=clean_env(PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring"))
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    assert "did not keep the key" in one_line_error(proc)
+    # said before the key is read (like gh), so the key was never offered to a backend that drops it
+    assert "keyring.backends.null.Keyring keeps nothing" in one_line_error(proc)
 
 
 def test_login_insecure_storage_writes_a_0600_file_and_says_plain_text(cli: Cli) -> None:
@@ -444,7 +429,7 @@ def test_bad_profile_name_never_becomes_a_path(cli: Cli, tmp_path: Path) -> None
 # --- in process, with the in-memory keyring and every failing backend -------------------------
 
 def test_in_process_login_status_logout(memory_keyring: keyrings.MemoryKeyring, healthy_emulator: Emulator) -> None:
-    env = {"THEGRID_BASE_URL": healthy_emulator.base_url}
+    env = clean_env(THEGRID_BASE_URL=healthy_emulator.base_url)
     login = invoke("auth", "login", "--api-key-stdin", stdin=CANARY + "\n", env=env)
     assert login.exit_code == 0, login.output
     assert memory_keyring.store == {("gridctl", "default"): CANARY}
@@ -511,7 +496,7 @@ def test_login_eof_at_the_prompt_is_a_usage_error(memory_keyring: keyrings.Memor
 
 def test_login_warns_when_an_env_key_will_shadow_the_stored_one(memory_keyring: keyrings.MemoryKeyring) -> None:
     result = invoke("auth", "login", "--api-key-stdin", "--no-verify", "--json", stdin=CANARY,
-                    env={"THEGRID_API_KEY": OTHER})
+                    env=clean_env(THEGRID_API_KEY=OTHER))
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
     findings = doc["checks"][-1]["findings"]

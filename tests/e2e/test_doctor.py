@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cli import ENVELOPE_KEYS, FLOW, Run, clean_env, emu_env, gridctl, in_parallel, invoke
 
 from gridctl.emulator.scenarios import DEMO_KEY
 from gridctl.emulator.server import Emulator, redact_credential, start
+from tests.support.cli import Run, clean_env, emu_env, gridctl, in_parallel, invoke
+from tests.support.contract import CHECK_KEYS, ENVELOPE_KEYS, FINDING_KEYS, FLOW
 
 pytestmark = pytest.mark.e2e
 
@@ -51,8 +52,6 @@ EXPECTED: dict[str, tuple[tuple[str, ...], str | None, int]] = {
     "usage-missing": ((), None, 0),
 }
 ALLOWED_EXTRAS = {"emulated"}
-CHECK_KEYS = {"id", "title", "status", "duration_ms", "findings", "data"}
-FINDING_KEYS = {"code", "severity", "message", "fix"}
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +96,7 @@ def assert_envelope(doc: dict[str, Any], exit_code: int) -> None:
     assert ENVELOPE_KEYS <= set(doc) and set(doc) - ENVELOPE_KEYS <= ALLOWED_EXTRAS
     assert doc["schema"] == "gridctl/1" and doc["command"] == "doctor"
     assert doc["exit_code"] == exit_code and doc["ok"] is (exit_code == 0)
-    assert [c["id"] for c in doc["checks"]] == FLOW
+    assert [c["id"] for c in doc["checks"]] == list(FLOW)
     for check in doc["checks"]:
         assert set(check) == CHECK_KEYS
         assert check["status"] in ("pass", "warn", "fail", "skip")
@@ -304,8 +303,9 @@ def test_stream_checks(runs: dict[str, Any]) -> None:
 
 def test_hang_ends_within_the_budget(runs: dict[str, Any]) -> None:
     run, doc = result(runs, "hang")
-    assert doc["diagnosis"]["code"] == "net.no_response"
-    assert run.wall < 6.0, run
+    assert doc["diagnosis"]["code"] == "net.no_response" and run.code == doc["exit_code"] == 9
+    # the program's own clock against its --timeout 4 (the wall clock would measure the machine's load)
+    assert doc["duration_ms"] <= 4000 * 1.25, run
 
 
 def test_truncated_json_names_the_body(runs: dict[str, Any]) -> None:
@@ -335,7 +335,7 @@ def test_json_report(runs: dict[str, Any]) -> None:
     assert report["diagnosis"]["code"] == "auth.rejected" and report["exit_code"] == 4
     assert report["request_ids"] == doc["request_ids"] and report["request_ids"]
     assert all(rid in report["support_message"] for rid in report["request_ids"])
-    assert [c["id"] for c in report["checks"]] == FLOW
+    assert [c["id"] for c in report["checks"]] == list(FLOW)
 
 
 # ---------------------------------------------------------------- the classic misconfigurations

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import socket
 import subprocess
-import time
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -298,29 +297,33 @@ def test_stream_cut_stops_dead(emulator: EmulatorFactory) -> None:
 
 def test_stream_idle_pauses_then_finishes(emulator: EmulatorFactory) -> None:
     emu = emulator("stream-idle")
-    stamps: list[float] = []
     body = json.dumps({**PING, "stream": True}).encode()
-    with httpx.stream("POST", emu.base_url + "/chat/completions", content=body,
-                      headers=AUTH) as r:
-        for event in iter_sse(r):
-            stamps.append(time.monotonic())
-            last = event
-    assert last == "[DONE]"
-    assert max(b - a for a, b in itertools.pairwise(stamps)) >= 1.3
+    # No clock in the test: a read timeout shorter than the pause must fire between two events
+    # (a busy machine only makes the pause longer), and with a patient reader the stream ends.
+    seen: list[str] = []
+    with (pytest.raises(httpx.ReadTimeout),
+          httpx.stream("POST", emu.base_url + "/chat/completions", content=body, headers=AUTH,
+                       timeout=httpx.Timeout(5, read=0.6)) as r):
+        seen.extend(iter_sse(r))
+    assert seen and "[DONE]" not in seen  # it paused after the first events, not before the answer
+    with httpx.stream("POST", emu.base_url + "/chat/completions", content=body, headers=AUTH) as r:
+        events = list(iter_sse(r))
+    assert events[-1] == "[DONE]" and len(events) > len(seen)
 
 
 def test_slow_answers_late_but_right(emulator: EmulatorFactory) -> None:
     emu = emulator("slow")
-    began = time.monotonic()
+    # late: a reader that waits half the scenario's delay gives up; right: a patient one gets the answer
+    with pytest.raises(httpx.ReadTimeout):
+        chat(emu, timeout=httpx.Timeout(10, read=SCENARIOS["slow"].delay / 2))
     assert chat(emu, timeout=10).status_code == 200
-    assert time.monotonic() - began >= SCENARIOS["slow"].delay - 0.1
 
 
 def test_latency_is_added_to_every_answer(emulator: EmulatorFactory) -> None:
     emu = emulator(latency=0.3)
-    began = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):  # not within half the latency
+        httpx.get(emu.root_url + "/api/v2/status.json", timeout=httpx.Timeout(5, read=0.15))
     assert httpx.get(emu.root_url + "/api/v2/status.json").status_code == 200
-    assert time.monotonic() - began >= 0.29
 
 
 def test_hang_times_out_and_stop_is_prompt() -> None:
@@ -330,9 +333,12 @@ def test_hang_times_out_and_stop_is_prompt() -> None:
             chat(emu, timeout=httpx.Timeout(5, read=0.5))
         assert len(emu.requests) == 1  # the request was read, just never answered
     finally:
-        began = time.monotonic()
-        emu.stop()
-        assert time.monotonic() - began < 1.0
+        # the handler never answers on its own: stop() returning at all (well inside a generous
+        # bound) shows it does not wait for hung handlers
+        stopper = threading.Thread(target=emu.stop, daemon=True)
+        stopper.start()
+        stopper.join(30)
+        assert not stopper.is_alive()
 
 
 def test_reset_resets_the_connection(emulator: EmulatorFactory) -> None:
@@ -398,13 +404,12 @@ def test_garbage_bytes_get_a_4xx_and_the_server_lives_on(healthy_emulator: Emula
 
 @pytest.mark.parametrize("expect", [b"", b"Expect: 100-continue\r\n"])
 def test_huge_declared_body_gets_413_at_once(healthy_emulator: Emulator, expect: bytes) -> None:
-    began = time.monotonic()
+    # the 50 MB body is never sent: any reply at all means the server answered without waiting for it
     with socket.create_connection(("127.0.0.1", healthy_emulator.port), timeout=5) as sock:
         sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
                      b"Content-Length: 52428800\r\n" + expect + b"\r\n")
         reply = sock.recv(4096)
     assert reply.startswith(b"HTTP/1.1 413 ")
-    assert time.monotonic() - began < 2
 
 
 def test_chunked_request_body_is_read(healthy_emulator: Emulator) -> None:
@@ -434,8 +439,8 @@ def test_non_loopback_hosts_are_refused_before_binding(
     assert "\n" not in str(info.value)
 
 
-def test_localhost_is_accepted_and_cross_redirects_to_the_ip(emulator: EmulatorFactory) -> None:
-    emu = emulator("redirect-cross-host", host="localhost")
+def test_localhost_is_accepted_and_cross_redirects_to_the_ip(fresh_emulator: EmulatorFactory) -> None:
+    emu = fresh_emulator("redirect-cross-host", host="localhost")
     assert emu.root_url == f"http://localhost:{emu.port}"
     assert chat(emu).headers["location"].startswith(f"http://127.0.0.1:{emu.port}/r/")
 
@@ -480,7 +485,12 @@ def test_verbose_serve_forever_logs_requests_but_never_the_key(
     capfd: pytest.CaptureFixture[str]
 ) -> None:
     import _thread
+    import signal
     import threading
+
+    # A shell that starts the suite in the background ignores SIGINT, and then interrupt_main() does
+    # nothing: put Python's own handler back for this test so that the Ctrl-C arrives.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def ready(emu: Emulator) -> None:
         def poke() -> None:
@@ -491,7 +501,10 @@ def test_verbose_serve_forever_logs_requests_but_never_the_key(
 
         threading.Thread(target=poke, daemon=True).start()
 
-    server.serve_forever("healthy", "127.0.0.1", 0, 0.0, ready=ready, verbose=True)
+    try:
+        server.serve_forever("healthy", "127.0.0.1", 0, 0.0, ready=ready, verbose=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     out, err = capfd.readouterr()
     assert out == ""
     assert "POST /v1/chat/completions" in err and " 200 " in err

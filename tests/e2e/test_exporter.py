@@ -17,13 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
-from _cli import emu_env
-from _latency import FIRST_BYTE, FIRST_TOKEN, FLOOR, TOKEN_GAP, TOKENS, off_target
 
 from gridctl.emulator.scenarios import DEMO_KEY
 from gridctl.emulator.server import Emulator, start
 from gridctl.target import Target
 from gridctl.watch.exporter import ExporterServer, ExporterState, make_server
+from tests.support.cli import emu_env
+from tests.support.latency import FIRST_BYTE, FIRST_TOKEN, FLOOR, TOKEN_GAP, TOKENS, off_target
 
 pytestmark = pytest.mark.e2e
 
@@ -276,9 +276,8 @@ def test_a_probe_fits_in_the_scrape_timeout(emulator: Any) -> None:
 
 def test_without_the_extra_the_command_says_how_to_install_it(shaped: Emulator,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from _cli import invoke
-
     import gridctl.watch.exporter as module
+    from tests.support.cli import invoke
 
     monkeypatch.setattr(module, "available", lambda: False)
     run = invoke("exporter", env=emu_env(shaped, DEMO_KEY))

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cli import clean_env, emu_env, invoke
 
 from gridctl.emulator.server import Emulator, start
+from tests.support.cli import clean_env, emu_env, invoke
 
 pytestmark = pytest.mark.e2e
 

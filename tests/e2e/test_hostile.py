@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cli import Run, clean_env, invoke
 
+from tests.support.cli import Run, clean_env, invoke
 from tests.support.hostile import QUOTES, Hostile, controls_in, leaks
 
 pytestmark = pytest.mark.e2e

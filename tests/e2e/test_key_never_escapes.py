@@ -14,10 +14,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from _cli import clean_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.cli import clean_env
 from tests.support.hostile import controls_in, leaks
 
 pytestmark = pytest.mark.e2e

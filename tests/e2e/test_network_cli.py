@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cli import ENVELOPE_KEYS, Run, clean_env, emu_env, gridctl, invoke
-from _tls import tls_server
 
 from gridctl import grid
 from gridctl.emulator.scenarios import INSTRUMENTS
 from gridctl.emulator.server import Emulator, redact_credential
+from tests.support.cli import Run, clean_env, emu_env, gridctl, invoke
+from tests.support.contract import ENVELOPE_KEYS
+from tests.support.tls import tls_server
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +37,7 @@ def on(emu: Emulator, *args: str, key: str | None = KEY, **env: str) -> Run:
 
 
 def sub(emu: Emulator, *args: str, key: str | None = KEY, **env: str) -> Run:
-    """As a subprocess: the real stdout, stderr, exit status and wall time."""
+    """As a subprocess: the real stdout, stderr and exit status."""
     return gridctl(*args, env=emu_env(emu, key, **env))
 
 
@@ -160,7 +161,8 @@ def test_ping_rate_limited_honours_retry_after(emulator: EmulatorFactory) -> Non
 def test_ping_hang_returns_within_the_budget(emulator: EmulatorFactory) -> None:
     run = sub(emulator("hang"), "ping", "--timeout", "3")
     assert run.code == 9 and run.out.startswith("fail net.no_response"), run
-    assert run.wall < 5.0
+    took = re.search(r" (\d+)ms", run.out)  # the program's own clock against its --timeout, not the wall clock
+    assert took and int(took.group(1)) <= 3000 * 1.25, run
 
 
 def test_ping_replenishing_recovers(emulator: EmulatorFactory) -> None:
@@ -288,9 +290,7 @@ def test_ping_without_a_key_sends_nothing(healthy_emulator: Emulator) -> None:
 
 def test_host_typo_makes_no_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     """In process, with every way out of the machine booby-trapped."""
-    from typer.testing import CliRunner
 
-    from gridctl.cli import app
 
     calls: list[Any] = []
 
@@ -301,18 +301,16 @@ def test_host_typo_makes_no_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", trap)
     monkeypatch.setattr(socket, "create_connection", trap)
     monkeypatch.setattr(socket.socket, "connect", trap)
-    runner = CliRunner()
-    env = {"THEGRID_API_KEY": KEY, "GRIDCTL_CONFIG_DIR": "/nonexistent/gridctl-test",
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    env = clean_env(THEGRID_API_KEY=KEY, GRIDCTL_CONFIG_DIR="/nonexistent/gridctl-test")
     for args in (["ping"], ["ping", "--json"], ["ping", "--stream"], ["ping", "--all"], ["balance"], ["models"]):
-        result = runner.invoke(app, [*args, "--base-url", "https://api.thegird.ai/v1", "--timeout", "3"], env=env)
+        result = invoke(*args, "--base-url", "https://api.thegird.ai/v1", "--timeout", "3", env=env)
         assert result.exit_code == 3, (args, result.output)
         assert "url.host_typo" in result.output, (args, result.output)
-    ping_json = runner.invoke(app, ["ping", "--json", "--base-url", "https://api.thegird.ai/v1"], env=env)
+    ping_json = invoke("ping", "--json", "--base-url", "https://api.thegird.ai/v1", env=env)
     assert json.loads(ping_json.stdout)["diagnosis"]["code"] == "url.host_typo"
     # without a key there is nothing to steal, but a look-alike host still gets no request
-    keyless = runner.invoke(app, ["models", "--json", "--base-url", "https://api.thegird.ai/v1"],
-                            env={**env, "THEGRID_API_KEY": None})
+    keyless = invoke("models", "--json", "--base-url", "https://api.thegird.ai/v1",
+                     env=clean_env(GRIDCTL_CONFIG_DIR="/nonexistent/gridctl-test"))
     assert keyless.exit_code == 3 and json.loads(keyless.stdout)["diagnosis"]["code"] == "url.host_typo"
     assert calls == []
 

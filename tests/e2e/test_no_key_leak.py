@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cli import Run, emu_env, gridctl, in_parallel
 
 from gridctl.emulator.scenarios import SCENARIOS
 from gridctl.emulator.server import redact_credential, start
+from tests.support.cli import Run, emu_env, gridctl, in_parallel
 
 pytestmark = pytest.mark.e2e
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
 from gridctl import grid
 from gridctl.emulator.scenarios import DEMO_KEY
 from gridctl.emulator.server import Emulator, redact_credential
 from gridctl.onboard import sdk_base_url, snippet
+from tests.support.cli import Run, clean_env, gridctl, invoke
 
 pytestmark = pytest.mark.e2e
 
@@ -26,10 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
 SDKS = ("openai", "anthropic", "litellm", "langchain", "curl", "env")
 
 
-def gridctl(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gridctl", *args], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=60, cwd=str(REPO),
-                          env={**os.environ, "PYTHONPATH": str(REPO), **env})
+def run(*args: str, process: bool = False, **env: str) -> Run:
+    """onboard in-process (tests.support.cli.invoke), or as a real subprocess."""
+    return (gridctl if process else invoke)(*args, env=clean_env(**env))
 
 
 def run_snippet(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -53,7 +52,7 @@ def assert_all_green(doc: dict[str, Any]) -> None:
 def test_onboard_snippet_works_with_the_real_sdk(healthy_emulator: Emulator, tmp_path: Path, sdk: str,
                                                  path: str) -> None:
     emu = healthy_emulator
-    proc = gridctl("onboard", "--sdk", sdk, "--no-input", "--json",
+    proc = run("onboard", "--sdk", sdk, "--no-input", "--json",
                    THEGRID_API_KEY=DEMO_KEY, THEGRID_BASE_URL=emu.base_url)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert DEMO_KEY not in proc.stdout + proc.stderr
@@ -84,8 +83,8 @@ def test_onboard_snippet_works_with_the_real_sdk(healthy_emulator: Emulator, tmp
 
 
 def test_onboard_human_output_ends_with_the_snippet(healthy_emulator: Emulator) -> None:
-    proc = gridctl("onboard", "--sdk", "openai", "--no-input",
-                   THEGRID_API_KEY=DEMO_KEY, THEGRID_BASE_URL=healthy_emulator.base_url)
+    proc = run("onboard", "--sdk", "openai", "--no-input", process=True,
+               THEGRID_API_KEY=DEMO_KEY, THEGRID_BASE_URL=healthy_emulator.base_url)
     assert proc.returncode == 0, proc.stdout
     assert "All set. Your openai configuration:" in proc.stdout
     assert f"export OPENAI_BASE_URL={healthy_emulator.base_url}" in proc.stdout
@@ -95,7 +94,7 @@ def test_onboard_human_output_ends_with_the_snippet(healthy_emulator: Emulator) 
 
 
 def test_onboard_base_url_flag_is_custom_and_used_as_given(healthy_emulator: Emulator) -> None:
-    proc = gridctl("onboard", "--sdk", "openai", "--no-input", "--json", "--base-url", healthy_emulator.base_url,
+    proc = run("onboard", "--sdk", "openai", "--no-input", "--json", "--base-url", healthy_emulator.base_url,
                    THEGRID_API_KEY=DEMO_KEY)
     assert proc.returncode == 0, proc.stdout
     doc = json.loads(proc.stdout)
@@ -154,10 +153,8 @@ def test_snippet_for_claude_code_uses_the_messages_root() -> None:
 def test_onboard_explicit_grid_host_gives_canonical_anthropic_snippet() -> None:
     """THEGRID_BASE_URL=https://api.thegrid.ai/v1 with --sdk anthropic: the URL check explains the wrong host
     (offline, no request), and the snippet still shows the right one."""
-    from gridctl.cli import app
-
-    result = CliRunner().invoke(app, ["onboard", "--sdk", "anthropic", "--no-input", "--json"],
-                                env={"THEGRID_API_KEY": DEMO_KEY, "THEGRID_BASE_URL": "https://api.thegrid.ai/v1"})
+    result = run("onboard", "--sdk", "anthropic", "--no-input", "--json", THEGRID_API_KEY=DEMO_KEY,
+                 THEGRID_BASE_URL="https://api.thegrid.ai/v1")
     doc = json.loads(result.stdout)
     assert doc["snippet"]["base_url"] == "https://messages-beta.api.thegrid.ai"
     assert doc["exit_code"] == 3 and doc["diagnosis"]["code"] == "url.wrong_api_host"
@@ -167,7 +164,7 @@ def test_onboard_explicit_grid_host_gives_canonical_anthropic_snippet() -> None:
 # --- failures ------------------------------------------------------------------------------------
 
 def test_onboard_without_a_key_exits_3_without_prompting(healthy_emulator: Emulator) -> None:
-    proc = gridctl("onboard", "--no-input", "--json", THEGRID_BASE_URL=healthy_emulator.base_url)
+    proc = run("onboard", "--no-input", "--json", THEGRID_BASE_URL=healthy_emulator.base_url)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["diagnosis"]["code"] == "config.no_key"
@@ -192,18 +189,14 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_no_input_never_prompts_even_on_a_terminal(terminal: list[str]) -> None:
-    from gridctl.cli import app
-
-    result = CliRunner().invoke(app, ["onboard", "--no-input"])
+    result = run("onboard", "--no-input")
     assert result.exit_code == 3, result.output
     assert terminal == []
     assert "config.no_key" in result.stdout
 
 
 def test_on_a_terminal_onboard_asks_for_sdk_and_key(terminal: list[str], healthy_emulator: Emulator) -> None:
-    from gridctl.cli import app
-
-    result = CliRunner().invoke(app, ["onboard"], env={"THEGRID_BASE_URL": healthy_emulator.base_url})
+    result = run("onboard", THEGRID_BASE_URL=healthy_emulator.base_url)
     assert result.exit_code == 0, result.output
     assert len(terminal) == 2 and "SDK" in terminal[0] and "key" in terminal[1]
     assert "All set. Your openai configuration:" in result.stdout
@@ -212,7 +205,7 @@ def test_on_a_terminal_onboard_asks_for_sdk_and_key(terminal: list[str], healthy
 
 def test_onboard_no_credits_exits_5(emulator: EmulatorFactory) -> None:
     emu = emulator("no-credits")
-    proc = gridctl("onboard", "--sdk", "openai", "--no-input", "--json",
+    proc = run("onboard", "--sdk", "openai", "--no-input", "--json",
                    THEGRID_API_KEY=DEMO_KEY, THEGRID_BASE_URL=emu.base_url)
     assert proc.returncode == 5, proc.stdout
     doc = json.loads(proc.stdout)
@@ -224,7 +217,7 @@ def test_onboard_no_credits_exits_5(emulator: EmulatorFactory) -> None:
 
 def test_onboard_rejected_key_exits_4(emulator: EmulatorFactory) -> None:
     emu = emulator("bad-key")
-    proc = gridctl("onboard", "--no-input", THEGRID_API_KEY=DEMO_KEY, THEGRID_BASE_URL=emu.base_url)
+    proc = run("onboard", "--no-input", THEGRID_API_KEY=DEMO_KEY, THEGRID_BASE_URL=emu.base_url)
     assert proc.returncode == 4
     assert "Fix the failing step above" in proc.stdout
     assert "All set" not in proc.stdout
@@ -232,10 +225,7 @@ def test_onboard_rejected_key_exits_4(emulator: EmulatorFactory) -> None:
 
 @pytest.mark.parametrize("args", [["--sdk", "bogus"], ["--sdk", "bogus", "--json"], ["--sdk", "OpenAI"]])
 def test_onboard_unknown_sdk_is_a_usage_error(healthy_emulator: Emulator, args: list[str]) -> None:
-    from gridctl.cli import app
-
-    result = CliRunner().invoke(app, ["onboard", "--no-input", *args],
-                                env={"THEGRID_API_KEY": DEMO_KEY, "THEGRID_BASE_URL": healthy_emulator.base_url})
+    result = run("onboard", "--no-input", *args, THEGRID_API_KEY=DEMO_KEY, THEGRID_BASE_URL=healthy_emulator.base_url)
     assert result.exit_code == 2
     assert "--sdk must be one of" in result.stderr
     assert healthy_emulator.requests == []
@@ -276,3 +266,37 @@ def test_feature_probes_report_a_failure_with_a_finding() -> None:
         check = check_tools(net, target)
     assert check.status == "fail" and check.findings[0].code == "auth.rejected"
     assert check.data["status_code"] == 401
+
+
+# --- the snippet's credential routes, run as printed --------------------------------------------
+
+@pytest.mark.parametrize("route", ["pasted key", "auth login"])
+def test_snippet_works_with_each_credential_route(healthy_emulator: Emulator, tmp_path: Path, route: str) -> None:
+    """The env block in sh, then the code in a fresh interpreter with the real OpenAI SDK. Route "auth
+    login": the key stored (keyring's fail backend: the 0600 file) and the commented line taken instead."""
+    emu = healthy_emulator
+    env = clean_env(THEGRID_BASE_URL=emu.base_url, GRIDCTL_CONFIG_DIR=str(tmp_path / "config"),
+                    PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+                    PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    doc = run("onboard", "--sdk", "openai", "--no-input", "--json", THEGRID_API_KEY=DEMO_KEY,
+              THEGRID_BASE_URL=emu.base_url).json()
+    lines = doc["snippet"]["env"].splitlines()
+    pasted, token = lines[0], lines[2]
+    assert pasted == 'export THEGRID_API_KEY="<your consumption key>"'
+    assert token == '# export THEGRID_API_KEY="$(gridctl auth token)"' and "gridctl auth login" in lines[1]
+    if route == "pasted key":
+        chosen = [pasted.replace("<your consumption key>", DEMO_KEY), *lines[3:]]
+    else:
+        login = invoke("auth", "login", "--api-key-stdin", "--no-verify", "--insecure-storage", env=env,
+                       stdin=DEMO_KEY)
+        assert login.code == 0, login
+        chosen = [token.removeprefix("# "), *lines[3:]]
+    (tmp_path / "snippet.py").write_text(doc["snippet"]["code"], encoding="utf-8")
+    script = "\n".join(["set -e", *chosen, f'exec "{sys.executable}" snippet.py'])
+    before = len(emu.requests)
+    ran = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60, cwd=str(tmp_path),
+                         stdin=subprocess.DEVNULL, env={k: v for k, v in env.items() if k != "THEGRID_BASE_URL"})
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "pong"
+    (call,) = emu.requests[before:]
+    assert call["headers"]["authorization"] == redact_credential(f"Bearer {DEMO_KEY}")

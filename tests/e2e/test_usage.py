@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _cli import emu_env, invoke
 
 from gridctl.emulator.scenarios import DEMO_KEY
 from gridctl.emulator.server import Emulator, start
+from tests.support.cli import emu_env, invoke
 
 pytestmark = pytest.mark.e2e
 

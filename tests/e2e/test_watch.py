@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _cli import emu_env, invoke
-from _latency import FIRST_BYTE, FIRST_TOKEN, FLOOR, TOKEN_GAP, TOKENS, off_target
 
 from gridctl.emulator.scenarios import DEMO_KEY
 from gridctl.emulator.server import Emulator, start
 from gridctl.target import Target
 from gridctl.watch.run import WatchPlan, run_watch
 from gridctl.watch.stats import PERCENTILES, Sample, Series
+from tests.support.cli import emu_env, invoke
+from tests.support.latency import FIRST_BYTE, FIRST_TOKEN, FLOOR, TOKEN_GAP, TOKENS, off_target
 
 pytestmark = pytest.mark.e2e
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from _cli import Run, clean_env, gridctl, in_parallel
 
 from gridctl.emulator.scenarios import DEMO_KEY
 from gridctl.emulator.server import start
 from gridctl.target import Target
 from gridctl.watch.exporter import ExporterState, make_server
 from gridctl.watch.run import WatchPlan, run_watch
+from tests.support.cli import Run, clean_env, gridctl, in_parallel
 
 pytestmark = pytest.mark.e2e
 

@@ -1,39 +1,35 @@
 """The offline commands end to end through the CLI: url, auth lint, lint-curl, explain, --version.
 
-In-process with typer's CliRunner, plus a few real `python -m gridctl` runs.
+In-process through tests.support.cli.invoke(), plus a few real `python -m gridctl` runs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from gridctl import __version__
-from gridctl.cli import app
+from tests.support.cli import Run, gridctl, invoke
+from tests.support.contract import CHECK_KEYS, ENVELOPE_KEYS, FINDING_KEYS
 
 KEY = "Zk3pQ9vX2mL7nR4tY8wB1cD6fH0jK5sA3eG9uI2oP7q"
 ROOT = Path(__file__).resolve().parents[2]
 
-ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "diagnosis", "checks", "request_ids", "target",
-                 "started_at", "duration_ms"}
 # Command-specific top-level fields the contract lets a command add.
 EXTRAS = {"url": {"canonical"}, "explain": {"query", "entries"}, "auth lint": set(), "lint-curl": set(),
           "emulator list": {"scenarios"}, "ping": {"curl"}}
-CHECK_KEYS = {"id", "title", "status", "duration_ms", "findings", "data"}
-FINDING_KEYS = {"code", "severity", "message", "fix"}
 
 
-def run(*args: str, input: str | None = None) -> Any:
-    result = CliRunner().invoke(app, list(args), input=input)
-    # a command ends through typer.Exit / SystemExit, never an uncaught exception
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+def run(*args: str, input: str | None = None) -> Run:
+    # this test's environment as the autouse isolation and the test's own monkeypatch.setenv left it
+    result = invoke(*args, stdin=input, env=dict(os.environ))
+    # a command ends through its exit code, never an uncaught exception (main() would call it internal)
+    assert "internal error" not in result.err, result
     return result
 
 
@@ -196,8 +192,8 @@ def test_usage_error_envelope_names_the_subcommand() -> None:
     ["lint-curl", "--json"],
 ])
 def test_parser_usage_errors_with_json_print_one_document(args: list[str]) -> None:
-    # the parser's own errors end in main(), so run the real program, not CliRunner on the app
-    proc = subprocess.run([sys.executable, "-m", "gridctl", *args], capture_output=True, text=True, timeout=60)
+    # the parser's own errors end in main(), which invoke() runs as the real program does
+    proc = invoke(*args)
     assert proc.returncode == 2
     doc = one_json(proc.stdout)
     assert doc["exit_code"] == 2 and doc["ok"] is False
@@ -207,8 +203,7 @@ def test_parser_usage_errors_with_json_print_one_document(args: list[str]) -> No
 
 
 def test_parser_usage_error_without_json_is_one_line() -> None:
-    proc = subprocess.run([sys.executable, "-m", "gridctl", "ping", "--retries", "many"], capture_output=True,
-                          text=True, timeout=60)
+    proc = invoke("ping", "--retries", "many")
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
@@ -334,9 +329,8 @@ def test_version() -> None:
     assert result.stdout.strip() == f"gridctl {__version__}"
 
 
-def _python_m(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gridctl", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+def _python_m(*args: str) -> Run:
+    return gridctl(*args)  # `python -m gridctl` as a real subprocess: the entry point is the point
 
 
 def test_python_m_url() -> None:

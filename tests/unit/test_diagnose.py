@@ -18,8 +18,8 @@ from gridctl.doctor.support import closing_lines, expected_vs_got, support_messa
 from gridctl.findings import ExitCode, Finding, finding
 from gridctl.probe.balance import check_balance
 from gridctl.probe.ping import Target
-from gridctl.report import ENVELOPE_KEYS
 from gridctl.result import CheckResult, PingEvidence, Report
+from tests.support.contract import ENVELOPE_KEYS
 
 BASE = "https://api.thegrid.ai/v1"
 KEY = "gk-diag-7Qm2Xv9LpR4tYc8NwK3sZb6HfJ1dGe5Aa0o"

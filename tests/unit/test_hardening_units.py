@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +14,7 @@ from gridctl import grid, secrets
 from gridctl.probe import bounded
 from gridctl.probe.proxyenv import why_unusable
 from gridctl.textsafe import clean, json_safe
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from tests.support.hostile import ESCAPES, HEADER_ESCAPES, controls_in, leaks  # noqa: E402
+from tests.support.hostile import ESCAPES, HEADER_ESCAPES, controls_in, leaks
 
 KEY = "gk-units-Pq8Wm3Zx7Lc2Vb9Nr4Ty6Ju1Ik5Ol0Ha"
 
@@ -163,7 +159,7 @@ def test_proxy_values(value: str, bad: str | None) -> None:
     ("lint-curl", "curl https://" + "a" * 1_000_000), ("explain", "http " * 200_000),
 ])
 def test_offline_lints_of_a_megabyte_are_quick(args: tuple[str, ...]) -> None:
-    from _cli import invoke
+    from tests.support.cli import invoke
 
     run = invoke(*args, "--json")
     assert run.code in (0, 2, 3), run.err[:300]

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from gridctl import grid, secrets
 from gridctl.settings import ConfigError, Flags, Settings, dump_config, from_env, load_config, save_profile
+from tests.support.cli import clean_env, invoke
 from tests.support.keyrings import FailingKeyring, MemoryKeyring
 
 KEYS = {name: f"gk-{name}-" + "x" * (40 - len(name)) for name in
@@ -341,10 +341,8 @@ def test_missing_config_is_empty_and_unreadable_is_an_error(isolated_env: Path) 
 @pytest.mark.parametrize("args", [["auth", "status", "--offline"], ["auth", "status", "--json"],
                                   ["auth", "logout"], ["onboard", "--no-input"], ["ping"]])
 def test_cli_exits_3_on_corrupt_config_in_one_line(isolated_env: Path, args: list[str]) -> None:
-    from gridctl.cli import app
-
     path = write_config(isolated_env, '[profiles.default]\nbase_url = "http://x/v1"\nmodel = = 1\n')
-    result = CliRunner().invoke(app, args)
+    result = invoke(*args)
     assert result.exit_code == 3, result.output
     assert "Traceback" not in result.output + result.stderr
     err = result.stderr.strip().splitlines()
@@ -359,16 +357,12 @@ def test_cli_exits_3_on_corrupt_config_in_one_line(isolated_env: Path, args: lis
 
 
 def test_cli_bad_profile_name_exits_3_in_one_line(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gridctl.cli import app
-
     # from the environment it is a configuration problem (3); as a flag, a usage error (2)
-    monkeypatch.setenv("THEGRID_PROFILE", "../../etc/x")
-    result = CliRunner().invoke(app, ["auth", "status", "--offline"])
+    result = invoke("auth", "status", "--offline", env=clean_env(THEGRID_PROFILE="../../etc/x"))
     assert result.exit_code == 3
     assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
     assert "bad profile name" in result.stderr
-    monkeypatch.delenv("THEGRID_PROFILE")
-    result = CliRunner().invoke(app, ["auth", "status", "--offline", "--profile", "../../etc/x"])
+    result = invoke("auth", "status", "--offline", "--profile", "../../etc/x")
     assert result.exit_code == 2
     assert "bad profile name" in result.stderr
 

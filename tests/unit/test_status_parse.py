@@ -20,12 +20,6 @@ from gridctl.probe.status import ENDPOINTS, check_status, parse
 ROOT = "https://status.thegrid.ai"
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def verdict(provider: str, doc: dict[str, Any]) -> list[str]:
     parsed = parse(provider, doc)
     assert parsed is not None
