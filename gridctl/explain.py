@@ -58,3 +58,18 @@ def lookup(query: str) -> list[Entry]:
     return [e for e in CATALOGUE.values()
             if words and all(re.search(r"(?<![a-z0-9])" + re.escape(w), (e.title + " " + e.cause).lower())
                              for w in words)]
+
+
+_LOOKUP_STATUS = re.compile(r"(?:http\s*)?[1-5]\d\d(?: [a-z][a-z ]{0,40})?")
+
+
+def is_lookup(query: str) -> bool:
+    """A code, a status (`404`, `HTTP 429`, `404 Not Found`), a class (`5xx`) or a code family: the
+    table. Anything else is a pasted text for gridctl/lint/errors.py."""
+    q = " ".join(query.strip().lower().split())
+    if not q or "\n" in query.strip():
+        return False
+    if q in CATALOGUE or _LOOKUP_STATUS.fullmatch(q) or _CLASS.fullmatch(q):
+        return True
+    family = q.rstrip(".") + "."
+    return any(code.startswith(family) for code in CATALOGUE)

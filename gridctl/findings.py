@@ -177,6 +177,15 @@ _ENTRIES: tuple[Entry, ...] = (
        "The request reached The Grid with a correct URL, and the instrument was not found.",
        "Use one of the nine instruments: " + ", ".join(grid.INSTRUMENTS) + ".", X.NOT_FOUND, _INSTR,
        statuses=(404,), phrases=("model not found",)),
+    _e("model.no_provider", E, "LiteLLM needs a provider prefix",
+       "LiteLLM could not tell which provider to call from the model name alone (`LLM Provider NOT "
+       "provided`).", "Write the model as openai/<instrument> (e.g. openai/text-prime) with api_base "
+       f"{grid.DEFAULT_BASE_URL}; LiteLLM strips the prefix before sending.", X.CONFIG, _AGENT),
+    _e("url.unsupported_endpoint", E, "An endpoint The Grid does not serve",
+       "The request went to an endpoint The Grid does not serve (legacy /v1/completions, /v1/responses, "
+       "/v1/embeddings, ...), which answers 404.",
+       "Use Chat Completions (POST /v1/chat/completions), or Messages on the messages-beta host.",
+       X.CONFIG, _CHAT),
     _e("model.not_listed", W, "Instrument not in the live list",
        "GET /v1/models does not list this instrument for your key.",
        "Pick an instrument from `gridctl models`.", X.OK, _INSTR),
@@ -221,6 +230,17 @@ _ENTRIES: tuple[Entry, ...] = (
        "A proxy from HTTPS_PROXY/HTTP_PROXY/ALL_PROXY is in use and failed to connect or tunnel.",
        "Check the proxy settings, or set NO_PROXY=api.thegrid.ai if the proxy is not needed.", X.NETWORK, _T,
        phrases=("proxy",)),
+    _e("net.connection_error", E, "The client could not reach the API (connection error)",
+       "An SDK reported a connection error without saying why (openai/anthropic `APIConnectionError: "
+       "Connection error.`, Node `TypeError: fetch failed`): DNS, a refused or reset connection, TLS, or a "
+       "proxy. The chained cause (\"The above exception was the direct cause\", Node's `[cause]`) names it.",
+       "Paste the whole traceback, including the exception above `Connection error.`, or run `gridctl doctor` "
+       "to test DNS, TCP, TLS and the proxy step by step.", X.NETWORK, _T),
+    _e("net.client_timeout", E, "The client's own timeout expired",
+       "The client gave up waiting before an answer came (its read or total timeout is shorter than the "
+       "answer takes, or the server or a proxy holds the request).",
+       "Run `gridctl doctor` to see whether The Grid answers; if it does but slowly, raise your client's "
+       "timeout (long completions and `*-max` instruments take longer).", X.NETWORK, _T),
     _e("net.reset", E, "Connection reset",
        "The connection was closed mid-request: a proxy, firewall or the server dropped it.",
        "Retry; if it repeats, check what sits between you and api.thegrid.ai.", X.NETWORK, _T,
@@ -234,6 +254,27 @@ _ENTRIES: tuple[Entry, ...] = (
     _e("http.redirect_loop", E, "Redirect loop",
        "The server (or a proxy) kept redirecting past the limit.", "Check proxies between you and "
        f"{grid.API_HOST}; if it persists, send the request ID to {grid.SUPPORT_EMAIL}.", X.NETWORK, _REDIR),
+    _e("http.redirect_rejected", E, "The signed redirect was rejected (401 on the second hop)",
+       "The Grid accepted the key and answered 307 to a signed URL; the second hop rejected its `token` "
+       "(expired or altered, clock skew, or a proxy that rewrote the URL). The key is not the problem.",
+       "Follow the 307 promptly and unchanged (same method and body, the Location URL as given); check "
+       "proxies that rewrite URLs. If it persists, send the request ID to " + grid.SUPPORT_EMAIL + ".",
+       X.AUTH, _REDIR),
+    _e("http.timeout", E, "Request timeout (408)",
+       "408: the server or a proxy gave up waiting for the request to arrive in full.",
+       "Retry; check for a slow or stalled upload and for proxies between you and " + grid.API_HOST + ".",
+       X.NETWORK, _ERR),
+    _e("http.conflict", E, "Conflict (409)",
+       "409: the request conflicts with the state of the resource (often a duplicated idempotency key).",
+       "Retry with a fresh idempotency key, or without one.", X.BAD_REQUEST, _ERR),
+    _e("http.too_large", E, "Request too large (413)",
+       "413: the request body is larger than the server or a proxy accepts.",
+       "Send a smaller body: fewer or shorter messages, smaller attachments.", X.BAD_REQUEST, _ERR),
+    _e("http.blocked", E, "A block page in front of The Grid",
+       "A WAF or CDN (Cloudflare, Akamai, a corporate filter) answered with its own block page; the request "
+       "never reached The Grid's API, and the key was not judged.",
+       "Call from another network or ask whoever runs the filter to allow " + grid.API_HOST + "; send the "
+       "block page's reference ID to them.", X.NETWORK, _T),
     _e("http.html_body", E, "An HTML page instead of JSON",
        "Something answered with an HTML page: a proxy, captive portal, or the website instead of the API.",
        f"Check the base URL and any proxy; the API answers JSON at {grid.DEFAULT_BASE_URL}.", X.NETWORK, _T,

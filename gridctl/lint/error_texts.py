@@ -1,0 +1,185 @@
+"""The catalogue of real error texts: what clients, proxies and tools print, mapped to finding codes.
+
+Data only; gridctl/lint/errors.py does the matching. Every pattern was taken from a source, named in
+`source` (a package and version, a command run against the emulator or a closed loopback port, or a
+page), and tests/unit/test_explain_text.py holds the real text each one came from.
+
+Weights rank the candidates when several match: a specific cause (a Grid error body, `Connection
+refused`, a lint that fired) beats a status code, which beats a generic wrapper (`Connection error.`).
+The regexes are linear: literals, classes and bounded repeats only, never nested quantifiers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Pattern:
+    code: str
+    weight: int
+    regex: re.Pattern[str]
+    source: str
+    # a warning entry (body.unknown_param, config.env_conflict) that is the failure when pasted
+    severity: str | None = None
+
+
+SPECIFIC, CAUSE, STATUS, HINT, WRAPPER = 95, 80, 60, 50, 30
+
+
+def _p(code: str, weight: int, regex: str, source: str, severity: str | None = None) -> Pattern:
+    return Pattern(code, weight, re.compile(regex, re.IGNORECASE), source, severity)
+
+
+_PY = "python 3.11 socket/ssl errno texts"
+_OAI = "openai 3.57.0 (openai/_exceptions.py, _base_client.py)"
+_ANT = "anthropic 2.14.0 (anthropic/_exceptions.py, _client.py)"
+_HTTPX = "httpx 0.28.1 / httpcore 1.0.9 / h11 0.16.0"
+_REQ = "requests 2.34.2 / urllib3 2.8.0"
+_CURL = "curl 8 (man curl, EXIT CODES; libcurl-errors)"
+_NODE = "node 20.20.2 fetch/undici"
+_ONPM = "openai npm 6.49.0 (core/error.js)"
+_GRID = "The Grid error bodies (grid-docs, emulator handler)"
+_OPENAI_API = "OpenAI API error bodies (platform.openai.com/docs/guides/error-codes)"
+_LLM = "litellm (GitHub issues BerriAI/litellm#6343, OpenHands#786)"
+_CC = "Claude Code auth conflict (anthropics/claude-code#9515, musistudio/claude-code-router#214)"
+_CHROME = "Chromium net error list (net_error_list.h)"
+
+PATTERNS: tuple[Pattern, ...] = (
+    # --- The Grid's own error bodies: the most specific words there are -------------------------
+    _p("balance.instrument_unavailable", SPECIFIC, r"no available consumption tokens|no tokens (?:available )?for "
+       r"(?:the )?instrument", _GRID),
+    _p("balance.credits_empty", SPECIFIC, r"insufficient credits|credit balance is too low|"
+       r"exceeded your current quota|insufficient_quota", _GRID + "; Anthropic/OpenAI billing errors"),
+    _p("http.replenishing", SPECIFIC, r"balance replenishment|replenishment in progress", _GRID),
+    _p("model.not_found", SPECIFIC - 5, r"unknown instrument|model_not_found|the model [`'\"][^`'\"]{1,80}[`'\"] "
+       r"does not exist|model [`'\"][^`'\"]{1,80}[`'\"] (?:is )?not found|invalid model name", _GRID + "; " + _OPENAI_API),
+    _p("http.rate_limited", SPECIFIC - 5, r"rate limit exceeded|rate_limit_exceeded|rate_limit_error|"
+       r"too many requests|ratelimiterror", _GRID + "; " + _OAI),
+    _p("body.invalid_json", SPECIFIC, r"request body is not valid json|we could not parse the json body", _GRID),
+    _p("body.missing_field", SPECIFIC, r"required field '[a-z_]{1,40}' is|missing required parameter|"
+       r"field required", _GRID + "; OpenAI/pydantic"),
+    _p("body.unknown_param", SPECIFIC - 10, r"unrecognized request arguments? supplied|extra inputs are not "
+       r"permitted|unknown parameter", _OPENAI_API, severity="error"),
+    _p("auth.rejected", SPECIFIC - 5, r"invalid api key|invalid_api_key|incorrect api key provided|"
+       r"invalid x-api-key|invalid bearer token|api key not valid|invalid authentication", _GRID + "; " + _OPENAI_API),
+    _p("auth.missing_key", SPECIFIC - 5, r"you didn't provide an api key|no api key provided|"
+       r"x-api-key header is required", _OPENAI_API + "; Anthropic API"),
+    _p("http.server_error", CAUSE - 10, r"internal server error|the request was not billed|bad gateway|"
+       r"gateway time-?out|overloaded_error", _GRID + "; " + _OAI),
+    # --- SDK and tool configuration --------------------------------------------------------------
+    _p("config.no_key", SPECIFIC, r"missing credentials\. please pass an `api_key`|the api_key client option "
+       r"must be set|could not resolve authentication method|environment variable is missing or empty|"
+       r"did not find openai_api_key|api_key must be set", _OAI + "; " + _ANT + "; openai 1.x; langchain-openai"),
+    _p("config.env_conflict", SPECIFIC, r"auth conflict", _CC, severity="error"),
+    _p("model.no_provider", SPECIFIC, r"llm provider not provided", _LLM),
+    # --- header encoding: a non-ASCII or broken key never leaves the client ----------------------
+    _p("auth.non_ascii", SPECIFIC, r"'(?:latin-1|ascii)' codec can't encode character|invalid character in "
+       r"header content|cannot convert argument to a bytestring|non-iso-8859-1 code point",
+       _HTTPX + "; " + _REQ + "; node http/undici"),
+    _p("auth.key_whitespace", SPECIFIC, r"illegal header value b?['\"][^'\"]{0,300}(?:\\n|\\r|\\t|\s['\"])|"
+       r"invalid leading whitespace, reserved character\(s\), or return character\(s\) in header value|"
+       r"is an invalid header value|invalid header value b?['\"]", _HTTPX + "; " + _REQ + "; python http.client"),
+    _p("auth.double_bearer", SPECIFIC, r"bearer\s+bearer\s", "header texts"),
+    # --- network layer -------------------------------------------------------------------------
+    _p("net.proxy", CAUSE + 5, r"proxyerror|unable to connect to proxy|tunnel connection failed|"
+       r"proxy authentication required|cannot connect to proxy|curl: \((?:5|97)\)|proxy connect aborted|"
+       r"connect tunnel failed|err_proxy_connection_failed|requested url could not be retrieved",
+       _REQ + "; " + _CURL + "; " + _CHROME + "; Squid error page"),
+    _p("net.refused", CAUSE, r"connection refused|econnrefused|errno 111\]|errno 61\]|winerror 10061|actively "
+       r"refused|couldn't connect to server|curl: \(7\)|err_connection_refused", _PY + "; " + _CURL + "; " + _NODE),
+    _p("net.dns", CAUSE, r"name or service not known|nodename nor servname|getaddrinfo|enotfound|eai_again|"
+       r"temporary failure in name resolution|could not resolve host|curl: \(6\)|nameresolutionerror|"
+       r"failed to resolve|no address associated with hostname|err_name_not_resolved|dns error|"
+       r"no such host", _PY + "; " + _REQ + "; " + _CURL + "; " + _NODE + "; Go net"),
+    _p("net.connect_timeout", CAUSE, r"connecttimeout|connect timeout|connection to \S{1,100} timed out|"
+       r"etimedout|und_err_connect_timeout|connection timed out|errno 110\]|winerror 10060|"
+       r"err_connection_timed_out|curl: \(28\) (?:connection|failed to connect|resolving)",
+       _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
+    _p("net.no_response", CAUSE - 5, r"readtimeout|read timed out|request timed out|apitimeouterror|"
+       r"operation timed out after \d{1,9} milliseconds with \d{1,12} (?:out of|bytes)|und_err_headers_timeout|"
+       r"headers timeout error|und_err_body_timeout|body timeout error|esockettimedout|curl: \(28\)",
+       _OAI + "; " + _ANT + "; " + _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
+    _p("net.client_timeout", CAUSE - 5, r"operation was aborted due to timeout|request was aborted|"
+       r"aborterror|client\.timeout exceeded|context deadline exceeded|asyncio\.timeouterror",
+       _ONPM + "; Node AbortSignal.timeout; Go net/http"),
+    _p("net.tls", CAUSE + 2, r"certificate verify failed|certificate_verify_failed|sslerror|\[ssl[:\]]|"
+       r"sslcertverificationerror|self[- ]signed certificate|self_signed_cert_in_chain|"
+       r"depth_zero_self_signed_cert|unable_to_get_issuer_cert|unable to get local issuer certificate|"
+       r"unable_to_verify_leaf_signature|cert_has_expired|certificate has expired|"
+       r"err_tls_cert_altname_invalid|does not match certificate|ssl certificate problem|"
+       r"curl: \((?:35|51|58|60|77|83|90|91)\)|wrong version number|tlsv1_alert|sslv3_alert|"
+       r"handshake failure|ssl_error_syscall|err_cert_|x509: certificate|unexpected_eof_while_reading",
+       _PY + " ssl; " + _REQ + "; " + _NODE + "; " + _CURL + "; Go crypto/x509"),
+    _p("net.reset", CAUSE, r"connection reset|econnreset|errno 104\]|winerror 10054|forcibly closed|"
+       r"connection aborted|remotedisconnected|remote end closed connection|server disconnected|"
+       r"peer closed connection|incomplete chunked read|incompleteread|chunkedencodingerror|socket hang up|"
+       r"und_err_socket|other side closed|curl: \((?:18|52|55|56)\)|empty reply from server|recv failure|"
+       r"broken ?pipe|epipe|premature close|err_connection_reset|err_empty_response|unexpected eof",
+       _PY + "; " + _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
+    _p("net.reset", HINT, r"remoteprotocolerror", _HTTPX),
+    # --- redirects -----------------------------------------------------------------------------
+    _p("http.redirect_loop", CAUSE + 5, r"toomanyredirects|exceeded \d{1,3} redirects|exceeded maximum allowed "
+       r"redirects|maximum \(\d{1,3}\) redirects followed|curl: \(47\)|redirect count exceeded|"
+       r"err_too_many_redirects|stopped after \d{1,3} redirects", _HTTPX + "; " + _REQ + "; " + _CURL),
+    _p("http.redirect", HINT, r"redirect response '30[78]", _HTTPX),
+    # --- what came back was not the API's JSON --------------------------------------------------
+    _p("http.blocked", SPECIFIC, r"attention required! \| cloudflare|sorry, you have been blocked|"
+       r"access denied.{0,200}reference #|the requested url was rejected|"
+       r"request could not be satisfied|web page blocked|request blocked|zscaler",
+       "Cloudflare/Akamai/CloudFront/F5/Zscaler block pages"),
+    _p("http.html_body", HINT + 5, r"<!doctype html|<html|<title>|<body", "proxy and website HTML pages"),
+    _p("http.unexpected", CAUSE - 10, r"jsondecodeerror|unterminated string starting at|expecting value: line|"
+       r"apiresponsevalidationerror|unexpected token .{1,20} in json|is not valid json|"
+       r"unexpected end of json input", _OAI + " (truncated body, emulator truncated-json); node JSON.parse"),
+    # --- generic wrappers: a connection failed, the cause is elsewhere --------------------------
+    _p("net.connection_error", WRAPPER, r"apiconnectionerror|connection error\.|fetch failed|"
+       r"failed to fetch|networkerror when attempting|connecterror|err_internet_disconnected|"
+       r"connectionerror|newconnectionerror|max retries exceeded with url",
+       _OAI + "; " + _ANT + "; " + _NODE + "; " + _REQ),
+    # --- exception classes that carry a status ---------------------------------------------------
+    _p("auth.rejected", STATUS, r"authenticationerror", _OAI + "; " + _ANT + "; " + _LLM),
+    _p("auth.forbidden", STATUS, r"permissiondeniederror", _OAI + "; " + _ANT),
+    # the class is less precise than the number: InternalServerError covers 500, 502, 503, 504
+    _p("http.server_error", STATUS - 5, r"internalservererror|apistatuserror: error code: 5", _OAI + "; " + _ANT),
+    _p("balance.credits_empty", STATUS, r"paymentrequirederror|payment required", _ANT),
+    _p("http.bad_request", STATUS - 5, r"badrequesterror|invalid_request_error|context_length_exceeded|"
+       r"maximum context length", _OAI + "; " + _OPENAI_API),
+    _p("http.unprocessable", STATUS, r"unprocessableentityerror", _OAI),
+    _p("http.replenishing", STATUS - 5, r"serviceunavailableerror", _ANT),
+    _p("http.conflict", STATUS, r"conflicterror", _OAI),
+)
+
+# Status codes inside error texts: OpenAI/Anthropic SDKs, httpx, requests, curl, axios, the openai
+# npm package, HTML titles, JSON bodies and access logs. Group 1 is the status.
+STATUS_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(r, re.IGNORECASE) for r in (
+    r"error code: ([1-5]\d\d)\b",                                     # openai/anthropic python, litellm
+    r"(?:client|server) error '([1-5]\d\d)\b",                        # httpx raise_for_status
+    r"redirect response '([1-5]\d\d)\b",                              # httpx raise_for_status
+    r"\b([1-5]\d\d) (?:client|server) error\b",                       # requests raise_for_status
+    r"\bhttp/\d(?:\.\d)? ([1-5]\d\d)\b",                               # curl -i, logs
+    r"\bstatus(?:[ _-]?code)?[\"']?\s{0,3}[:=]\s{0,3}[\"']?([1-5]\d\d)\b",  # JSON, logs, repr()
+    r"request failed with status code ([1-5]\d\d)\b",                 # axios
+    r"returned error: ([1-5]\d\d)\b",                                 # curl -f: (22)
+    r"api error: ([1-5]\d\d)\b",                                      # Claude Code
+    r"(?:error|exception)[:\]] ([1-5]\d\d) ",                         # openai npm: `401 Incorrect API key`
+    r"\b([1-5]\d\d) status code \(no body\)",                         # openai npm
+    r"<title>\s{0,5}([1-5]\d\d)\b",                                   # nginx, proxies
+    r"<h1>\s{0,5}([1-5]\d\d)\b",
+    r"\bhttp (?:error )?([1-5]\d\d)\b",
+    r"\b([1-5]\d\d) (?:unauthorized|forbidden|not found|payment required|too many requests|internal server error"
+    r"|bad gateway|service unavailable|gateway time-?out|bad request|unprocessable|request timeout|conflict"
+    r"|payload too large|content too large|proxy authentication required|temporary redirect|permanent redirect"
+    r"|method not allowed)\b",
+    r"\" ([1-5]\d\d) \d{1,12}\b",                                      # access log: "POST /v1/... HTTP/1.1" 404 123
+))
+
+# What a status means when nothing more specific is known.
+STATUS_CODES: dict[int, str] = {
+    400: "http.bad_request", 401: "auth.rejected", 402: "balance.credits_empty", 403: "auth.forbidden",
+    404: "http.not_found_path", 407: "net.proxy", 408: "http.timeout", 409: "http.conflict",
+    413: "http.too_large", 422: "http.unprocessable", 429: "http.rate_limited", 500: "http.server_error",
+    502: "http.server_error", 503: "http.replenishing", 504: "http.server_error", 307: "http.redirect",
+    308: "http.redirect",
+}

@@ -1,0 +1,360 @@
+"""Pasted error text -> diagnosis: offline and pure (no I/O, no network).
+
+`explain_lines()` reads any amount of text line by line in bounded time per line: each line is
+redacted first (gridctl/lint/redact.py), then matched against the catalogue of real error texts
+(gridctl/lint/error_texts.py), and the facts it holds (URLs, statuses, model names, hosts, request
+IDs, auth headers, vendor key shapes) go through the same offline lints the other commands use.
+Candidates are ranked; the best is the Report's diagnosis, the rest stay listed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gridctl import grid
+from gridctl.findings import CATALOGUE, ERROR, INFO, Finding, finding
+from gridctl.lint.error_texts import HINT, PATTERNS, STATUS_CODES, STATUS_RES
+from gridctl.lint.redact import key_kinds, redact
+from gridctl.result import CheckResult, Report
+
+MAX_LINE = 4096  # longer lines are scanned in pieces of this size
+MAX_QUOTE = 240
+MAX_FACTS = 12
+LINT = 88  # a lint that fired on a fact names the cause behind the symptom (404, 401, DNS)
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]{0,20}[ -/]{0,3}[@-~]|\x1b\][^\x07\x1b]{0,400}(?:\x07|\x1b\\)?")
+_CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_URL = re.compile(r"\bhttps?://[^\s'\"<>`)\]}|\\]{1,500}", re.IGNORECASE)
+_REQ_LINE = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE) (/[^\s'\"?]{1,300})")
+_HOST = re.compile(r"(?:host='|could not resolve host:? |enotfound |failed to resolve '|hostname: '|"
+                   r"failed to connect to |getaddrinfo \w{3,12} )([a-z0-9][a-z0-9.-]{1,200}[a-z0-9])", re.IGNORECASE)
+_MODEL = re.compile(r"(?:\bmodel[\"']?\s{0,3}[:=]\s{0,3}[\"'`]?|the model [`'\"]|unknown instrument [`'\"]|"
+                    r"you passed model=\s{0,3}|\bmodel [`'\"])([A-Za-z0-9][A-Za-z0-9._:-]{0,79})", re.IGNORECASE)
+_REQUEST_ID = re.compile(r"(?:x-(?:grid-)?request-id|request[_ -]?id)[\"']?\s{0,3}[:=]\s{0,3}[\"']?"
+                         r"([A-Za-z0-9][A-Za-z0-9_-]{5,79})|\b(req_[A-Za-z0-9]{8,60})\b", re.IGNORECASE)
+_HEADER = re.compile(r"\b(authorization|x-api-key)[\"']?\s{0,3}:\s{0,3}([^\r\n]{0,400})", re.IGNORECASE)
+_ENDPOINT_TWICE = re.compile(r"/chat/completions/.{0,40}(?:chat/)?completions|/messages/.{0,20}messages",
+                             re.IGNORECASE)
+_UNSUPPORTED = re.compile(r"/v1/(completions|responses|embeddings|images|audio|assistants|threads|files|"
+                          r"moderations|batches|fine_tuning)\b", re.IGNORECASE)
+_HEADER_CODES = frozenset({"auth.missing_bearer", "auth.scheme_case", "auth.double_bearer", "auth.key_whitespace",
+                           "auth.key_quoted", "auth.non_ascii", "auth.placeholder_key", "auth.foreign_key",
+                           "auth.missing_key", "auth.wrong_header"})
+_ADVICE = re.compile(r"\b(?:missing|send|expected|e\.g\.|should be|must be|example)\b", re.IGNORECASE)
+_URL_CODES = frozenset({"url.host_typo", "url.wrong_api_host", "url.doubled_v1", "url.missing_v1",
+                        "url.extra_path", "url.insecure_scheme", "url.docs_url"})
+_MODEL_CODES = frozenset({"model.foreign_name", "model.unknown", "model.case"})
+_AUTH_FAILURES = frozenset({"auth.rejected", "auth.forbidden", "auth.missing_key"})
+
+
+@dataclass
+class Match:
+    code: str
+    weight: int
+    line: int
+    quote: str
+    via: str  # "text: <source>", "status 401", "lint url", ...
+    finding: Finding | None = None  # a lint's own words, more specific than the catalogue's
+    severity: str | None = None
+    count: int = 1
+
+    @property
+    def score(self) -> int:
+        return self.weight + min(self.count - 1, 3)
+
+
+@dataclass
+class Facts:
+    statuses: list[int] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    request_ids: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    keys: list[dict[str, str]] = field(default_factory=list)
+    lines: int = 0
+
+    def add(self, name: str, value: Any) -> bool:
+        bucket: list[Any] = getattr(self, name)
+        if value in bucket or len(bucket) >= MAX_FACTS:
+            return False
+        bucket.append(value)
+        return True
+
+    def as_json(self) -> dict[str, Any]:
+        return {"statuses": self.statuses, "urls": self.urls, "hosts": self.hosts, "models": self.models,
+                "request_ids": self.request_ids, "headers": self.headers, "keys": self.keys, "lines": self.lines}
+
+    def recognised(self) -> list[str]:
+        """What was recognised, in words, for the answer when no diagnosis fits."""
+        parts = [f"{name} {', '.join(str(v) for v in values[:3])}" for name, values in (
+            ("status", self.statuses), ("URL", self.urls), ("host", self.hosts), ("model", self.models),
+            ("request ID", self.request_ids)) if values]
+        return parts
+
+
+@dataclass
+class Scan:
+    matches: dict[str, Match] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
+    signal_404: bool = False
+
+    def hit(self, m: Match) -> None:
+        old = self.matches.get(m.code)
+        if old is None:
+            self.matches[m.code] = m
+            return
+        if m.weight > old.weight:
+            m.count = old.count + 1
+            self.matches[m.code] = m
+        else:
+            old.count += 1
+
+
+def clean(line: str) -> str:
+    """A line as it may be shown: no terminal escapes, no control characters, keys redacted."""
+    return redact(_CTRL.sub("", _ANSI.sub("", line)))
+
+
+def _quote(line: str) -> str:
+    line = line.strip()
+    return line if len(line) <= MAX_QUOTE else line[: MAX_QUOTE - 1] + "…"
+
+
+def split_lines(text: str) -> Iterator[str]:
+    """Lines of `text`; a line longer than MAX_LINE is redacted whole first, then cut in pieces."""
+    for raw in text.splitlines():
+        yield from _pieces(raw)
+
+
+def _pieces(raw: str) -> Iterator[str]:
+    if len(raw) <= MAX_LINE:
+        yield raw
+        return
+    for start in range(0, len(raw), MAX_LINE - 200):  # overlap: a phrase cut at a boundary still matches
+        yield raw[start:start + MAX_LINE]
+
+
+def read_stream(stream: Any, chunk: int = 1 << 20) -> Iterator[str]:
+    """Lines from a binary or text stream, decoded leniently (invalid UTF-8, binary junk)."""
+    while True:
+        piece = stream.readline(chunk)
+        if not piece:
+            return
+        text = piece.decode("utf-8", errors="replace") if isinstance(piece, bytes) else piece
+        yield from _pieces(text.rstrip("\r\n"))
+
+
+def _scan_line(scan: Scan, n: int, raw: str) -> None:
+    facts = scan.facts
+    for kind, masked in key_kinds(raw):
+        facts.add("keys", {"kind": kind, "key": masked})
+    header_hits = [(h.group(1), h.group(2)) for h in _HEADER.finditer(raw)][:2]
+    line = clean(raw)
+    quote = _quote(line)
+    for name, value in header_hits:
+        _lint_header(scan, n, name, value, quote)
+    low = line.lower()
+    for p in PATTERNS:
+        if p.regex.search(low):
+            scan.hit(Match(p.code, p.weight, n, quote, f"text ({p.source})", severity=p.severity))
+    for rx in STATUS_RES:
+        for m in rx.finditer(line):
+            status = int(m.group(1))
+            facts.add("statuses", status)
+            _status(scan, n, status, quote)
+    if "404" in low and ("model" in low or "instrument" in low):
+        scan.signal_404 = True
+    for m in _URL.finditer(line):
+        url = m.group(0).rstrip(".,;:!'\"")
+        if facts.add("urls", url):
+            _lint_url(scan, n, url, quote)
+    for m in _REQ_LINE.finditer(line):
+        _lint_path(scan, n, m.group(1), quote)
+    for m in _HOST.finditer(line):
+        host = m.group(1).lower().rstrip(".")
+        if facts.add("hosts", host):
+            _lint_host(scan, n, host, quote)
+    for m in _MODEL.finditer(line):
+        name = m.group(1).rstrip(".,:;")
+        if facts.add("models", name):
+            _lint_model(scan, n, name, quote)
+    for m in _REQUEST_ID.finditer(raw):
+        rid = m.group(1) or m.group(2)
+        if rid and redact(rid) == rid:  # never show a key-shaped "ID"
+            facts.add("request_ids", rid)
+
+
+def _status(scan: Scan, n: int, status: int, quote: str) -> None:
+    code = STATUS_CODES.get(status)
+    if code is None:
+        if 500 <= status <= 599:
+            code = "http.server_error"
+        elif 400 <= status <= 499:
+            code = "http.unexpected"
+        elif 300 <= status <= 399:
+            code = "http.redirect"
+        else:
+            return
+    scan.hit(Match(code, 60, n, quote, f"status {status}"))
+
+
+def _lint_header(scan: Scan, n: int, name: str, value: str, quote: str) -> None:
+    from gridctl.lint.header import HeaderSyntaxError, lint_header
+
+    value = value.strip().strip("'\",}")
+    if _ADVICE.search(quote):
+        return  # an error message telling what to send, not the header that was sent
+    if not value or "…" in value or "***" in value or value.lower() in ("bearer", "[redacted]"):
+        return
+    try:
+        result = lint_header(f"{name}: {value}")
+    except HeaderSyntaxError:
+        return
+    scan.facts.add("headers", redact(f"{name}: {value}")[:120])
+    for f in result.findings:
+        if f.severity == ERROR and f.code in _HEADER_CODES:
+            scan.hit(Match(f.code, LINT, n, quote, "lint auth header", _redacted(f)))
+
+
+def _lint_path(scan: Scan, n: int, path: str, quote: str) -> None:
+    if "/v1/v1/" in path or path.endswith("/v1/v1"):
+        scan.hit(Match("url.doubled_v1", LINT + 2, n, quote, "lint url path"))
+    if _ENDPOINT_TWICE.search(path):
+        scan.hit(Match("url.endpoint_appended", LINT + 2, n, quote, "lint url path"))
+    m = _UNSUPPORTED.search(path)
+    if m:
+        scan.hit(Match("url.unsupported_endpoint", LINT, n, quote, "lint url path",
+                       finding("url.unsupported_endpoint", f"/v1/{m.group(1)} is not an endpoint The Grid serves; "
+                               "it answers 404.")))
+
+
+def _lint_url(scan: Scan, n: int, url: str, quote: str) -> None:
+    from urllib.parse import urlsplit
+
+    from gridctl.lint.url import _typo_target, lint_url
+
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return
+    _lint_path(scan, n, parts.path, quote)
+    if "token=" in parts.query and 401 in scan.facts.statuses:
+        scan.hit(Match("http.redirect_rejected", LINT - 3, n, quote, "signed redirect URL with 401"))
+    if not (grid.is_grid_host(host) or _typo_target(host)):
+        return  # another vendor's or a local URL: the texts and statuses speak for it
+    api_path = any(s in parts.path for s in ("/v1", "/chat", "/messages", "/models", "/completions"))
+    for f in lint_url(url, endpoint=True).findings:
+        if f.severity != ERROR or f.code not in _URL_CODES:
+            continue
+        if f.code in ("url.docs_url", "url.insecure_scheme", "url.extra_path") and not api_path:
+            continue  # a docs link in an error body is not the base URL
+        scan.hit(Match(f.code, LINT + 2 if f.code == "url.host_typo" else LINT, n, quote, "lint url", _redacted(f)))
+
+
+def _lint_host(scan: Scan, n: int, host: str, quote: str) -> None:
+    from gridctl.lint.url import lint_url
+
+    for f in lint_url(f"https://{host}").findings:
+        if f.code == "url.host_typo":
+            scan.hit(Match(f.code, LINT + 2, n, quote, "lint host", _redacted(f)))
+
+
+def _lint_model(scan: Scan, n: int, name: str, quote: str) -> None:
+    from gridctl.lint.model import lint_model
+
+    # `openai/text-prime` is LiteLLM's correct spelling, `openai/gpt-oss-120b` the model that served a
+    # request: a provider prefix in a log says nothing certain about the `model` that was sent
+    if "/" in name or name.lower() in ("name", "names", "not", "string", "none", "null", "model", "id"):
+        return
+    for f in lint_model(name).findings:
+        if f.severity == ERROR and f.code in _MODEL_CODES:
+            scan.hit(Match(f.code, LINT - 8, n, quote, "lint model", _redacted(f)))
+
+
+def _redacted(f: Finding) -> Finding:
+    return Finding(f.code, f.severity, redact(f.message), redact(f.fix), dict(f.data))
+
+
+def scan_lines(lines: Iterable[str]) -> Scan:
+    scan = Scan()
+    for n, raw in enumerate(lines, 1):
+        scan.facts.lines = n
+        if raw.strip():
+            _scan_line(scan, n, raw)
+    _adjust(scan)
+    return scan
+
+
+def _adjust(scan: Scan) -> None:
+    """What one match says about another: the evidence read together, not line by line."""
+    m = scan.matches
+    if "http.not_found_path" in m and (scan.signal_404 or "model.not_found" in m):
+        m["http.not_found_path"].weight -= 5  # a 404 that talks about a model is the model's
+    html = m.get("http.html_body")
+    if html is not None and any(s < 500 for s in scan.facts.statuses) and not any(
+            500 <= s for s in scan.facts.statuses):
+        html.weight = 62  # an HTML page with a 4xx did not come from the API: the page is the finding
+    if scan.facts.keys and any(c in m for c in _AUTH_FAILURES | {"http.redirect_rejected"}):
+        first = scan.facts.keys[0]
+        scan.hit(Match("auth.foreign_key", LINT + 4, 0, first["key"], "key shape",
+                       finding("auth.foreign_key", f"The text shows an {first['kind']} ({first['key']}); "
+                               "The Grid rejects other vendors' keys.")))
+    if "net.connection_error" in m and any(c.startswith("net.") and c != "net.connection_error" for c in m):
+        del m["net.connection_error"]  # the wrapper's cause is in the text
+
+
+def ranked(scan: Scan) -> list[Match]:
+    matches = sorted(scan.matches.values(), key=lambda x: (-x.score, x.line))
+    errors = [x for x in matches if _severity(x) == ERROR]
+    return errors or matches
+
+
+def _severity(m: Match) -> str:
+    if m.finding is not None:
+        return m.finding.severity
+    return m.severity or CATALOGUE[m.code].severity
+
+
+def _finding(m: Match) -> Finding:
+    if m.finding is not None:
+        return m.finding
+    return finding(m.code, severity=m.severity)
+
+
+def _as_info(f: Finding) -> Finding:
+    return Finding(f.code, INFO, f.message, f.fix, dict(f.data))
+
+
+def explain_lines(lines: Iterable[str]) -> Report:
+    """The diagnosis of a pasted text, log or traceback, as a Report (see module docstring)."""
+    scan = scan_lines(lines)
+    best = ranked(scan)
+    # the runners-up are listed as alternatives (info): only the diagnosis decides the exit code
+    findings = [_finding(m) for m in best[:1]] + [_as_info(_finding(m)) for m in best[1:6]]
+    facts = scan.facts
+    check = CheckResult("text", "Pasted text", findings)
+    report = Report("explain", checks=[check], diagnosis=findings[0] if findings else None)
+    for rid in facts.request_ids:
+        report.add_request_id(rid)
+    report.extra = {
+        "matches": [{"code": m.code, "score": m.score, "line": m.line, "quote": m.quote, "via": m.via,
+                     "exit_code": int(CATALOGUE[m.code].exit_code) if _severity(m) == ERROR else 0}
+                    for m in best[:6]],
+        "facts": facts.as_json(),
+        "recognised": bool(best) or bool(facts.recognised()),
+    }
+    return report
+
+
+def explain_text(text: str | bytes) -> Report:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return explain_lines(split_lines(text))
+
+
+__all__ = ["HINT", "Match", "Scan", "clean", "explain_lines", "explain_text", "read_stream", "scan_lines"]
