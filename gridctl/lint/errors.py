@@ -273,7 +273,7 @@ def _lint_model(scan: Scan, n: int, name: str, quote: str) -> None:
         return
     for f in lint_model(name).findings:
         if f.severity == ERROR and f.code in _MODEL_CODES:
-            scan.hit(Match(f.code, LINT - 8, n, quote, "lint model", _redacted(f)))
+            scan.hit(Match(f.code, LINT + 4, n, quote, "lint model", _redacted(f)))
 
 
 def _redacted(f: Finding) -> Finding:
