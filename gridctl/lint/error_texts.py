@@ -29,7 +29,8 @@ SPECIFIC, CAUSE, STATUS, HINT, WRAPPER = 95, 80, 60, 50, 30
 
 
 def _p(code: str, weight: int, regex: str, source: str, severity: str | None = None) -> Pattern:
-    return Pattern(code, weight, re.compile(regex, re.IGNORECASE), source, severity)
+    # matched against the lower-cased line: case-sensitive matching is several times faster
+    return Pattern(code, weight, re.compile(regex), source, severity)
 
 
 _PY = "python 3.11 socket/ssl errno texts"
@@ -64,6 +65,8 @@ PATTERNS: tuple[Pattern, ...] = (
        r"permitted|unknown parameter", _OPENAI_API, severity="error"),
     _p("auth.rejected", SPECIFIC - 5, r"invalid api key|invalid_api_key|incorrect api key provided|"
        r"invalid x-api-key|invalid bearer token|api key not valid|invalid authentication", _GRID + "; " + _OPENAI_API),
+    _p("auth.placeholder_key", SPECIFIC + 1, r"incorrect api key provided: (?:your[_-]|<|\$|x{3,}|sk-\.\.\.|"
+       r"changeme|api[_-]?key\b)", _OPENAI_API + " (the key echoed back is example text)"),
     _p("auth.missing_key", SPECIFIC - 5, r"you didn't provide an api key|no api key provided|"
        r"x-api-key header is required", _OPENAI_API + "; Anthropic API"),
     _p("http.server_error", CAUSE - 10, r"internal server error|the request was not billed|bad gateway|"
@@ -74,6 +77,7 @@ PATTERNS: tuple[Pattern, ...] = (
        r"did not find openai_api_key|api_key must be set", _OAI + "; " + _ANT + "; openai 1.x; langchain-openai"),
     _p("config.env_conflict", SPECIFIC, r"auth conflict", _CC, severity="error"),
     _p("model.no_provider", SPECIFIC, r"llm provider not provided", _LLM),
+    _p("config.no_key", SPECIFIC - 5, r"missing api key|api key (?:is )?required|no api key found", "Claude Code; SDKs"),
     # --- header encoding: a non-ASCII or broken key never leaves the client ----------------------
     _p("auth.non_ascii", SPECIFIC, r"'(?:latin-1|ascii)' codec can't encode character|invalid character in "
        r"header content|cannot convert argument to a bytestring|non-iso-8859-1 code point",
@@ -92,14 +96,17 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("net.dns", CAUSE, r"name or service not known|nodename nor servname|getaddrinfo|enotfound|eai_again|"
        r"temporary failure in name resolution|could not resolve host|curl: \(6\)|nameresolutionerror|"
        r"failed to resolve|no address associated with hostname|err_name_not_resolved|dns error|"
-       r"no such host", _PY + "; " + _REQ + "; " + _CURL + "; " + _NODE + "; Go net"),
+       r"no such host|unknownhostexception", _PY + "; " + _REQ + "; " + _CURL + "; " + _NODE + "; Go net"),
     _p("net.connect_timeout", CAUSE, r"connecttimeout|connect timeout|connection to \S{1,100} timed out|"
        r"etimedout|und_err_connect_timeout|connection timed out|errno 110\]|winerror 10060|"
-       r"err_connection_timed_out|curl: \(28\) (?:connection|failed to connect|resolving)",
+       r"err_connection_timed_out|curl: \(28\) (?:connection|failed to connect|resolving)|connect timed out|"
+       r"did not properly respond after a period of time|network is unreachable|no route to host|ehostunreach|"
+       r"enetunreach",
        _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
     _p("net.no_response", CAUSE - 5, r"readtimeout|read timed out|request timed out|apitimeouterror|"
        r"operation timed out after \d{1,9} milliseconds with \d{1,12} (?:out of|bytes)|und_err_headers_timeout|"
-       r"headers timeout error|und_err_body_timeout|body timeout error|esockettimedout|curl: \(28\)",
+       r"headers timeout error|und_err_body_timeout|body timeout error|esockettimedout|curl: \(28\)|"
+       r"read operation timed out|write operation timed out|sockettimeoutexception",
        _OAI + "; " + _ANT + "; " + _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
     _p("net.client_timeout", CAUSE - 5, r"operation was aborted due to timeout|request was aborted|"
        r"aborterror|client\.timeout exceeded|context deadline exceeded|asyncio\.timeouterror",
@@ -110,15 +117,30 @@ PATTERNS: tuple[Pattern, ...] = (
        r"unable_to_verify_leaf_signature|cert_has_expired|certificate has expired|"
        r"err_tls_cert_altname_invalid|does not match certificate|ssl certificate problem|"
        r"curl: \((?:35|51|58|60|77|83|90|91)\)|wrong version number|tlsv1_alert|sslv3_alert|"
-       r"handshake failure|ssl_error_syscall|err_cert_|x509: certificate|unexpected_eof_while_reading",
+       r"handshake failure|ssl_error_syscall|err_cert_|x509: certificate|unexpected_eof_while_reading|"
+       r"eof occurred in violation of protocol|sslhandshakeexception|pkix path building failed|"
+       r"ssl connection could not be established|tls handshake timeout|unable to verify the first certificate",
        _PY + " ssl; " + _REQ + "; " + _NODE + "; " + _CURL + "; Go crypto/x509"),
     _p("net.reset", CAUSE, r"connection reset|econnreset|errno 104\]|winerror 10054|forcibly closed|"
        r"connection aborted|remotedisconnected|remote end closed connection|server disconnected|"
        r"peer closed connection|incomplete chunked read|incompleteread|chunkedencodingerror|socket hang up|"
        r"und_err_socket|other side closed|curl: \((?:18|52|55|56)\)|empty reply from server|recv failure|"
-       r"broken ?pipe|epipe|premature close|err_connection_reset|err_empty_response|unexpected eof",
+       r"broken ?pipe|epipe|premature close|err_connection_reset|err_empty_response|unexpected eof|"
+       r"curl: \((?:16|92)\)|stream \d{1,9} was not closed cleanly",
        _PY + "; " + _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
     _p("net.reset", HINT, r"remoteprotocolerror", _HTTPX),
+    _p("net.refused", CAUSE - 5, r"all connection attempts failed", _HTTPX + " (anyio, every address refused)"),
+    _p("net.no_response", CAUSE + 5, r"litellm\.timeout|litellm\.exceptions\.timeout", _LLM + " Timeout"),
+    _p("net.no_response", HINT, r"\btimed? ?out\b|timeouterror", "generic timeout words"),
+    _p("stream.cut", CAUSE, r"error occurred during streaming|stream ended unexpectedly|"
+       r"incomplete chunked encoding", _OAI + " streaming; browsers"),
+    _p("url.invalid", SPECIFIC, r"curl: \(3\)|unsupportedprotocol|missing an 'http://' or 'https://' protocol|"
+       r"missingschema|no scheme supplied|invalid url|err_invalid_url|curl: \(1\) protocol",
+       _HTTPX + "; " + _REQ + "; " + _CURL + "; node URL"),
+    _p("url.whitespace", SPECIFIC, r"url can't contain control characters|non-printable ascii character in url",
+       "python http.client; " + _HTTPX),
+    _p("http.not_found_path", STATUS + 5, r"[\"']detail[\"']:\s{0,3}[\"']not found[\"']",
+       "FastAPI-style 404 body for an unknown path"),
     # --- redirects -----------------------------------------------------------------------------
     _p("http.redirect_loop", CAUSE + 5, r"toomanyredirects|exceeded \d{1,3} redirects|exceeded maximum allowed "
        r"redirects|maximum \(\d{1,3}\) redirects followed|curl: \(47\)|redirect count exceeded|"
@@ -127,16 +149,16 @@ PATTERNS: tuple[Pattern, ...] = (
     # --- what came back was not the API's JSON --------------------------------------------------
     _p("http.blocked", SPECIFIC, r"attention required! \| cloudflare|sorry, you have been blocked|"
        r"access denied.{0,200}reference #|the requested url was rejected|"
-       r"request could not be satisfied|web page blocked|request blocked|zscaler",
+       r"request could not be satisfied|web page blocked|request blocked|zscaler|policy_denied",
        "Cloudflare/Akamai/CloudFront/F5/Zscaler block pages"),
     _p("http.html_body", HINT + 5, r"<!doctype html|<html|<title>|<body", "proxy and website HTML pages"),
     _p("http.unexpected", CAUSE - 10, r"jsondecodeerror|unterminated string starting at|expecting value: line|"
-       r"apiresponsevalidationerror|unexpected token .{1,20} in json|is not valid json|"
+       r"apiresponsevalidationerror|unexpected token .{1,20} in json|is not valid json|curl: \(1\) received http/0\.9|"
        r"unexpected end of json input", _OAI + " (truncated body, emulator truncated-json); node JSON.parse"),
     # --- generic wrappers: a connection failed, the cause is elsewhere --------------------------
     _p("net.connection_error", WRAPPER, r"apiconnectionerror|connection error\.|fetch failed|"
        r"failed to fetch|networkerror when attempting|connecterror|err_internet_disconnected|"
-       r"connectionerror|newconnectionerror|max retries exceeded with url",
+       r"connectionerror|newconnectionerror|max retries exceeded with url|error communicating with",
        _OAI + "; " + _ANT + "; " + _NODE + "; " + _REQ),
     # --- exception classes that carry a status ---------------------------------------------------
     _p("auth.rejected", STATUS, r"authenticationerror", _OAI + "; " + _ANT + "; " + _LLM),
@@ -145,7 +167,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("http.server_error", STATUS - 5, r"internalservererror|apistatuserror: error code: 5", _OAI + "; " + _ANT),
     _p("balance.credits_empty", STATUS, r"paymentrequirederror|payment required", _ANT),
     _p("http.bad_request", STATUS - 5, r"badrequesterror|invalid_request_error|context_length_exceeded|"
-       r"maximum context length", _OAI + "; " + _OPENAI_API),
+       r"maximum context length|contextwindowexceedederror", _OAI + "; " + _OPENAI_API),
     _p("http.unprocessable", STATUS, r"unprocessableentityerror", _OAI),
     _p("http.replenishing", STATUS - 5, r"serviceunavailableerror", _ANT),
     _p("http.conflict", STATUS, r"conflicterror", _OAI),
@@ -153,7 +175,7 @@ PATTERNS: tuple[Pattern, ...] = (
 
 # Status codes inside error texts: OpenAI/Anthropic SDKs, httpx, requests, curl, axios, the openai
 # npm package, HTML titles, JSON bodies and access logs. Group 1 is the status.
-STATUS_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(r, re.IGNORECASE) for r in (
+STATUS_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(r) for r in (  # on the lower-cased line
     r"error code: ([1-5]\d\d)\b",                                     # openai/anthropic python, litellm
     r"(?:client|server) error '([1-5]\d\d)\b",                        # httpx raise_for_status
     r"redirect response '([1-5]\d\d)\b",                              # httpx raise_for_status
@@ -183,3 +205,6 @@ STATUS_CODES: dict[int, str] = {
     502: "http.server_error", 503: "http.replenishing", 504: "http.server_error", 307: "http.redirect",
     308: "http.redirect",
 }
+
+# A line without three digits in a row holds no status: most lines of a log skip STATUS_RES.
+ANY_STATUS: re.Pattern[str] = re.compile(r"[1-5]\d\d")

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gridctl import grid
+from gridctl import grid, secrets
 from gridctl.findings import CATALOGUE, ERROR, INFO, Finding, finding
-from gridctl.lint.error_texts import HINT, PATTERNS, STATUS_CODES, STATUS_RES
+from gridctl.lint.error_texts import ANY_STATUS, HINT, PATTERNS, STATUS, STATUS_CODES, STATUS_RES
 from gridctl.lint.redact import key_kinds, redact
 from gridctl.result import CheckResult, Report
 
@@ -29,7 +29,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]{0,20}[ -/]{0,3}[@-~]|\x1b\][^\x07\x1b]{0,400}
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _URL = re.compile(r"\bhttps?://[^\s'\"<>`)\]}|\\]{1,500}", re.IGNORECASE)
 _REQ_LINE = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE) (/[^\s'\"?]{1,300})")
-_HOST = re.compile(r"(?:host='|could not resolve host:? |enotfound |failed to resolve '|hostname: '|"
+_HOST = re.compile(r"(?:host='|could not resolve host:? |unknownhostexception: |enotfound |failed to resolve '|hostname: '|"
                    r"failed to connect to |getaddrinfo \w{3,12} )([a-z0-9][a-z0-9.-]{1,200}[a-z0-9])", re.IGNORECASE)
 _MODEL = re.compile(r"(?:\bmodel[\"']?\s{0,3}[:=]\s{0,3}[\"'`]?|the model [`'\"]|unknown instrument [`'\"]|"
                     r"you passed model=\s{0,3}|\bmodel [`'\"])([A-Za-z0-9][A-Za-z0-9._:-]{0,79})", re.IGNORECASE)
@@ -161,11 +161,12 @@ def _scan_line(scan: Scan, n: int, raw: str) -> None:
     for p in PATTERNS:
         if p.regex.search(low):
             scan.hit(Match(p.code, p.weight, n, quote, f"text ({p.source})", severity=p.severity))
-    for rx in STATUS_RES:
-        for m in rx.finditer(line):
-            status = int(m.group(1))
-            facts.add("statuses", status)
-            _status(scan, n, status, quote)
+    if ANY_STATUS.search(low):
+        for rx in STATUS_RES:
+            for m in rx.finditer(low):
+                status = int(m.group(1))
+                facts.add("statuses", status)
+                _status(scan, n, status, quote)
     if "404" in low and ("model" in low or "instrument" in low):
         scan.signal_404 = True
     for m in _URL.finditer(line):
@@ -210,10 +211,16 @@ def _lint_header(scan: Scan, n: int, name: str, value: str, quote: str) -> None:
         return  # an error message telling what to send, not the header that was sent
     if not value or "…" in value or "***" in value or value.lower() in ("bearer", "[redacted]"):
         return
+    # lint_header registers the key it reads for scrubbing; pasted text is already redacted here, and a
+    # pasted `$THEGRID_API_KEY` or a stranger's key must not change what this process scrubs later
+    saved = set(secrets._SECRETS)  # noqa: SLF001
     try:
         result = lint_header(f"{name}: {value}")
     except HeaderSyntaxError:
         return
+    finally:
+        secrets._SECRETS.clear()  # noqa: SLF001
+        secrets._SECRETS.update(saved)  # noqa: SLF001
     scan.facts.add("headers", redact(f"{name}: {value}")[:120])
     for f in result.findings:
         if f.severity == ERROR and f.code in _HEADER_CODES:
@@ -293,10 +300,14 @@ def scan_lines(lines: Iterable[str]) -> Scan:
 def _adjust(scan: Scan) -> None:
     """What one match says about another: the evidence read together, not line by line."""
     m = scan.matches
+    if 404 in scan.facts.statuses and "http.not_found_path" in m and _correct_endpoint(scan.facts.urls):
+        # "A 404 with the URL correct usually means the model parameter is wrong" (troubleshooting)
+        scan.hit(Match("model.not_found", STATUS + 4, m["http.not_found_path"].line, m["http.not_found_path"].quote,
+                       "status 404 on the right URL"))
     if "http.not_found_path" in m and (scan.signal_404 or "model.not_found" in m):
         m["http.not_found_path"].weight -= 5  # a 404 that talks about a model is the model's
     html = m.get("http.html_body")
-    if html is not None and any(s < 500 for s in scan.facts.statuses) and not any(
+    if html is not None and any(s in (400, 401, 403, 404, 405) for s in scan.facts.statuses) and not any(
             500 <= s for s in scan.facts.statuses):
         html.weight = 62  # an HTML page with a 4xx did not come from the API: the page is the finding
     if scan.facts.keys and any(c in m for c in _AUTH_FAILURES | {"http.redirect_rejected"}):
@@ -306,6 +317,20 @@ def _adjust(scan: Scan) -> None:
                                "The Grid rejects other vendors' keys.")))
     if "net.connection_error" in m and any(c.startswith("net.") and c != "net.connection_error" for c in m):
         del m["net.connection_error"]  # the wrapper's cause is in the text
+
+
+def _correct_endpoint(urls: list[str]) -> bool:
+    from urllib.parse import urlsplit
+
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            continue
+        if (parts.hostname or "").lower() in (grid.API_HOST, grid.MESSAGES_HOST) and parts.path.rstrip("/") in (
+                "/v1/chat/completions", "/v1/messages"):
+            return True
+    return False
 
 
 def ranked(scan: Scan) -> list[Match]:
