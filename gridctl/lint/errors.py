@@ -24,6 +24,8 @@ MAX_LINE = 4096  # longer lines are scanned in pieces of this size
 MAX_QUOTE = 240
 MAX_FACTS = 12
 LINT = 88  # a lint that fired on a fact names the cause behind the symptom (404, 401, DNS)
+# the URL is wrong before the model is: a doubled /v1 answers 404 whatever the model (doctor's order)
+URL_LINT = LINT + 5
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]{0,20}[ -/]{0,3}[@-~]|\x1b\][^\x07\x1b]{0,400}(?:\x07|\x1b\\)?")
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -229,12 +231,12 @@ def _lint_header(scan: Scan, n: int, name: str, value: str, quote: str) -> None:
 
 def _lint_path(scan: Scan, n: int, path: str, quote: str) -> None:
     if "/v1/v1/" in path or path.endswith("/v1/v1"):
-        scan.hit(Match("url.doubled_v1", LINT + 2, n, quote, "lint url path"))
+        scan.hit(Match("url.doubled_v1", URL_LINT + 2, n, quote, "lint url path"))
     if _ENDPOINT_TWICE.search(path):
-        scan.hit(Match("url.endpoint_appended", LINT + 2, n, quote, "lint url path"))
+        scan.hit(Match("url.endpoint_appended", URL_LINT + 2, n, quote, "lint url path"))
     m = _UNSUPPORTED.search(path)
     if m:
-        scan.hit(Match("url.unsupported_endpoint", LINT, n, quote, "lint url path",
+        scan.hit(Match("url.unsupported_endpoint", URL_LINT, n, quote, "lint url path",
                        finding("url.unsupported_endpoint", f"/v1/{m.group(1)} is not an endpoint The Grid serves; "
                                "it answers 404.")))
 
@@ -260,7 +262,8 @@ def _lint_url(scan: Scan, n: int, url: str, quote: str) -> None:
             continue
         if f.code in ("url.docs_url", "url.insecure_scheme", "url.extra_path") and not api_path:
             continue  # a docs link in an error body is not the base URL
-        scan.hit(Match(f.code, LINT + 2 if f.code == "url.host_typo" else LINT, n, quote, "lint url", _redacted(f)))
+        scan.hit(Match(f.code, URL_LINT + 2 if f.code == "url.host_typo" else URL_LINT, n, quote, "lint url",
+                       _redacted(f)))
 
 
 def _lint_host(scan: Scan, n: int, host: str, quote: str) -> None:
@@ -268,7 +271,7 @@ def _lint_host(scan: Scan, n: int, host: str, quote: str) -> None:
 
     for f in lint_url(f"https://{host}").findings:
         if f.code == "url.host_typo":
-            scan.hit(Match(f.code, LINT + 2, n, quote, "lint host", _redacted(f)))
+            scan.hit(Match(f.code, URL_LINT + 2, n, quote, "lint host", _redacted(f)))
 
 
 def _lint_model(scan: Scan, n: int, name: str, quote: str) -> None:
