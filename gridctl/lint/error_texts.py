@@ -52,7 +52,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("balance.instrument_unavailable", SPECIFIC, r"no available consumption tokens|no tokens (?:available )?for "
        r"(?:the )?instrument", _GRID),
     _p("balance.credits_empty", SPECIFIC, r"insufficient credits|credit balance is too low|"
-       r"exceeded your current quota|insufficient_quota", _GRID + "; Anthropic/OpenAI billing errors"),
+       r"exceeded your current quota|insufficient_quota|insufficient balance|insufficient funds", _GRID + "; Anthropic/OpenAI billing errors"),
     _p("http.replenishing", SPECIFIC, r"balance replenishment|replenishment in progress", _GRID),
     _p("model.not_found", SPECIFIC - 5, r"unknown instrument|model_not_found|the model [`'\"][^`'\"]{1,80}[`'\"] "
        r"does not exist|model [`'\"][^`'\"]{1,80}[`'\"] (?:is )?not found|invalid model name", _GRID + "; " + _OPENAI_API),
@@ -70,7 +70,9 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("auth.missing_key", SPECIFIC - 5, r"you didn't provide an api key|no api key provided|"
        r"x-api-key header is required", _OPENAI_API + "; Anthropic API"),
     _p("http.server_error", CAUSE - 10, r"internal server error|the request was not billed|bad gateway|"
-       r"gateway time-?out|overloaded_error", _GRID + "; " + _OAI),
+       r"gateway time-?out|overloaded_error|server had an error|currently overloaded|model is overloaded|"
+       r"upstream connect error or disconnect/reset before headers|no healthy upstream|upstream request timeout|"
+       r"invalid response was received from the upstream server", _GRID + "; " + _OAI + "; Envoy/Kong gateway bodies"),
     # --- SDK and tool configuration --------------------------------------------------------------
     _p("config.no_key", SPECIFIC, r"missing credentials\. please pass an `api_key`|the api_key client option "
        r"must be set|could not resolve authentication method|environment variable is missing or empty|"
@@ -92,7 +94,7 @@ PATTERNS: tuple[Pattern, ...] = (
        r"connect tunnel failed|err_proxy_connection_failed|requested url could not be retrieved",
        _REQ + "; " + _CURL + "; " + _CHROME + "; Squid error page"),
     _p("net.refused", CAUSE, r"connection refused|econnrefused|errno 111\]|errno 61\]|winerror 10061|actively "
-       r"refused|couldn't connect to server|curl: \(7\)|err_connection_refused", _PY + "; " + _CURL + "; " + _NODE),
+       r"refused|couldn't connect to server|curl: \(7\)|err_connection_refused|connectionrefused", _PY + "; " + _CURL + "; " + _NODE),
     _p("net.dns", CAUSE, r"name or service not known|nodename nor servname|getaddrinfo|enotfound|eai_again|"
        r"temporary failure in name resolution|could not resolve host|curl: \(6\)|nameresolutionerror|"
        r"failed to resolve|no address associated with hostname|err_name_not_resolved|dns error|"
@@ -103,13 +105,13 @@ PATTERNS: tuple[Pattern, ...] = (
        r"did not properly respond after a period of time|network is unreachable|no route to host|ehostunreach|"
        r"enetunreach",
        _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
-    _p("net.no_response", CAUSE - 5, r"readtimeout|read timed out|request timed out|apitimeouterror|"
+    _p("net.no_response", CAUSE - 5, r"readtimeout|read timed out|servertimeouterror|request timed out|apitimeouterror|"
        r"operation timed out after \d{1,9} milliseconds with \d{1,12} (?:out of|bytes)|und_err_headers_timeout|"
        r"headers timeout error|und_err_body_timeout|body timeout error|esockettimedout|curl: \(28\)|"
        r"read operation timed out|write operation timed out|sockettimeoutexception",
        _OAI + "; " + _ANT + "; " + _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
     _p("net.client_timeout", CAUSE - 5, r"operation was aborted due to timeout|request was aborted|"
-       r"aborterror|client\.timeout exceeded|context deadline exceeded|asyncio\.timeouterror",
+       r"aborterror|client\.timeout exceeded|context deadline exceeded|asyncio\.(?:exceptions\.)?timeouterror",
        _ONPM + "; Node AbortSignal.timeout; Go net/http"),
     _p("net.tls", CAUSE + 2, r"certificate verify failed|certificate_verify_failed|sslerror|\[ssl[:\]]|"
        r"sslcertverificationerror|self[- ]signed certificate|self_signed_cert_in_chain|"
@@ -119,7 +121,8 @@ PATTERNS: tuple[Pattern, ...] = (
        r"curl: \((?:35|51|58|60|77|83|90|91)\)|wrong version number|tlsv1_alert|sslv3_alert|"
        r"handshake failure|ssl_error_syscall|err_cert_|x509: certificate|unexpected_eof_while_reading|"
        r"eof occurred in violation of protocol|sslhandshakeexception|pkix path building failed|"
-       r"ssl connection could not be established|tls handshake timeout|unable to verify the first certificate",
+       r"ssl connection could not be established|tls handshake timeout|unable to verify the first certificate|"
+       r"clientconnectorcertificateerror|clientsslerror",
        _PY + " ssl; " + _REQ + "; " + _NODE + "; " + _CURL + "; Go crypto/x509"),
     _p("net.reset", CAUSE, r"connection reset|econnreset|errno 104\]|winerror 10054|forcibly closed|"
        r"connection aborted|remotedisconnected|remote end closed connection|server disconnected|"
@@ -161,7 +164,8 @@ PATTERNS: tuple[Pattern, ...] = (
        r"connectionerror|newconnectionerror|max retries exceeded with url|error communicating with",
        _OAI + "; " + _ANT + "; " + _NODE + "; " + _REQ),
     # --- exception classes that carry a status ---------------------------------------------------
-    _p("auth.rejected", STATUS, r"authenticationerror", _OAI + "; " + _ANT + "; " + _LLM),
+    _p("auth.rejected", STATUS, r"authenticationerror|authentication error|authentication_error", _OAI + "; " + _ANT
+       + "; " + _LLM),
     _p("auth.forbidden", STATUS, r"permissiondeniederror", _OAI + "; " + _ANT),
     # the class is less precise than the number: InternalServerError covers 500, 502, 503, 504
     _p("http.server_error", STATUS - 5, r"internalservererror|apistatuserror: error code: 5", _OAI + "; " + _ANT),
@@ -194,7 +198,9 @@ STATUS_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(r) for r in (  # on t
     r"|bad gateway|service unavailable|gateway time-?out|bad request|unprocessable|request timeout|conflict"
     r"|payload too large|content too large|proxy authentication required|temporary redirect|permanent redirect"
     r"|method not allowed)\b",
-    r"\" ([1-5]\d\d) \d{1,12}\b",                                      # access log: "POST /v1/... HTTP/1.1" 404 123
+    r"\" ([1-5]\d\d) \d{1,12}\b",
+    r"\b([1-5]\d\d), message=",                                       # aiohttp ClientResponseError
+    r"\bstatus ([1-5]\d\d)\b",                                      # access log: "POST /v1/... HTTP/1.1" 404 123
 ))
 
 # What a status means when nothing more specific is known.
