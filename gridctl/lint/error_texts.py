@@ -91,7 +91,8 @@ PATTERNS: tuple[Pattern, ...] = (
     # --- network layer -------------------------------------------------------------------------
     _p("net.proxy", CAUSE + 5, r"proxyerror|unable to connect to proxy|tunnel connection failed|"
        r"proxy authentication required|cannot connect to proxy|curl: \((?:5|97)\)|proxy connect aborted|"
-       r"connect tunnel failed|err_proxy_connection_failed|requested url could not be retrieved",
+       r"connect tunnel failed|err_proxy_connection_failed|requested url could not be retrieved|"
+       r"network error \(tcp_error\)",
        _REQ + "; " + _CURL + "; " + _CHROME + "; Squid error page"),
     _p("net.refused", CAUSE, r"connection refused|econnrefused|errno 111\]|errno 61\]|winerror 10061|actively "
        r"refused|couldn't connect to server|curl: \(7\)|err_connection_refused|connectionrefused", _PY + "; " + _CURL + "; " + _NODE),
@@ -152,7 +153,8 @@ PATTERNS: tuple[Pattern, ...] = (
     # --- what came back was not the API's JSON --------------------------------------------------
     _p("http.blocked", SPECIFIC, r"attention required! \| cloudflare|sorry, you have been blocked|"
        r"access denied.{0,200}reference #|the requested url was rejected|"
-       r"request could not be satisfied|web page blocked|request blocked|zscaler|policy_denied",
+       r"request could not be satisfied|web page blocked|request blocked|zscaler|policy_denied|has been blocked|"
+       r"err_access_denied|site is blocked|access blocked|web filter block",
        "Cloudflare/Akamai/CloudFront/F5/Zscaler block pages"),
     _p("http.html_body", HINT + 5, r"<!doctype html|<html|<title>|<body", "proxy and website HTML pages"),
     _p("http.unexpected", CAUSE - 10, r"jsondecodeerror|unterminated string starting at|expecting value: line|"

@@ -103,3 +103,19 @@ def test_sdk_error_explained_as_doctor_diagnoses(scenario: str, sdk: str, emulat
     expected = diagnosed["diagnosis"]["code"]
     assert said == FROM_THE_TEXT.get(expected, expected), (scenario, sdk, stderr[-600:])
     assert doc["exit_code"] == diagnosed["exit_code"]
+
+
+def test_a_real_pipe_from_a_python_program(emulators: dict[str, Emulator]) -> None:
+    """`python app.py 2>&1 | gridctl explain -`, both real processes, as the issue describes it."""
+    import subprocess
+    import sys
+
+    emu = emulators["bad-key"]
+    program = (f"import openai; openai.OpenAI(base_url={emu.base_url!r}, api_key={DEMO_KEY!r}, max_retries=0, "
+               "timeout=5).chat.completions.create(model='text-prime', messages=[{'role': 'user', 'content': 'hi'}])")
+    app = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60,
+                         env=clean_env())
+    assert app.returncode == 1 and "AuthenticationError" in app.stderr
+    run = gridctl("explain", "-", stdin=app.stderr)
+    assert run.code == 4, run
+    assert "auth.rejected" in run.out and DEMO_KEY not in run.out + run.err
