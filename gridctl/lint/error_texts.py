@@ -65,6 +65,14 @@ PATTERNS: tuple[Pattern, ...] = (
        r"permitted|unknown parameter", _OPENAI_API, severity="error"),
     _p("auth.rejected", SPECIFIC - 5, r"invalid api key|invalid_api_key|incorrect api key provided|"
        r"invalid x-api-key|invalid bearer token|api key not valid|invalid authentication", _GRID + "; " + _OPENAI_API),
+    # bare status words: weaker than the number, stronger than nothing
+    _p("auth.rejected", HINT + 5, r"\bunauthorized\b|\bunauthenticated\b|api key is invalid", "HTTP reason phrases"),
+    _p("auth.forbidden", HINT + 5, r"\bforbidden\b", "HTTP reason phrases"),
+    _p("http.replenishing", HINT + 5, r"service unavailable", "HTTP reason phrases"),
+    _p("body.missing_field", SPECIFIC - 5, r"you must provide a model parameter|is a required property",
+       _OPENAI_API),
+    _p("model.not_found", CAUSE + 5, r"unsupported model|model not supported|instrument not found|unknown model",
+       _OPENAI_API + "; gateways"),
     _p("auth.placeholder_key", SPECIFIC + 1, r"incorrect api key provided: (?:your[_-]|<|\$|x{3,}|sk-\.\.\.|"
        r"changeme|api[_-]?key\b)", _OPENAI_API + " (the key echoed back is example text)"),
     _p("auth.missing_key", SPECIFIC - 5, r"you didn't provide an api key|no api key provided|"
@@ -112,6 +120,7 @@ PATTERNS: tuple[Pattern, ...] = (
        r"read operation timed out|write operation timed out|sockettimeoutexception",
        _OAI + "; " + _ANT + "; " + _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
     _p("net.client_timeout", CAUSE - 5, r"operation was aborted due to timeout|request was aborted|"
+       r"timeout of \d{1,9}ms exceeded|econnaborted|"
        r"aborterror|client\.timeout exceeded|context deadline exceeded|asyncio\.(?:exceptions\.)?timeouterror",
        _ONPM + "; Node AbortSignal.timeout; Go net/http"),
     _p("net.tls", CAUSE + 2, r"certificate verify failed|certificate_verify_failed|sslerror|\[ssl[:\]]|"
@@ -191,7 +200,11 @@ STATUS_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(r) for r in (  # on t
     r"request failed with status code ([1-5]\d\d)\b",                 # axios
     r"returned error: ([1-5]\d\d)\b",                                 # curl -f: (22)
     r"api error: ([1-5]\d\d)\b",                                      # Claude Code
-    r"(?:error|exception)[:\]] ([1-5]\d\d) ",                         # openai npm: `401 Incorrect API key`
+    r"(?:error|exception)[:\]] ([1-5]\d\d)\b",                        # openai npm: `401 Incorrect API key`
+    r"\breturned (?:an? )?(?:error:? )?(?:status )?(?:code )?\(?([1-5]\d\d)\b",  # .NET WebException, logs
+    r"\b(?:response|status) code ([1-5]\d\d)\b",
+    r"\b([1-5]\d\d) error\b",
+    r"\bgot (?:an? )?(?:http )?([1-5]\d\d)\b",
     r"\b([1-5]\d\d) status code \(no body\)",                         # openai npm
     r"<title>\s{0,5}([1-5]\d\d)\b",                                   # nginx, proxies
     r"<h1>\s{0,5}([1-5]\d\d)\b",

@@ -321,6 +321,20 @@ OTHER_STACKS: list[tuple[str, str, int, str]] = [
     ('APIConnectionError: Connection error.\n    at OpenAI.makeRequest (node_modules/openai/core.mjs:316:19)\n  cause: FetchError: request to https://api.thegrid.ai/v1/chat/completions failed, reason: connect ECONNREFUSED 127.0.0.1:443', 'net.refused', 9, 'node-fetch (openai npm v4 on Node 16)'),
     ('Error: 401 status code (no body)\n    at APIError.generate (node_modules/openai/error.mjs:41:20)', 'auth.rejected', 4, 'openai npm makeMessage'),
     ('BadRequestError: 400 {"errors":{"detail":"Request body must be a JSON object"}}', 'http.bad_request', 10, 'openai npm with a Grid body'),
+    ('requests.exceptions.HTTPError: 401', 'auth.rejected', 4, 'requests 2.34.2 raise_for_status (status only)'),
+    ('System.Net.WebException: The remote server returned an error: (401) Unauthorized.', 'auth.rejected', 4, '.NET WebException text'),
+    ('Unauthorized', 'auth.rejected', 4, 'HTTP reason phrase alone'),
+    ('403 Forbidden', 'auth.forbidden', 4, 'HTTP status line'),
+    ("AxiosError: timeout of 10000ms exceeded\n  code: 'ECONNABORTED'", 'net.client_timeout', 9, 'axios timeout error'),
+    ('socket.gaierror: [Errno -3] Temporary failure in name resolution', 'net.dns', 9, 'python 3.11 socket.gaierror'),
+    ('TimeoutError: [Errno 110] Connection timed out', 'net.connect_timeout', 9, 'python 3.11 TimeoutError errno 110'),
+    ("requests.exceptions.ConnectTimeout: HTTPSConnectionPool(host='api.thegrid.ai', port=443): Max retries exceeded with url: /v1/chat/completions (Caused by ConnectTimeoutError(<urllib3.connection.HTTPSConnection object at 0x7f>, 'Connection to api.thegrid.ai timed out. (connect timeout=10)'))", 'net.connect_timeout', 9, 'requests 2.34.2 / urllib3 ConnectTimeout'),
+    ("openai.BadRequestError: Error code: 400 - {'error': {'message': 'you must provide a model parameter', 'type': 'invalid_request_error'}}", 'body.missing_field', 10, 'OpenAI 400 body'),
+    ("Error code: 400 - {'error': {'message': 'Unsupported model: gpt-4o'}}", 'model.foreign_name', 3, 'OpenAI-compatible gateway 400 body'),
+    ('the server responded with status 500', 'http.server_error', 8, 'generic client log line'),
+    ('ConnectionRefusedError: [Errno 111] Connection refused', 'net.refused', 9, 'python 3.11 ConnectionRefusedError'),
+    ('ERROR: got 429 from https://api.thegrid.ai/v1/chat/completions', 'http.rate_limited', 7, 'application log line'),
+    ('HTTP 402 Payment Required', 'balance.credits_empty', 5, 'HTTP status line'),
 ]
 
 
