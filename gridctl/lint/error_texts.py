@@ -102,25 +102,25 @@ PATTERNS: tuple[Pattern, ...] = (
        r"connect tunnel failed|err_proxy_connection_failed|requested url could not be retrieved|"
        r"network error \(tcp_error\)",
        _REQ + "; " + _CURL + "; " + _CHROME + "; Squid error page"),
-    _p("net.refused", CAUSE, r"connection refused|econnrefused|errno 111\]|errno 61\]|winerror 10061|actively "
+    _p("net.refused", CAUSE, r"connection refused|\beconnrefused|errno 111\]|errno 61\]|winerror 10061|actively "
        r"refused|couldn't connect to server|curl: \(7\)|err_connection_refused|connectionrefused", _PY + "; " + _CURL + "; " + _NODE),
-    _p("net.dns", CAUSE, r"name or service not known|nodename nor servname|getaddrinfo|enotfound|eai_again|"
+    _p("net.dns", CAUSE, r"name or service not known|nodename nor servname|getaddrinfo|\benotfound|\beai_again|"
        r"temporary failure in name resolution|could not resolve host|curl: \(6\)|nameresolutionerror|"
        r"failed to resolve|no address associated with hostname|err_name_not_resolved|dns error|"
        r"no such host|unknownhostexception", _PY + "; " + _REQ + "; " + _CURL + "; " + _NODE + "; Go net"),
     _p("net.connect_timeout", CAUSE, r"connecttimeout|connect timeout|connection to \S{1,100} timed out|"
-       r"etimedout|und_err_connect_timeout|connection timed out|errno 110\]|winerror 10060|"
+       r"\betimedout|und_err_connect_timeout|connection timed out|errno 110\]|winerror 10060|"
        r"err_connection_timed_out|curl: \(28\) (?:connection|failed to connect|resolving)|connect timed out|"
-       r"did not properly respond after a period of time|network is unreachable|no route to host|ehostunreach|"
-       r"enetunreach",
+       r"did not properly respond after a period of time|network is unreachable|no route to host|\behostunreach|"
+       r"\benetunreach",
        _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
     _p("net.no_response", CAUSE - 5, r"readtimeout|read timed out|servertimeouterror|request timed out|apitimeouterror|"
        r"operation timed out after \d{1,9} milliseconds with \d{1,12} (?:out of|bytes)|und_err_headers_timeout|"
-       r"headers timeout error|und_err_body_timeout|body timeout error|esockettimedout|curl: \(28\)|"
+       r"headers timeout error|und_err_body_timeout|body timeout error|\besockettimedout|curl: \(28\)|"
        r"read operation timed out|write operation timed out|sockettimeoutexception",
        _OAI + "; " + _ANT + "; " + _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
     _p("net.client_timeout", CAUSE - 5, r"operation was aborted due to timeout|request was aborted|"
-       r"timeout of \d{1,9}ms exceeded|econnaborted|"
+       r"timeout of \d{1,9}ms exceeded|\beconnaborted|"
        r"aborterror|client\.timeout exceeded|context deadline exceeded|asyncio\.(?:exceptions\.)?timeouterror",
        _ONPM + "; Node AbortSignal.timeout; Go net/http"),
     _p("net.tls", CAUSE + 2, r"certificate verify failed|certificate_verify_failed|sslerror|\[ssl[:\]]|"
@@ -134,11 +134,11 @@ PATTERNS: tuple[Pattern, ...] = (
        r"ssl connection could not be established|tls handshake timeout|unable to verify the first certificate|"
        r"clientconnectorcertificateerror|clientsslerror",
        _PY + " ssl; " + _REQ + "; " + _NODE + "; " + _CURL + "; Go crypto/x509"),
-    _p("net.reset", CAUSE, r"connection reset|econnreset|errno 104\]|winerror 10054|forcibly closed|"
+    _p("net.reset", CAUSE, r"connection reset|\beconnreset|errno 104\]|winerror 10054|forcibly closed|"
        r"connection aborted|remotedisconnected|remote end closed connection|server disconnected|"
        r"peer closed connection|incomplete chunked read|incompleteread|chunkedencodingerror|socket hang up|"
        r"und_err_socket|other side closed|curl: \((?:18|52|55|56)\)|empty reply from server|recv failure|"
-       r"broken ?pipe|epipe|premature close|err_connection_reset|err_empty_response|unexpected eof|"
+       r"broken ?pipe|\bepipe|premature close|err_connection_reset|err_empty_response|unexpected eof|"
        r"curl: \((?:16|92)\)|stream \d{1,9} was not closed cleanly",
        _PY + "; " + _HTTPX + "; " + _REQ + "; " + _NODE + "; " + _CURL),
     _p("net.reset", HINT, r"remoteprotocolerror", _HTTPX),

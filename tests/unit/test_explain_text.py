@@ -448,3 +448,13 @@ def test_one_megabyte_of_junk_and_invalid_utf8() -> None:
     report = explain_text(one_line)
     assert report.root_cause() is not None and report.root_cause().code == "net.refused"  # type: ignore[union-attr]
     assert CANARY not in json.dumps(envelope_of(report))
+
+
+@pytest.mark.parametrize("text", [
+    "ModuleNotFoundError: No module named 'openai'",  # "modulenotfounderror" holds Node's "enotfound"
+    "bash: gridctl: command not found",
+    "KeyError: 'choices'",
+    "my program does not work",
+])
+def test_unrelated_errors_are_not_diagnosed(text: str) -> None:
+    assert explain_text(text).root_cause() is None
