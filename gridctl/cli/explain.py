@@ -38,6 +38,8 @@ def explain_cmd(
         raise UsageError("give the text either as an argument or with --file, not both")
     if file is not None:
         return _from_file(opts, file)
+    if query is None and not sys.stdin.isatty():
+        query = "-"  # `app 2>&1 | gridctl explain`: the pipe is the text
     if query is None or not query.strip():
         raise UsageError("explain needs a code, an HTTP status, an error text, `-` (stdin) or --file LOG "
                          "(or --list)")

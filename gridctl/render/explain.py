@@ -33,7 +33,10 @@ def render(report: Report, out: Output) -> None:
         top = matches[0]
         where = f"line {top['line']}: " if top["line"] else ""
         con.print(f"  [dim]matched:[/] {esc(where)}[dim]{esc(repr(top['quote']))}[/]")
-        con.print(f"  [dim]by:[/]      {esc(top['via'])}")
+        via = str(top["via"])
+        if via.startswith("text ("):  # the JSON keeps every source; a person needs the first
+            via = "a known error text (" + via[6:].split("; ")[0].rstrip(")") + ")"
+        con.print(f"  [dim]by:[/]      {esc(via)}")
     if entry.doc:
         con.print(f"  [dim]docs:[/]    {esc(entry.doc)}")
     for rid in report.request_ids[:3]:

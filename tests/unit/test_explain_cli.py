@@ -121,3 +121,10 @@ def test_a_key_gridctl_knows_from_the_environment_is_redacted_whatever_its_shape
                  env={"THEGRID_API_KEY": odd})
     assert odd not in result.stdout
     assert json.loads(result.stdout)["diagnosis"]["code"] == "auth.rejected"
+
+
+def test_a_pipe_without_dash_is_read_too() -> None:
+    result = run("explain", stdin="openai.RateLimitError: Error code: 429\n")
+    assert result.exit_code == 7 and "http.rate_limited" in result.stdout
+    empty = run("explain", stdin="")
+    assert empty.exit_code == 2 and "gridctl doctor" in empty.stderr
