@@ -75,6 +75,9 @@ PATTERNS: tuple[Pattern, ...] = (
        _OPENAI_API + "; gateways"),
     _p("auth.placeholder_key", SPECIFIC + 1, r"incorrect api key provided: (?:your[_-]|<|\$|x{3,}|sk-\.\.\.|"
        r"changeme|api[_-]?key\b)", _OPENAI_API + " (the key echoed back is example text)"),
+    _p("http.redirect_rejected", SPECIFIC - 5, r"(?:invalid|expired|missing|bad) (?:or expired )?(?:redirect |signed )?"
+       r"token\b|token (?:is )?(?:invalid|expired)|signature (?:mismatch|expired|invalid)|signed url",
+       "The Grid's signed 307 (grid-docs api-facts: the token query parameter is the credential)"),
     _p("auth.missing_key", SPECIFIC - 5, r"you didn't provide an api key|no api key provided|"
        r"x-api-key header is required", _OPENAI_API + "; Anthropic API"),
     _p("http.server_error", CAUSE - 10, r"internal server error|the request was not billed|bad gateway|"

@@ -26,9 +26,15 @@ pytestmark = pytest.mark.e2e
 
 PING: list[Any] = [{"role": "user", "content": "ping"}]
 SDK_TIMEOUT = 1.0  # the `hang` scenario waits it out; every other failing scenario answers at once
-# Only the status page knows there is an incident; the SDK sees the 500 it causes: the same layer
-# (The Grid is failing, exit 8), said from the evidence the text holds.
-FROM_THE_TEXT = {"status.incident": "http.server_error"}
+# Where doctor knows more than the SDK's text holds, the text's answer names the same layer with the
+# evidence it has. status.incident: only the status page knows; the SDK sees the 500 it causes.
+# http.redirect_rejected (issue 11): openai 3.57 prints `Error code: 401` with no body or URL, so
+# which hop refused is not in the text. http.html_body: a 502 page's status says the gateway failed.
+FROM_THE_TEXT: dict[str, set[str]] = {
+    "status.incident": {"http.server_error"},
+    "http.redirect_rejected": {"auth.rejected"},
+    "http.html_body": {"http.server_error"},
+}
 
 
 def _fails_a_call(name: str) -> bool:
@@ -101,8 +107,9 @@ def test_sdk_error_explained_as_doctor_diagnoses(scenario: str, sdk: str, emulat
         assert said in doctor_codes, (scenario, sdk, said, sorted(doctor_codes))
         return
     expected = diagnosed["diagnosis"]["code"]
-    assert said == FROM_THE_TEXT.get(expected, expected), (scenario, sdk, stderr[-600:])
-    assert doc["exit_code"] == diagnosed["exit_code"]
+    assert said in {expected} | FROM_THE_TEXT.get(expected, set()), (scenario, sdk, said, stderr[-600:])
+    if said == expected:
+        assert doc["exit_code"] == diagnosed["exit_code"]
 
 
 def test_a_real_pipe_from_a_python_program(emulators: dict[str, Emulator]) -> None:
