@@ -44,6 +44,11 @@ def models_cmd(
     rows = [(m, "instrument" if m in grid.INSTRUMENTS else "lab market", m in (live or [])) for m in listed]
     footer: list[str] = []
     if name is not None:
+        from gridctl.lint.redact import redact
+        from gridctl.secrets import register
+
+        if redact(name) != name:
+            register(name)  # a key pasted where the model goes: every line written scrubs it
         lint = lint_model(name, live)
         checks.append(CheckResult("model", "Instrument", lint.findings, duration_ms=timer.ms(),
                                   data={"name": name, "suggestion": lint.suggestion, "known": lint.known}))

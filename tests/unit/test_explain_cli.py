@@ -128,3 +128,10 @@ def test_a_pipe_without_dash_is_read_too() -> None:
     assert result.exit_code == 7 and "http.rate_limited" in result.stdout
     empty = run("explain", stdin="")
     assert empty.exit_code == 2 and "gridctl doctor" in empty.stderr
+
+
+@pytest.mark.parametrize("mode", [[], ["--json"]])
+def test_models_does_not_echo_a_key_given_as_the_name(mode: list[str]) -> None:
+    result = run("models", KEY, "--offline", *mode)
+    assert result.exit_code == 3
+    assert KEY not in result.stdout + result.stderr
