@@ -24,8 +24,10 @@ _URL = re.compile(r"\bhttps?://[^\s'\"<>`)\]}|\\]{1,500}", re.IGNORECASE)
 _REQ_LINE = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE) (/[^\s'\"?]{1,300})")
 _HOST = re.compile(r"(?:host='|could not resolve host:? |unknownhostexception: |enotfound |failed to resolve '|hostname: '|"
                    r"failed to connect to |getaddrinfo \w{3,12} )([a-z0-9][a-z0-9.-]{1,200}[a-z0-9])", re.IGNORECASE)
-_MODEL = re.compile(r"(?:\bmodel[\"']?\s{0,3}[:=]\s{0,3}[\"'`]?|the model [`'\"]|unknown instrument [`'\"]|"
-                    r"you passed model=\s{0,3}|\bmodel [`'\"])([A-Za-z0-9][A-Za-z0-9._:-]{0,79})", re.IGNORECASE)
+_MODEL = re.compile(r"(?:\bmodel[\"']?\s{0,3}[:=]\s{0,3}[\"'`]?|the model [`'\"]|you passed model=\s{0,3}|"
+                    r"\bmodel [`'\"]|selected model \()([A-Za-z0-9][A-Za-z0-9._:/-]{0,79})", re.IGNORECASE)
+# the name as the server saw it: a provider prefix here was sent on the wire
+_SENT_MODEL = re.compile(r"unknown instrument [`'\"]([A-Za-z0-9][A-Za-z0-9._:/-]{0,79})", re.IGNORECASE)
 _REQUEST_ID = re.compile(r"(?:x-(?:grid-)?request-id|request[_ -]?id)[\"']?\s{0,3}[:=]\s{0,3}[\"']?"
                          r"([A-Za-z0-9][A-Za-z0-9_-]{5,79})|\b(req_[A-Za-z0-9]{8,60})\b", re.IGNORECASE)
 _HEADER = re.compile(r"\b(authorization|x-api-key)[\"']?\s{0,3}:\s{0,3}([^\r\n]{0,400})", re.IGNORECASE)
@@ -129,9 +131,13 @@ def scan_facts(scan: Scan, n: int, raw: str, line: str, quote: str) -> None:
 
 def _models_and_ids(scan: Scan, n: int, raw: str, line: str, quote: str) -> None:
     for m in _MODEL.finditer(line):
-        name = m.group(1).rstrip(".,:;")
+        name = m.group(1).rstrip(".,:;/")
         if scan.facts.add("models", name):
             _lint_model(scan, n, name, quote)
+    for m in _SENT_MODEL.finditer(line):
+        name = m.group(1).rstrip(".,:;/")
+        scan.facts.add("models", name)
+        _lint_model(scan, n, name, quote, sent=True)
     for m in _REQUEST_ID.finditer(raw):
         rid = m.group(1) or m.group(2)
         if rid and redact(rid) == rid:  # never show a key-shaped "ID"
@@ -207,12 +213,13 @@ def _lint_host(scan: Scan, n: int, host: str, quote: str) -> None:
             scan.hit(Match(f.code, URL_LINT + 2, n, quote, "lint host", _redacted(f)))
 
 
-def _lint_model(scan: Scan, n: int, name: str, quote: str) -> None:
+def _lint_model(scan: Scan, n: int, name: str, quote: str, sent: bool = False) -> None:
     from gridctl.lint.model import lint_model
 
     # `openai/text-prime` is LiteLLM's correct spelling, `openai/gpt-oss-120b` the model that served a
-    # request: a provider prefix in a log says nothing certain about the `model` that was sent
-    if "/" in name or name.lower() in ("name", "names", "not", "string", "none", "null", "model", "id"):
+    # request: a provider prefix in a log says nothing certain about the `model` that was sent, unless
+    # The Grid itself echoes it back (`Unknown instrument 'openai/text-prime'`)
+    if ("/" in name and not sent) or name.lower() in ("name", "names", "not", "string", "none", "null", "model", "id"):
         return
     for f in lint_model(name).findings:
         if f.severity == ERROR and f.code in _MODEL_CODES:

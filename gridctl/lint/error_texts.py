@@ -71,7 +71,8 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("http.replenishing", HINT + 5, r"service unavailable", "HTTP reason phrases"),
     _p("body.missing_field", SPECIFIC - 5, r"you must provide a model parameter|is a required property",
        _OPENAI_API),
-    _p("model.not_found", CAUSE + 5, r"unsupported model|model not supported|instrument not found|unknown model",
+    _p("model.not_found", CAUSE + 5, r"unsupported model|model not supported|instrument not found|unknown model|"
+       r"issue with the selected model",
        _OPENAI_API + "; gateways"),
     _p("auth.placeholder_key", SPECIFIC + 1, r"incorrect api key provided: (?:your[_-]|<|\$|x{3,}|sk-\.\.\.|"
        r"changeme|api[_-]?key\b)", _OPENAI_API + " (the key echoed back is example text)"),
@@ -169,6 +170,7 @@ PATTERNS: tuple[Pattern, ...] = (
        r"err_access_denied|site is blocked|access blocked|web filter block",
        "Cloudflare/Akamai/CloudFront/F5/Zscaler block pages"),
     _p("http.html_body", HINT + 5, r"<!doctype html|<html|<title>|<body", "proxy and website HTML pages"),
+    _p("http.html_body", CAUSE - 5, r"unexpected token '?<'?,? ?(?:\"<|in json)", "V8 JSON.parse on an HTML page"),
     _p("http.unexpected", CAUSE - 10, r"jsondecodeerror|unterminated string starting at|expecting value: line|"
        r"apiresponsevalidationerror|unexpected token .{1,20} in json|is not valid json|curl: \(1\) received http/0\.9|"
        r"unexpected end of json input", _OAI + " (truncated body, emulator truncated-json); node JSON.parse"),

@@ -111,6 +111,8 @@ def _adjust(scan: Scan) -> None:
     if "http.not_found_path" in m and (scan.signal_404 or "model.not_found" in m):
         m["http.not_found_path"].weight -= 5  # a 404 that talks about a model is the model's
     html = m.get("http.html_body")
+    if html is not None and "http.unexpected" in m:
+        html.weight = max(html.weight, m["http.unexpected"].weight + 1)  # the JSON parse failed on the page
     if html is not None and any(s in (400, 401, 403, 404, 405) for s in scan.facts.statuses) and not any(
             500 <= s for s in scan.facts.statuses):
         html.weight = 62  # an HTML page with a 4xx did not come from the API: the page is the finding

@@ -335,6 +335,15 @@ OTHER_STACKS: list[tuple[str, str, int, str]] = [
     ('ConnectionRefusedError: [Errno 111] Connection refused', 'net.refused', 9, 'python 3.11 ConnectionRefusedError'),
     ('ERROR: got 429 from https://api.thegrid.ai/v1/chat/completions', 'http.rate_limited', 7, 'application log line'),
     ('HTTP 402 Payment Required', 'balance.credits_empty', 5, 'HTTP status line'),
+    ("litellm.exceptions.NotFoundError: litellm.NotFoundError: NotFoundError: OpenAIException - Error code: 404 - "
+     "{'errors': {'detail': \"Unknown instrument 'openai/text-prime'. Use one of: text-standard\"}}", "model.unknown",
+     3, "litellm wrapper of a Grid 404 (the provider prefix reached the wire)"),
+    ("litellm.AuthenticationError: OpenAIException - Error code: 401 model=openai/text-prime", "auth.rejected", 4,
+     "litellm log: openai/<instrument> is LiteLLM's right spelling, not the cause"),
+    ("SyntaxError: Unexpected token '<', \"<!DOCTYPE \"... is not valid JSON", "http.html_body", 9,
+     "V8 JSON.parse (node 20) on an HTML page"),
+    ("There's an issue with the selected model (gpt-5). It may not exist or you may not have access to it. Run /model "
+     "to pick a different model.", "model.foreign_name", 3, "Claude Code model error (anthropics/claude-code issues)"),
 ]
 
 
