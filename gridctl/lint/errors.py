@@ -15,7 +15,7 @@ from typing import Any
 
 from gridctl.findings import CATALOGUE, ERROR, INFO, Finding, finding
 from gridctl.lint.error_facts import AUTH_FAILURES, LINT, Match, Scan, correct_endpoint, scan_facts
-from gridctl.lint.error_texts import ANY_STATUS, HINT, PATTERNS, STATUS, STATUS_CODES, STATUS_RES
+from gridctl.lint.error_texts import ANY_STATUS, HINT, PATTERNS, STATUS, STATUS_ANY, STATUS_CODES, could_match
 from gridctl.lint.redact import redact
 from gridctl.result import CheckResult, Report
 
@@ -63,15 +63,15 @@ def _scan_line(scan: Scan, n: int, raw: str) -> None:
     line = clean(raw)
     quote = _quote(line)
     low = line.lower()
-    for p in PATTERNS:
-        if p.regex.search(low):
-            scan.hit(Match(p.code, p.weight, n, quote, f"text ({p.source})", severity=p.severity))
+    if could_match(low):
+        for p in PATTERNS:
+            if p.regex.search(low):
+                scan.hit(Match(p.code, p.weight, n, quote, f"text ({p.source})", severity=p.severity))
     if ANY_STATUS.search(low):
-        for rx in STATUS_RES:
-            for m in rx.finditer(low):
-                status = int(m.group(1))
-                scan.facts.add("statuses", status)
-                _status(scan, n, status, quote)
+        for m in STATUS_ANY.finditer(low):
+            status = int(next(g for g in m.groups() if g))
+            scan.facts.add("statuses", status)
+            _status(scan, n, status, quote)
     if "404" in low and ("model" in low or "instrument" in low):
         scan.signal_404 = True
     scan_facts(scan, n, raw, line, quote)  # after the statuses: a signed URL with a 401 is its own finding

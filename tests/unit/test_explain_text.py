@@ -467,3 +467,13 @@ def test_one_megabyte_of_junk_and_invalid_utf8() -> None:
 ])
 def test_unrelated_errors_are_not_diagnosed(text: str) -> None:
     assert explain_text(text).root_cause() is None
+
+
+def test_every_pattern_alternative_has_an_anchor() -> None:
+    """could_match() skips a line holding no anchor: an alternative without one would never fire."""
+    from gridctl.lint.error_texts import PATTERNS, _branches, anchor, could_match
+
+    unanchored = [(p.code, b) for p in PATTERNS for b in _branches(p.regex.pattern) if anchor(b) is None]
+    assert unanchored == []
+    assert could_match("httpx.connecterror: [errno 111] connection refused")
+    assert not could_match("2026-11-27 info worker-3 processed job 12 in 40 ms")
