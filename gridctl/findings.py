@@ -181,6 +181,12 @@ _ENTRIES: tuple[Entry, ...] = (
        "LiteLLM could not tell which provider to call from the model name alone (`LLM Provider NOT "
        "provided`).", "Write the model as openai/<instrument> (e.g. openai/text-prime) with api_base "
        f"{grid.DEFAULT_BASE_URL}; LiteLLM strips the prefix before sending.", X.CONFIG, _AGENT),
+    _e("model.client_list", E, "The client library rejected the model name itself",
+       "The client checks model names against its own list of OpenAI models before sending anything "
+       "(LlamaIndex's OpenAI class: `Unknown model ... Please provide a valid OpenAI model name`); The Grid "
+       "was never called.", "Use the library's OpenAI-compatible class, which does not check names (LlamaIndex: "
+       f"OpenAILike(model=\"text-prime\", api_base=\"{grid.DEFAULT_BASE_URL}\", is_chat_model=True)).",
+       X.CONFIG, _AGENT),
     _e("url.unsupported_endpoint", E, "An endpoint The Grid does not serve",
        "The request went to an endpoint The Grid does not serve (legacy /v1/completions, /v1/responses, "
        "/v1/embeddings, ...), which answers 404.",

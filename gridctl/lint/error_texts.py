@@ -88,9 +88,11 @@ PATTERNS: tuple[Pattern, ...] = (
     # --- SDK and tool configuration --------------------------------------------------------------
     _p("config.no_key", SPECIFIC, r"missing credentials\. please pass an `api_key`|the api_key client option "
        r"must be set|could not resolve authentication method|environment variable is missing or empty|"
-       r"did not find openai_api_key|api_key must be set", _OAI + "; " + _ANT + "; openai 1.x; langchain-openai"),
+       r"did not find openai_api_key|api_key must be set|api key is missing", _OAI + "; " + _ANT + "; openai 1.x; langchain-openai"),
     _p("config.env_conflict", SPECIFIC, r"auth conflict", _CC, severity="error"),
     _p("model.no_provider", SPECIFIC, r"llm provider not provided", _LLM),
+    _p("model.client_list", SPECIFIC, r"please provide a valid openai model name",
+       "llama-index-llms-openai utils.py (openai_modelname_to_contextsize)"),
     _p("config.no_key", SPECIFIC - 5, r"missing api key|api key (?:is )?required|no api key found", "Claude Code; SDKs"),
     # --- header encoding: a non-ASCII or broken key never leaves the client ----------------------
     _p("auth.non_ascii", SPECIFIC, r"codec can't encode character|invalid character in "

@@ -344,6 +344,17 @@ OTHER_STACKS: list[tuple[str, str, int, str]] = [
      "V8 JSON.parse (node 20) on an HTML page"),
     ("There's an issue with the selected model (gpt-5). It may not exist or you may not have access to it. Run /model "
      "to pick a different model.", "model.foreign_name", 3, "Claude Code model error (anthropics/claude-code issues)"),
+    ("ValueError: Unknown model 'text-prime'. Please provide a valid OpenAI model name in: o1, o1-mini, gpt-4o",
+     "model.client_list", 3, "llama-index-llms-openai model-name check"),
+    ("AI_LoadAPIKeyError: OpenAI API key is missing. Pass it using the 'apiKey' parameter or the OPENAI_API_KEY "
+     "environment variable.", "config.no_key", 3, "Vercel AI SDK (@ai-sdk/openai) error text"),
+    ("AI_RetryError: Failed after 3 attempts. Last error: Too Many Requests", "http.rate_limited", 7,
+     "Vercel AI SDK retry error"),
+    ("tenacity.RetryError: RetryError[<Future at 0x7f state=finished raised APIConnectionError>]",
+     "net.connection_error", 9, "tenacity around the openai SDK (LangChain, LlamaIndex)"),
+    ("requests.exceptions.ProxyError: HTTPSConnectionPool(host='api.thegrid.ai', port=443): Max retries exceeded "
+     "with url: /v1/chat/completions (Caused by ProxyError('Unable to connect to proxy', OSError('Tunnel connection "
+     "failed: 403 Forbidden')))", "net.proxy", 9, "urllib3 2.8.0 tunnel refused by the proxy"),
 ]
 
 
