@@ -183,7 +183,7 @@ def _lint_path(scan: Scan, n: int, path: str, quote: str) -> None:
 def _lint_url(scan: Scan, n: int, url: str, quote: str) -> None:
     from urllib.parse import urlsplit
 
-    from gridctl.lint.url import _typo_target, lint_url
+    from gridctl.lint.url import KNOWN_HOSTS, _typo_target, lint_url
 
     try:
         parts = urlsplit(url)
@@ -195,8 +195,11 @@ def _lint_url(scan: Scan, n: int, url: str, quote: str) -> None:
         scan.hit(Match("http.redirect_rejected", LINT - 3, n, quote, "signed redirect URL with 401"))
     if not (grid.is_grid_host(host) or _typo_target(host)):
         return  # another vendor's or a local URL: the texts and statuses speak for it
+    if host.endswith("." + grid.GRID_DOMAIN) and host not in KNOWN_HOSTS and host not in grid.NON_PROD_HOSTS:
+        return  # a subdomain of The Grid's own domain (the gateway a signed 307 points at): not a typo
     api_path = any(s in parts.path for s in ("/v1", "/chat", "/messages", "/models", "/completions"))
-    for f in lint_url(url, endpoint=True).findings:
+    api = "messages" if "/messages" in parts.path else "chat"
+    for f in lint_url(url, api=api, endpoint=True).findings:
         if f.severity != ERROR or f.code not in _URL_CODES:
             continue
         if f.code in ("url.docs_url", "url.insecure_scheme", "url.extra_path") and not api_path:
@@ -238,7 +241,7 @@ def correct_endpoint(urls: list[str]) -> bool:
             parts = urlsplit(url)
         except ValueError:
             continue
-        if (parts.hostname or "").lower() in (grid.API_HOST, grid.MESSAGES_HOST) and parts.path.rstrip("/") in (
-                "/v1/chat/completions", "/v1/messages"):
+        where = ((parts.hostname or "").lower(), parts.path.rstrip("/"))
+        if where in ((grid.API_HOST, "/v1/chat/completions"), (grid.MESSAGES_HOST, "/v1/messages")):
             return True
     return False

@@ -355,6 +355,15 @@ OTHER_STACKS: list[tuple[str, str, int, str]] = [
     ("requests.exceptions.ProxyError: HTTPSConnectionPool(host='api.thegrid.ai', port=443): Max retries exceeded "
      "with url: /v1/chat/completions (Caused by ProxyError('Unable to connect to proxy', OSError('Tunnel connection "
      "failed: 403 Forbidden')))", "net.proxy", 9, "urllib3 2.8.0 tunnel refused by the proxy"),
+    ('HTTP Request: POST https://api.thegrid.ai/v1/messages "HTTP/1.1 404 Not Found"', "url.wrong_api_host", 3,
+     "httpx INFO log line (Messages sent to the Consumption host)"),
+    ('HTTP Request: POST https://messages-beta.api.thegrid.ai/v1/v1/messages "HTTP/1.1 404 Not Found"',
+     "url.doubled_v1", 3, "httpx INFO log line (anthropic SDK with a /v1 base URL)"),
+    ('HTTP Request: POST https://api.thegrid.ai/v1/chat/completions "HTTP/1.1 307 Temporary Redirect"\n'
+     'HTTP Request: POST https://gw.thegrid.ai/r/v1/chat/completions?token=abcdefghijklmnop "HTTP/1.1 401 '
+     'Unauthorized"', "http.redirect_rejected", 4, "httpx INFO log lines of a signed 307 whose token was refused"),
+    ("openai.NotFoundError: Error code: 404 - {'errors': {'detail': 'Not Found'}}\nbase_url=https://thegrid.ai/v1",
+     "url.docs_url", 3, "openai-python 404 with the website as base URL"),
 ]
 
 
