@@ -64,7 +64,8 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("body.unknown_param", SPECIFIC - 10, r"unrecognized request arguments? supplied|extra inputs are not "
        r"permitted|unknown parameter", _OPENAI_API, severity="error"),
     _p("auth.rejected", SPECIFIC - 5, r"invalid api key|invalid_api_key|incorrect api key provided|"
-       r"invalid x-api-key|invalid bearer token|api key not valid|invalid authentication", _GRID + "; " + _OPENAI_API),
+       r"invalid x-api-key|invalid bearer token|api key not valid|invalid authentication|"
+       r"incorrect authentication credentials", _GRID + "; " + _OPENAI_API),
     # bare status words: weaker than the number, stronger than nothing
     _p("auth.rejected", HINT + 5, r"\bunauthorized\b|\bunauthenticated\b|api key is invalid", "HTTP reason phrases"),
     _p("auth.forbidden", HINT + 5, r"\bforbidden\b", "HTTP reason phrases"),
@@ -80,7 +81,9 @@ PATTERNS: tuple[Pattern, ...] = (
        r"invalid signed token|expired token|expired redirect token|missing token|missing redirect token|bad token\b|token (?:is )?(?:invalid|expired)|signature (?:mismatch|expired|invalid)|signed url",
        "The Grid's signed 307 (grid-docs api-facts: the token query parameter is the credential)"),
     _p("auth.missing_key", SPECIFIC - 5, r"you didn't provide an api key|no api key provided|"
-       r"x-api-key header is required", _OPENAI_API + "; Anthropic API"),
+       r"x-api-key header is required|authentication credentials were not provided",
+       _OPENAI_API + "; Anthropic API; Django REST framework (the shape of The Grid's error body)"),
+    _p("auth.forbidden", SPECIFIC - 10, r"you do not have permission to perform this action", "Django REST framework"),
     _p("http.server_error", CAUSE - 10, r"internal server error|the request was not billed|bad gateway|"
        r"gateway time-?out|overloaded_error|server had an error|currently overloaded|model is overloaded|"
        r"upstream connect error or disconnect/reset before headers|no healthy upstream|upstream request timeout|"

@@ -110,6 +110,11 @@ def _adjust(scan: Scan) -> None:
                        "status 404 on the right URL"))
     if "http.not_found_path" in m and (scan.signal_404 or "model.not_found" in m):
         m["http.not_found_path"].weight -= 5  # a 404 that talks about a model is the model's
+    rejected = m.get("http.redirect_rejected")
+    if rejected is not None and 307 not in scan.facts.statuses and not any("token=" in u for u in scan.facts.urls):
+        # "invalid token" without a signed redirect in sight is how many APIs word a bad key
+        del m["http.redirect_rejected"]
+        scan.hit(Match("auth.rejected", rejected.weight, rejected.line, rejected.quote, rejected.via))
     html = m.get("http.html_body")
     if html is not None and "http.unexpected" in m:
         html.weight = max(html.weight, m["http.unexpected"].weight + 1)  # the JSON parse failed on the page

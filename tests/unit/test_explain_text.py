@@ -364,6 +364,12 @@ OTHER_STACKS: list[tuple[str, str, int, str]] = [
      'Unauthorized"', "http.redirect_rejected", 4, "httpx INFO log lines of a signed 307 whose token was refused"),
     ("openai.NotFoundError: Error code: 404 - {'errors': {'detail': 'Not Found'}}\nbase_url=https://thegrid.ai/v1",
      "url.docs_url", 3, "openai-python 404 with the website as base URL"),
+    ("Error code: 401 - {'errors': {'detail': 'Invalid token.'}}", "auth.rejected", 4,
+     "Django REST framework TokenAuthentication body (no signed redirect in sight)"),
+    ("Error code: 401 - {'errors': {'detail': 'Authentication credentials were not provided.'}}", "auth.missing_key",
+     3, "Django REST framework NotAuthenticated body"),
+    ("Error code: 403 - {'errors': {'detail': 'You do not have permission to perform this action.'}}",
+     "auth.forbidden", 4, "Django REST framework PermissionDenied body"),
 ]
 
 
