@@ -198,6 +198,16 @@ _ENTRIES: tuple[Entry, ...] = (
        "The request reached The Grid with a correct URL, and the instrument was not found.",
        "Use one of the nine instruments: " + ", ".join(grid.INSTRUMENTS) + ".", X.NOT_FOUND, _INSTR,
        statuses=(404,), phrases=("model not found",)),
+    _e("model.no_provider", E, "LiteLLM needs a provider prefix",
+       "LiteLLM could not tell which provider to call from the model name alone (`LLM Provider NOT "
+       "provided`).", "Write the model as openai/<instrument> (e.g. openai/text-prime) with api_base "
+       f"{grid.DEFAULT_BASE_URL}; LiteLLM strips the prefix before sending.", X.CONFIG, _AGENT),
+    _e("model.client_list", E, "The client library rejected the model name itself",
+       "The client checks model names against its own list of OpenAI models before sending anything "
+       "(LlamaIndex's OpenAI class: `Unknown model ... Please provide a valid OpenAI model name`); The Grid "
+       "was never called.", "Use the library's OpenAI-compatible class, which does not check names (LlamaIndex: "
+       f"OpenAILike(model=\"text-prime\", api_base=\"{grid.DEFAULT_BASE_URL}\", is_chat_model=True)).",
+       X.CONFIG, _AGENT),
     _e("model.not_listed", W, "Instrument not in the live list",
        "GET /v1/models does not list this instrument for your key.",
        "Pick an instrument from `gridctl models`.", X.OK, _INSTR),
@@ -246,6 +256,17 @@ _ENTRIES: tuple[Entry, ...] = (
        "A proxy from HTTPS_PROXY/HTTP_PROXY/ALL_PROXY is in use and failed to connect or tunnel.",
        "Check the proxy settings, or set NO_PROXY=api.thegrid.ai if the proxy is not needed.", X.NETWORK, _T,
        phrases=("proxy",)),
+    _e("net.connection_error", E, "The client could not reach the API (connection error)",
+       "An SDK reported a connection error without saying why (openai/anthropic `APIConnectionError: "
+       "Connection error.`, Node `TypeError: fetch failed`): DNS, a refused or reset connection, TLS, or a "
+       "proxy. The chained cause (\"The above exception was the direct cause\", Node's `[cause]`) names it.",
+       "Paste the whole traceback, including the exception above `Connection error.`, or run `gridctl doctor` "
+       "to test DNS, TCP, TLS and the proxy step by step.", X.NETWORK, _T),
+    _e("net.client_timeout", E, "The client's own timeout expired",
+       "The client gave up waiting before an answer came (its read or total timeout is shorter than the "
+       "answer takes, or the server or a proxy holds the request).",
+       "Run `gridctl doctor` to see whether The Grid answers; if it does but slowly, raise your client's "
+       "timeout (long completions and `*-max` instruments take longer).", X.NETWORK, _T),
     _e("net.reset", E, "Connection reset",
        "The connection was closed mid-request: a proxy, firewall or the server dropped it.",
        "Retry; if it repeats, check what sits between you and api.thegrid.ai.", X.NETWORK, _T,

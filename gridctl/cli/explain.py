@@ -1,7 +1,8 @@
-"""gridctl explain: the error table, by code, HTTP status or phrase."""
+"""gridctl explain: the error table (code, status, family), or any pasted text, stdin or log -> diagnosis."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,20 +11,33 @@ from gridctl.cli.apps import app
 from gridctl.cli.common import Opts, command
 
 
-@command(app, "explain", help="Explain a finding code, an HTTP status or an error phrase: cause and fix.")
+@command(app, "explain", help="Explain a finding code, an HTTP status, or any pasted error text, traceback, "
+         "response body or log (TEXT, `-` for stdin, or --file LOG): cause, fix, exit code.")
 def explain_cmd(
     opts: Opts,
-    query: Annotated[str | None, typer.Argument(help="e.g. 404, url.doubled_v1, 'connection refused'.",
-                                                show_default=False)] = None,
+    query: Annotated[str | None, typer.Argument(help="e.g. 404, url.doubled_v1, 'connection refused', a pasted "
+                                                "error, or - to read standard input.", show_default=False)] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the text from a log file.",
+                                              show_default=False)] = None,
     list_all: Annotated[bool, typer.Option("--list", help="List every code.")] = False,
 ) -> int:
-    from gridctl.explain import entries_for, entry_doc
-    from gridctl.render.explain import explain_lines
-    from gridctl.report import print_markup, simple_envelope, write_json
+    import sys
 
-    entries = entries_for(query, list_all)
+    from gridctl.explain import explain
+    from gridctl.render.explain import explain_lines, recognised, render
+    from gridctl.report import envelope, print_markup, write_json
+
+    # Keys the user has set are registered by main() before anything runs: redacted here even without a key shape.
+    stdin = getattr(sys.stdin, "buffer", None)  # None when stdin is closed (`<&-`)
+    report = explain(query, file=file, stdin=stdin, piped=stdin is not None and not sys.stdin.isatty(),
+                     list_all=list_all)
     if opts.out.json:
-        write_json(simple_envelope("explain", query=query, entries=[entry_doc(e) for e in entries]), opts.out)
-        return 0
-    print_markup(explain_lines(entries, list_all), opts.out)
-    return 0
+        doc = envelope(report)
+        if "table" not in report.human and report.root_cause() is None:
+            doc["recognised_text"] = recognised(report.extra.get("facts", {}))
+        write_json(doc, opts.out)
+    elif "table" in report.human:
+        print_markup(explain_lines(report.human["table"], report.human["list_all"]), opts.out)
+    elif not opts.out.quiet:
+        render(report, opts.out)
+    return int(report.exit_code)

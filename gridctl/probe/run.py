@@ -92,6 +92,11 @@ def models_report(settings: Settings, name: str | None, *, offline: bool) -> Rep
         checks.append(_live_list(settings))
         live = checks[-1].data.get("live")
     if name is not None:
+        from gridctl.lint.redact import redact
+        from gridctl.secrets import register
+
+        if redact(name) != name:
+            register(name)  # a key pasted where the model goes: every line written scrubs it
         lint = lint_model(name, live)
         checks.append(CheckResult("model", "Instrument", lint.findings, duration_ms=timer.ms(),
                                   data={"name": name, "suggestion": lint.suggestion, "known": lint.known}))

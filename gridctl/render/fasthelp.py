@@ -19,7 +19,8 @@ SUMMARIES = {
     "url": "Lint a base URL and print the canonical one for your SDK (offline).",
     "models": "List the instruments, or validate NAME and suggest the right one.",
     "balance": "Probe instruments for 402s and explain them (credits vs tokens).",
-    "explain": "Explain a finding code, an HTTP status or an error phrase: cause and fix.",
+    "explain": "Explain a finding code, an HTTP status, or any pasted error text, traceback, response body or "
+               "log (TEXT, `-` for stdin, or --file LOG): cause, fix, exit code.",
     "lint-curl": "Paste a failing curl command; lints its URL, headers and body, offline.",
     "onboard": "The onboarding checklist: key, base URL, ping, instrument, streaming, tools and JSON mode, "
                "balance; ends with a config snippet for your SDK.",

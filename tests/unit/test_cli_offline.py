@@ -21,7 +21,7 @@ KEY = "Zk3pQ9vX2mL7nR4tY8wB1cD6fH0jK5sA3eG9uI2oP7q"
 ROOT = Path(__file__).resolve().parents[2]
 
 # Command-specific top-level fields the contract lets a command add.
-EXTRAS = {"url": {"canonical"}, "explain": {"query", "entries"}, "auth lint": set(), "lint-curl": set(),
+EXTRAS = {"url": {"canonical"}, "explain": {"query", "entries", "matches", "facts", "recognised", "recognised_text"}, "auth lint": set(), "lint-curl": set(),
           "emulator list": {"scenarios"}, "ping": {"curl"}}
 
 
@@ -317,8 +317,9 @@ def test_explain_json() -> None:
 def test_explain_code_and_phrase() -> None:
     result = run("explain", "url.doubled_v1")
     assert result.exit_code == 0 and "Doubled /v1" in result.stdout
+    # a phrase from an error is a pasted text now: the diagnosis's exit code (network)
     result = run("explain", "connection refused")
-    assert result.exit_code == 0 and "net.refused" in result.stdout
+    assert result.exit_code == 9 and "net.refused" in result.stdout
 
 
 # --- version and `python -m gridctl` --------------------------------------------------------------

@@ -1,0 +1,182 @@
+"""Pasted error text -> diagnosis: offline and pure (no I/O, no network).
+
+`explain_lines()` reads any amount of text line by line in bounded time per line: each line is
+redacted first (gridctl/lint/redact.py), then matched against the catalogue of real error texts
+(gridctl/lint/error_texts.py), and the facts it holds (URLs, statuses, model names, hosts, request
+IDs, auth headers, vendor key shapes) go through the same offline lints the other commands use.
+Candidates are ranked; the best is the Report's diagnosis, the rest stay listed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from gridctl.findings import CATALOGUE, ERROR, INFO, Finding, finding
+from gridctl.lint.error_facts import AUTH_FAILURES, LINT, Match, Scan, correct_endpoint, scan_facts
+from gridctl.lint.error_texts import ANY_STATUS, HINT, PATTERNS, STATUS, STATUS_ANY, STATUS_CODES, could_match
+from gridctl.lint.redact import redact
+from gridctl.result import CheckResult, Report
+
+MAX_LINE = 4096  # longer lines are scanned in pieces of this size
+MAX_QUOTE = 240
+_ANSI = re.compile(r"\x1b\[[0-9;?]{0,20}[ -/]{0,3}[@-~]|\x1b\][^\x07\x1b]{0,400}(?:\x07|\x1b\\)?")
+_CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean(line: str) -> str:
+    """A line as it may be shown: no terminal escapes, no control characters, keys redacted."""
+    return redact(_CTRL.sub("", _ANSI.sub("", line)))
+
+
+def _quote(line: str) -> str:
+    line = line.strip()
+    return line if len(line) <= MAX_QUOTE else line[: MAX_QUOTE - 1] + "…"
+
+
+def split_lines(text: str) -> Iterator[str]:
+    """Lines of `text`; a line longer than MAX_LINE is redacted whole first, then cut in pieces."""
+    for raw in text.splitlines():
+        yield from _pieces(raw)
+
+
+def _pieces(raw: str) -> Iterator[str]:
+    if len(raw) <= MAX_LINE:
+        yield raw
+        return
+    for start in range(0, len(raw), MAX_LINE - 200):  # overlap: a phrase cut at a boundary still matches
+        yield raw[start:start + MAX_LINE]
+
+
+def read_stream(stream: Any, chunk: int = 1 << 20) -> Iterator[str]:
+    """Lines from a binary or text stream, decoded leniently (invalid UTF-8, binary junk)."""
+    while True:
+        piece = stream.readline(chunk)
+        if not piece:
+            return
+        text = piece.decode("utf-8", errors="replace") if isinstance(piece, bytes) else piece
+        yield from _pieces(text.rstrip("\r\n"))
+
+
+def _scan_line(scan: Scan, n: int, raw: str) -> None:
+    line = clean(raw)
+    quote = _quote(line)
+    low = line.lower()
+    if could_match(low):
+        for p in PATTERNS:
+            if p.regex.search(low):
+                scan.hit(Match(p.code, p.weight, n, quote, f"text ({p.source})", severity=p.severity))
+    if ANY_STATUS.search(low):
+        for m in STATUS_ANY.finditer(low):
+            status = int(next(g for g in m.groups() if g))
+            scan.facts.add("statuses", status)
+            _status(scan, n, status, quote)
+    if "404" in low and ("model" in low or "instrument" in low):
+        scan.signal_404 = True
+    scan_facts(scan, n, raw, line, quote)  # after the statuses: a signed URL with a 401 is its own finding
+
+
+def _status(scan: Scan, n: int, status: int, quote: str) -> None:
+    code = STATUS_CODES.get(status)
+    if code is None:
+        if 500 <= status <= 599:
+            code = "http.server_error"
+        elif 400 <= status <= 499:
+            code = "http.unexpected"
+        elif 300 <= status <= 399:
+            code = "http.redirect"
+        else:
+            return
+    scan.hit(Match(code, 60, n, quote, f"status {status}"))
+
+
+def scan_lines(lines: Iterable[str]) -> Scan:
+    scan = Scan()
+    for n, raw in enumerate(lines, 1):
+        scan.facts.lines = n
+        if raw.strip():
+            _scan_line(scan, n, raw)
+    _adjust(scan)
+    return scan
+
+
+def _adjust(scan: Scan) -> None:
+    """What one match says about another: the evidence read together, not line by line."""
+    m = scan.matches
+    if 404 in scan.facts.statuses and "http.not_found_path" in m and correct_endpoint(scan.facts.urls):
+        # "A 404 with the URL correct usually means the model parameter is wrong" (troubleshooting)
+        scan.hit(Match("model.not_found", STATUS + 4, m["http.not_found_path"].line, m["http.not_found_path"].quote,
+                       "status 404 on the right URL"))
+    if "http.not_found_path" in m and (scan.signal_404 or "model.not_found" in m):
+        m["http.not_found_path"].weight -= 5  # a 404 that talks about a model is the model's
+    rejected = m.get("http.redirect_rejected")
+    if rejected is not None and 307 not in scan.facts.statuses and not any("token=" in u for u in scan.facts.urls):
+        # "invalid token" without a signed redirect in sight is how many APIs word a bad key
+        del m["http.redirect_rejected"]
+        scan.hit(Match("auth.rejected", rejected.weight, rejected.line, rejected.quote, rejected.via))
+    html = m.get("http.html_body")
+    if html is not None and "http.unexpected" in m:
+        html.weight = max(html.weight, m["http.unexpected"].weight + 1)  # the JSON parse failed on the page
+    if html is not None and any(s in (400, 401, 403, 404, 405) for s in scan.facts.statuses) and not any(
+            500 <= s for s in scan.facts.statuses):
+        html.weight = 62  # an HTML page with a 4xx did not come from the API: the page is the finding
+    if scan.facts.keys and any(c in m for c in AUTH_FAILURES | {"http.redirect_rejected"}):
+        first = scan.facts.keys[0]
+        scan.hit(Match("auth.foreign_key", LINT + 4, 0, first["key"], "key shape",
+                       finding("auth.foreign_key", f"The text shows an {first['kind']} ({first['key']}); "
+                               "The Grid rejects other vendors' keys.")))
+    if "net.connection_error" in m and any(c.startswith("net.") and c != "net.connection_error" for c in m):
+        del m["net.connection_error"]  # the wrapper's cause is in the text
+
+
+def ranked(scan: Scan) -> list[Match]:
+    matches = sorted(scan.matches.values(), key=lambda x: (-x.score, x.line))
+    errors = [x for x in matches if _severity(x) == ERROR]
+    return errors or matches
+
+
+def _severity(m: Match) -> str:
+    if m.finding is not None:
+        return m.finding.severity
+    return m.severity or CATALOGUE[m.code].severity
+
+
+def _finding(m: Match) -> Finding:
+    if m.finding is not None:
+        return m.finding
+    return finding(m.code, severity=m.severity)
+
+
+def _as_info(f: Finding) -> Finding:
+    return Finding(f.code, INFO, f.message, f.fix, dict(f.data))
+
+
+def explain_lines(lines: Iterable[str]) -> Report:
+    """The diagnosis of a pasted text, log or traceback, as a Report (see module docstring)."""
+    scan = scan_lines(lines)
+    best = ranked(scan)
+    # the runners-up are listed as alternatives (info): only the diagnosis decides the exit code
+    findings = [_finding(m) for m in best[:1]] + [_as_info(_finding(m)) for m in best[1:6]]
+    facts = scan.facts
+    check = CheckResult("text", "Pasted text", findings)
+    report = Report("explain", checks=[check], diagnosis=findings[0] if findings else None)
+    for rid in facts.request_ids:
+        report.add_request_id(rid)
+    report.extra = {
+        "matches": [{"code": m.code, "score": m.score, "line": m.line, "quote": m.quote, "via": m.via,
+                     "exit_code": int(CATALOGUE[m.code].exit_code) if _severity(m) == ERROR else 0}
+                    for m in best[:6]],
+        "facts": facts.as_json(),
+        "recognised": bool(best) or bool(facts.recognised()),
+    }
+    return report
+
+
+def explain_text(text: str | bytes) -> Report:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return explain_lines(split_lines(text))
+
+
+__all__ = ["HINT", "Match", "Scan", "clean", "explain_lines", "explain_text", "read_stream", "scan_lines"]
