@@ -1,0 +1,1 @@
+"""Human text, one module per command that composes its own lines."""
