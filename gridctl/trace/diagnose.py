@@ -20,17 +20,20 @@ ENDPOINTS = ("/chat/completions", "/messages", "/models", "/completions", "/embe
 RETRYABLE = (402, 408, 409, 429, 500, 502, 503, 504)
 NO_BACKOFF_S = 0.1
 IDLE_WARN_MS = 5000.0
+LOOP_DEPTH = 5  # redirects in a row that make a loop, not The Grid's one normal hop
 
 
 def api_of(call: Call) -> str:
     return "messages" if call.path.rstrip("/").endswith("/messages") else "chat"
 
 
-def base_of(sdk_url: str) -> str:
-    """The base URL the SDK was given: the request URL minus the endpoint it appended."""
+def base_of(sdk_url: str, sdk: str | None = None) -> str:
+    """The base URL the SDK was given: the request URL minus the endpoint it appended
+    (the Anthropic SDK appends /v1 as well)."""
     parts = urlsplit(sdk_url)
     path = parts.path.rstrip("/")
     for ep in ENDPOINTS:
+        ep = "/v1" + ep if sdk == "anthropic" else ep
         if path.endswith(ep):
             path = path[: -len(ep)]
             break
@@ -47,14 +50,17 @@ def lint_call(call: Call) -> dict[str, list[Finding]]:
     api = api_of(call)
     sdk = "anthropic" if api == "messages" and call.slot == "a" else None
     out: dict[str, list[Finding]] = {"url": [], "auth": [], "model": [], "body": []}
-    base = base_of(call.sdk_url)
+    base = base_of(call.sdk_url, sdk)
     out["url"] = [f for f in lint_url(base, api=api, sdk=sdk).findings if f.severity != "info"]
     if call.hop_of is None and call.method == "POST":
         if call.raw_auth is None:
             out["auth"] = [finding("auth.missing_key", "The request carried no Authorization (or x-api-key) header.")]
         else:
             try:
-                out["auth"] = [f for f in lint_header(call.raw_auth, api=api).findings if f.severity != "info"]
+                # The server accepted the header: only what is certainly wrong is worth a word (anthropic
+                # 2.x sends Bearer to the Messages API, which the lint would otherwise question).
+                keep = ("error",) if call.status is not None and 200 <= call.status < 300 else ("error", "warning")
+                out["auth"] = [f for f in lint_header(call.raw_auth, api=api).findings if f.severity in keep]
             except HeaderSyntaxError:
                 out["auth"] = [finding("auth.missing_key")]
         if call.model is not None:
@@ -144,6 +150,9 @@ def traffic_findings(call: Call, earlier: Sequence[Call]) -> tuple[list[Finding]
     if prev is None or not _failed(prev):
         return out, None
     wait = call.started - prev.ended
+    if prev.status is None and prev.upstream_error is None:
+        call.notes.append(f"retry of #{prev.id}, which the client gave up waiting on")
+        return out, prev
     call.notes.append(f"retry of #{prev.id} after {wait * 1000:.0f} ms"
                       + (f" (Retry-After {prev.retry_after_s:g} s)" if prev.retry_after_s is not None else ""))
     if prev.retry_after_s is not None and wait + 0.05 < prev.retry_after_s:
@@ -153,6 +162,14 @@ def traffic_findings(call: Call, earlier: Sequence[Call]) -> tuple[list[Finding]
         out.append(finding("trace.retry_no_backoff", f"Call #{prev.id} got {prev.status}; the client retried "
                            f"after {wait * 1000:.0f} ms."))
     return out, prev
+
+
+def _depth(call: Call, calls: Sequence[Call]) -> int:
+    by_id = {c.id: c for c in calls}
+    depth, seen = 1, call
+    while seen.hop_of is not None and seen.hop_of in by_id and depth < 1000:
+        seen, depth = by_id[seen.hop_of], depth + 1
+    return depth
 
 
 def _failed(call: Call) -> bool:
@@ -172,8 +189,13 @@ def diagnose(calls: Sequence[Call], final: bool = True, idle_warn_ms: float = ID
         if prev is not None:
             retried.add(prev.id)
         if final and call.location and call.status in (301, 302, 303, 307, 308) and call.id not in followed:
-            root, override = finding("trace.redirect_not_followed", f"Call #{call.id} got {call.status} to "
-                                     f"{call.location} and the client never requested it."), None
+            depth = _depth(call, calls)
+            if depth >= LOOP_DEPTH:
+                root = finding("http.redirect_loop", f"{depth} redirects in a row, and the client stopped following.")
+            else:
+                root = finding("trace.redirect_not_followed", f"Call #{call.id} got {call.status} to "
+                               f"{call.location} and the client never requested it.")
+            override = None
         found = [root] if root is not None else []
         for f in answer + [f for step in lints.values() for f in step] + traffic:
             if all(f.code != g.code for g in found):

@@ -103,6 +103,12 @@ class Proxy:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        now = time.time()
+        with self._lock:
+            pending = [c for c in self.calls if not c.done.is_set()]
+        for call in pending:  # still waiting on the upstream when the program ended or gave up
+            call.total_ms = call.total_ms or (now - call.started) * 1000
+            call.notes.append("unfinished: no answer before the client gave up or the trace ended")
         if self._thread is not None:
             self.server.shutdown()
             self._thread.join(2.0)
@@ -113,12 +119,12 @@ class Proxy:
                 conn.shutdown(socket.SHUT_RDWR)
         self.server.server_close()
         self.client.close()
-        now = time.time()
-        with self._lock:
-            pending = [c for c in self.calls if not c.done.is_set()]
-        for call in pending:  # still waiting on the upstream when the program ended or gave up
-            call.total_ms = call.total_ms or (now - call.started) * 1000
-            call.notes.append("unfinished: no answer before the client gave up or the trace ended")
+        for call in pending:
+            call.done.wait(1.0)  # each handler records its end once its upstream call is closed
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopped.is_set()
 
     def __enter__(self) -> Proxy:
         return self
@@ -282,6 +288,8 @@ class _Handler(BaseHTTPRequestHandler):
             req = proxy.client.build_request(self.command, route.url, headers=headers, content=body)
             resp = proxy.client.send(req, stream=True)
         except httpx.HTTPError as exc:
+            if proxy.stopping:  # our own shutdown closed the upstream call: it stays "no answer"
+                return
             call.upstream_error = classify_exception(exc)
             call.total_ms = (time.perf_counter() - t0) * 1000
             if isinstance(exc, httpx.TimeoutException):
@@ -348,7 +356,7 @@ class _Handler(BaseHTTPRequestHandler):
             if chunked and not call.client_gone:
                 self.wfile.write(b"0\r\n\r\n")
         except (httpx.HTTPError, OSError) as exc:
-            if isinstance(exc, httpx.HTTPError):
+            if isinstance(exc, httpx.HTTPError) and not proxy.stopping:
                 call.upstream_cut = True
             self._abort()
         finally:
