@@ -24,6 +24,9 @@ SECRET_QUERY = frozenset({"token", "key", "api_key", "apikey", "access_token", "
 REDACTED = "REDACTED"
 _BODY_SECRET = re.compile(r'("(?:api_?key|apiKey|token|access_token|password|secret|authorization)"\s*:\s*")'
                           r'([^"\\]{4,})(")', re.IGNORECASE)
+# A signed URL quoted in a body (The Grid's "You are being redirected" page names the Location).
+_QUERY_SECRET = re.compile(r"([?&](?:amp;)?(?:token|key|api_key|apikey|access_token|sig|signature)=)([^&\s\"'<>]+)",
+                           re.IGNORECASE)
 _TAIL = 96  # bytes of the previous chunk kept so a marker split across chunks is still seen
 _FINISH = re.compile(rb'"(?:finish_reason|stop_reason)"\s*:\s*"[a-z_]+"')
 
@@ -61,6 +64,9 @@ def redact_body(data: bytes) -> str:
     text = data[:CAPTURE_CAP].decode("utf-8", "replace")
     for m in _BODY_SECRET.finditer(text):
         register(m.group(2))
+    for m in _QUERY_SECRET.finditer(text):
+        register(m.group(2))
+    text = _QUERY_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
     return scrub(_BODY_SECRET.sub(lambda m: m.group(1) + REDACTED + m.group(3), text))
 
 
