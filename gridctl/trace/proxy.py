@@ -212,6 +212,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate small writes: with Nagle on, the second waits for the
+    # client's delayed ACK (~40 ms on Linux), which alone would break the 2 ms budget (bench P6).
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

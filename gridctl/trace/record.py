@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from gridctl.findings import ExitCode, Finding
 from gridctl.secrets import fingerprint, register, scrub
 
-CAPTURE_CAP = 64 * 1024  # bytes of each request and response body kept for diagnosis and HAR
+CAPTURE_CAP = 16 * 1024  # bytes of each request and response body kept for diagnosis and HAR (a long
+# --listen session keeps every call: ~64 KB each at most)
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "cookie", "set-cookie",
                             "x-consumption-key", "api-key"})
 SECRET_QUERY = frozenset({"token", "key", "api_key", "apikey", "access_token", "sig", "signature"})
