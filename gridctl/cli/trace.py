@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -64,7 +65,12 @@ def trace_cmd(
             raise UsageError(f"unknown scenario {emulate!r}; `gridctl emulator list` shows them")
     topts = TraceOptions(argv=argv, env=dict(os.environ), emulate=emulate, har=har, host=host, port=port,
                          timeout=upstream_timeout, idle_warn_s=idle_warn, json=opts.out.json)
-    child_stdout = sys.stderr.fileno() if opts.out.json else None
+    child_stdout = None
+    if opts.out.json:
+        try:
+            child_stdout = sys.stderr.fileno()
+        except (AttributeError, OSError, ValueError):  # a captured stderr (tests): the child's output is dropped
+            child_stdout = subprocess.DEVNULL
     try:
         report, code, calls = trace(topts, stderr_say, child_stdout)
     except ChildError as exc:

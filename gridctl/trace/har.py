@@ -30,7 +30,7 @@ def entry(call: Call) -> dict[str, Any]:
             "method": call.method, "url": call.url, "httpVersion": "HTTP/1.1",
             "cookies": [], "headers": _headers(call.request_headers),
             "queryString": [{"name": k, "value": v} for k, v in query],
-            **({"postData": {"mimeType": req_type, "text": call.request_body}} if call.request_bytes else {}),
+            **({"postData": {"mimeType": req_type, "params": [], "text": call.request_body}} if call.request_bytes else {}),
             "headersSize": -1, "bodySize": call.request_bytes,
         },
         "response": {

@@ -29,7 +29,7 @@ PREFIX = "/_g/"
 MAX_CONNECTIONS = 256
 MAX_REQUEST_BODY = 32 * 1024 * 1024
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-                        "upgrade", "host", "content-length"})
+                        "upgrade", "host", "content-length", "expect"})
 AUTH_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "x-consumption-key", "api-key"})
 
 

@@ -36,7 +36,7 @@ HAR_DIR = tempfile.mkdtemp(prefix="gridctl-trace-har-")
 
 # name -> (scenario, command, client env). Retries are few and timeouts short: the behaviour is the point.
 CASES: dict[str, tuple[str, list[str], dict[str, str]]] = {
-    "openai-healthy": ("healthy", PY + ["openai-sync"], {}),
+    "openai-healthy": ("healthy", PY + ["openai-all"], {}),
     "openai-bad-key": ("bad-key", PY + ["openai-sync"], {}),
     "openai-no-credits": ("no-credits", PY + ["openai-sync"], {}),
     "openai-rate-limited": ("rate-limited", PY + ["openai-sync"], {"CLIENT_RETRIES": "1"}),
@@ -50,10 +50,7 @@ CASES: dict[str, tuple[str, list[str], dict[str, str]]] = {
     "openai-truncated-json": ("truncated-json", PY + ["openai-sync"], {}),
     "openai-html-error": ("html-error", PY + ["openai-sync"], {"CLIENT_RETRIES": "0"}),
     "openai-stream-cut": ("stream-cut", PY + ["openai-stream"], {"CLIENT_RETRIES": "0"}),
-    "openai-async-bad-key": ("bad-key", PY + ["openai-async"], {}),
-    "openai-stream-healthy": ("healthy", PY + ["openai-stream"], {}),
-    "anthropic-healthy": ("healthy", PY + ["anthropic-sync"], {}),
-    "anthropic-stream-healthy": ("healthy", PY + ["anthropic-stream"], {}),
+    "anthropic-healthy": ("healthy", PY + ["anthropic-all"], {}),
     "anthropic-async-no-credits": ("no-credits", PY + ["anthropic-async"], {}),
     "anthropic-stream-cut": ("stream-cut", PY + ["anthropic-stream"], {"CLIENT_RETRIES": "0"}),
     "curl-redirect-no-L": ("redirect", ["sh", "-c", CURL], {}),
@@ -169,11 +166,13 @@ def test_stream_cut_is_reported_for_sdk_streams(runs: dict[str, Future[Any]]) ->
         _, doc, _ = traced(runs, name)
         call = doc["calls"][0]
         assert call["stream"]["complete"] is False and call["findings"][0]["code"] == "stream.cut"
-    for name in ("openai-stream-healthy", "anthropic-stream-healthy"):
-        _, doc, _ = traced(runs, name)
-        stream = doc["calls"][0]["stream"]
+    for name in ("openai-healthy", "anthropic-healthy"):  # sync, async, then streaming
+        run, doc, _ = traced(runs, name)
+        assert [c["stream"] is not None for c in doc["calls"]] == [False, False, True], run
+        stream = doc["calls"][2]["stream"]
         assert stream["complete"] is True and stream["events"] >= 2, name
-        assert doc["calls"][0]["timings_ms"]["ttft"] is not None and doc["ok"]
+        assert doc["calls"][2]["timings_ms"]["ttft"] is not None and doc["ok"]
+        assert "reply pong pong pong" in run.err  # the program's own output, untouched (on stderr under --json)
 
 
 def test_mistakes_in_the_program_are_named_from_the_real_call(runs: dict[str, Future[Any]]) -> None:

@@ -25,6 +25,9 @@ def oai(base_suffix: str = "", **kw: object) -> Any:
 
 
 def main(mode: str) -> str:
+    if mode.endswith("-all"):  # sync, async and streaming in one program: one SDK import for three clients
+        sdk = mode.removesuffix("-all")
+        return " ".join(main(f"{sdk}-{kind}") for kind in ("sync", "async", "stream"))
     if mode == "openai-sync":
         return oai().chat.completions.create(model="text-prime", messages=MSG).choices[0].message.content or ""
     if mode == "openai-stream":
