@@ -23,7 +23,8 @@ HELP = ("Run CMD with OPENAI_BASE_URL, OPENAI_API_BASE, ANTHROPIC_BASE_URL and T
 @command(app, "trace", help=HELP, context_settings={"allow_interspersed_args": False})
 def trace_cmd(
     opts: Opts,
-    cmd: Annotated[list[str] | None, typer.Argument(help="The program to run, after `--`.", show_default=False)] = None,
+    cmd: Annotated[list[str] | None, typer.Argument(help="The program to run, after `--`.", show_default=False,
+                                                            metavar="-- CMD [ARGS]...")] = None,
     emulate: Annotated[str | None, typer.Option("--emulate", help="Forward to the built-in emulator with this "
                                                 "scenario instead of The Grid.", show_default=False)] = None,
     har: Annotated[Path | None, typer.Option("--har", help="Write every call, redacted, as a HAR 1.2 file.",

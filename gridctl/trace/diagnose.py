@@ -147,7 +147,10 @@ def traffic_findings(call: Call, earlier: Sequence[Call]) -> tuple[list[Finding]
                                f"with {call.method}{' and no body' if not call.raw_body else ''}."))
         return out, None
     prev = next((c for c in reversed(earlier) if c.hop_of is None and _signature(c) == _signature(call)), None)
-    if prev is None or not _failed(prev):
+    if prev is None:
+        return out, None
+    prev = _last_hop(prev, earlier)  # a redirected call failed or worked where its chain ended
+    if not _failed(prev):
         return out, None
     wait = call.started - prev.ended
     if prev.status is None and prev.upstream_error is None:
@@ -162,6 +165,16 @@ def traffic_findings(call: Call, earlier: Sequence[Call]) -> tuple[list[Finding]
         out.append(finding("trace.retry_no_backoff", f"Call #{prev.id} got {prev.status}; the client retried "
                            f"after {wait * 1000:.0f} ms."))
     return out, prev
+
+
+def _last_hop(call: Call, calls: Sequence[Call]) -> Call:
+    hops = {c.hop_of: c for c in calls if c.hop_of is not None}
+    seen = call
+    for _ in range(1000):
+        if seen.id not in hops:
+            break
+        seen = hops[seen.id]
+    return seen
 
 
 def _depth(call: Call, calls: Sequence[Call]) -> int:

@@ -215,3 +215,11 @@ def test_non_loopback_listen_needs_confirmation() -> None:
     run = CliRunner().invoke(app, ["trace", "--listen", "0.0.0.0:0"])
     assert run.exit_code == 2 and "--yes" in run.stderr
     assert CliRunner().invoke(app, ["trace"]).exit_code == 2
+
+
+def test_retry_after_a_redirected_call_reads_where_its_chain_ended() -> None:
+    first = _call(1, 307, 100.0, location="https://gw.thegrid.ai/r?token=REDACTED", raw_response=b"")
+    hop = _call(2, 429, 100.01, hop_of=1, retry_after_s=1.0)
+    again = _call(3, 307, 100.02, location="https://gw.thegrid.ai/r?token=REDACTED", raw_response=b"")
+    diag.diagnose([first, hop, again])
+    assert "trace.retry_too_soon" in codes(again) and again.notes[0].startswith("retry of #2")
