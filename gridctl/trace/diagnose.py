@@ -87,11 +87,12 @@ def answer_findings(call: Call, idle_warn_ms: float = IDLE_WARN_MS) -> list[Find
         return [finding("http.redirect", f"HTTP {call.status} to {call.location}.")]
     if call.stream is not None and call.status == 200:
         out: list[Finding] = []
-        if call.upstream_cut or not call.stream.done:
+        if call.upstream_cut or (not call.stream.done and not call.client_gone):
             out.append(finding("stream.cut", f"The stream ended after {call.stream.events} events without a finish "
                                "reason or [DONE]."))
         elif call.client_gone:
-            out.append(finding("trace.stream_cut_downstream", f"The Grid's stream was complete, but the client "
+            state = "was complete" if call.stream.done else "was still coming"
+            out.append(finding("trace.stream_cut_downstream", f"The Grid's stream {state}, but the client "
                                f"stopped reading after {call.response_bytes} bytes."))
         if call.stream.max_gap_ms >= idle_warn_ms:
             out.append(finding("stream.idle_gap", f"The stream was silent for {call.stream.max_gap_ms / 1000:.1f} s."))

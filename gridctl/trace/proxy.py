@@ -108,7 +108,11 @@ class Proxy:
             pending = [c for c in self.calls if not c.done.is_set()]
         for call in pending:  # still waiting on the upstream when the program ended or gave up
             call.total_ms = call.total_ms or (now - call.started) * 1000
-            call.notes.append("unfinished: no answer before the client gave up or the trace ended")
+            if call.status is None:
+                call.notes.append("unfinished: no answer before the client gave up or the trace ended")
+            else:  # the answer had begun: the program hung up (or ended) before the upstream finished
+                call.client_gone = True
+                call.notes.append("unfinished: the program stopped reading before the answer ended")
         if self._thread is not None:
             self.server.shutdown()
             self._thread.join(2.0)

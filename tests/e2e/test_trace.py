@@ -57,6 +57,8 @@ CASES: dict[str, tuple[str, list[str], dict[str, str]]] = {
     "curl-redirect-L": ("redirect", ["sh", "-c", CURL.replace("curl -sS", "curl -sSL")], {}),
     "curl-bad-key": ("bad-key", ["sh", "-c", CURL], {}),
     "mistakes": ("healthy", PY + ["mistakes"], {"CLIENT_RETRIES": "0"}),
+    "retry-now": ("rate-limited", [sys.executable, str(CLIENTS / "impatient.py"), "retry-now"], {}),
+    "abandon-stream": ("stream-idle", [sys.executable, str(CLIENTS / "impatient.py"), "abandon-stream"], {}),
     "never-calls": ("healthy", [sys.executable, "-c", "print('no calls here')"], {}),
     "hard-coded": ("healthy", [sys.executable, str(CLIENTS / "hardcoded.py")], {}),
 }
@@ -65,7 +67,7 @@ if NODE:
     CASES["node-server-error"] = ("server-error", [NODE, str(CLIENTS / "fetch_client.mjs")], {})
 # Scenarios whose per-call diagnosis must equal doctor's.
 DOCTOR_MATCH = {name: case[0] for name, case in CASES.items()
-                if case[0] != "healthy" and not name.startswith(("curl-redirect-no-L",))}
+                if case[0] not in ("healthy", "stream-idle") and name not in ("curl-redirect-no-L", "retry-now")}
 DOCTOR_MATCH.update({"openai-healthy": "healthy", "anthropic-healthy": "healthy", "curl-redirect-L": "redirect"})
 
 
@@ -204,3 +206,18 @@ def test_child_exit_code_by_default() -> None:
     run = gridctl("trace", "--", sys.executable, "-c", "import sys; print('out'); sys.exit(7)", env=env)
     assert run.code == 7 and run.out == "out\n"
     assert "trace.no_calls" in run.err and "the program exited 7" in run.err
+
+
+def test_client_retrying_at_once_is_named(runs: dict[str, Future[Any]]) -> None:
+    _, doc, _ = traced(runs, "retry-now")
+    assert [c["status"] for c in doc["calls"]] == [429, 429, 429]
+    assert [[f["code"] for f in c["findings"]] for c in doc["calls"][1:]] == \
+        [["http.rate_limited", "trace.retry_too_soon"]] * 2
+    assert code_of(doc) == "http.rate_limited"
+
+
+def test_client_hanging_up_mid_stream_is_a_downstream_cut(runs: dict[str, Future[Any]]) -> None:
+    run, doc, _ = traced(runs, "abandon-stream")
+    call = doc["calls"][0]
+    assert call["client_gone"] and call["stream"]["events"] >= 1, run
+    assert code_of(doc) == "trace.stream_cut_downstream"
