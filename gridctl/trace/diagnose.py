@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from gridctl.doctor.diagnose import URL_404_CAUSES
 from gridctl.findings import ERROR, WARNING, ExitCode, Finding, finding
 from gridctl.result import CheckResult, Report
-from gridctl.trace.record import Call
+from gridctl.trace.record import Call, redact_url
 
 ENDPOINTS = ("/chat/completions", "/messages", "/models", "/completions", "/embeddings", "/responses")
 RETRYABLE = (402, 408, 409, 429, 500, 502, 503, 504)
@@ -245,7 +245,7 @@ def no_calls(argv: Sequence[str], child_code: int | None) -> Finding:
 
         m = re.search(r"""https?://[^\s'"`)]+""", text)
         if m:
-            reason = f" {arg} has a hard-coded URL ({m.group(0)[:80]}), which bypasses the environment."
+            reason = f" {arg} has a hard-coded URL ({redact_url(m.group(0))[:80]}), which bypasses the environment."
             break
     if not reason and child_code not in (None, 0):
         reason = f" The program exited with code {child_code} before making a call."

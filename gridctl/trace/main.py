@@ -97,7 +97,9 @@ def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] 
 
 
 def _target(opts: TraceOptions) -> dict[str, object]:
-    return {"command": list(opts.argv), "emulate": opts.emulate}
+    from gridctl.trace.record import redact_argv
+
+    return {"command": redact_argv(list(opts.argv)), "emulate": opts.emulate}
 
 
 def stderr_say(line: str) -> None:

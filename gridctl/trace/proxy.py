@@ -123,8 +123,9 @@ class Proxy:
                 conn.shutdown(socket.SHUT_RDWR)
         self.server.server_close()
         self.client.close()
+        deadline = time.monotonic() + 1.5  # one budget for all: each handler records its end once closed
         for call in pending:
-            call.done.wait(1.0)  # each handler records its end once its upstream call is closed
+            call.done.wait(max(0.0, deadline - time.monotonic()))
 
     @property
     def stopping(self) -> bool:
@@ -219,6 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body leave in separate small writes: with Nagle on, the second waits for the
     # client's delayed ACK (~40 ms on Linux), which alone would break the 2 ms budget (bench P6).
     disable_nagle_algorithm = True
+    # A client that connects and sends nothing, or stops reading a long answer, frees its thread
+    # (and its place under the connection cap) after this long instead of never.
+    timeout = 120
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

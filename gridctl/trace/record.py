@@ -71,6 +71,27 @@ def redact_body(data: bytes) -> str:
     return scrub(_BODY_SECRET.sub(lambda m: m.group(1) + REDACTED + m.group(3), text))
 
 
+_ARG_SECRET = re.compile(r"((?:bearer|x-api-key:|api-key:|authorization:)\s*)(\S+)", re.IGNORECASE)
+_KEY_FLAGS = ("--api-key", "--key", "--token", "--password", "-u", "--user")
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """The traced command as it may be shown: keys in headers, flags and URLs replaced."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if i and argv[i - 1] in _KEY_FLAGS:
+            register(arg)
+            out.append(REDACTED)
+            continue
+        for m in _ARG_SECRET.finditer(arg):
+            if m.group(2).lower() != "bearer" and not m.group(2).startswith("$"):
+                register(m.group(2).strip("'\""))
+        arg = _ARG_SECRET.sub(lambda m: m.group(1) + (m.group(2) if m.group(2).startswith("$") or
+                                                      m.group(2).lower() == "bearer" else REDACTED), arg)
+        out.append(redact_url(arg) if "://" in arg else scrub(arg))
+    return out
+
+
 @dataclass
 class StreamStats:
     """Completeness of an SSE answer as it went by: end marker, first event, largest quiet gap."""

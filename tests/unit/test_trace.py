@@ -223,3 +223,13 @@ def test_retry_after_a_redirected_call_reads_where_its_chain_ended() -> None:
     again = _call(3, 307, 100.02, location="https://gw.thegrid.ai/r?token=REDACTED", raw_response=b"")
     diag.diagnose([first, hop, again])
     assert "trace.retry_too_soon" in codes(again) and again.notes[0].startswith("retry of #2")
+
+
+def test_the_traced_command_is_shown_without_its_secrets() -> None:
+    from gridctl.trace.record import redact_argv
+
+    argv = ["curl", "-H", f"Authorization: Bearer {KEY}", "https://h/x?token=s3cr3t-tok", "--api-key", "k-123456",
+            "-H", "Authorization: Bearer $THEGRID_API_KEY"]
+    shown = " ".join(redact_argv(argv))
+    assert KEY not in shown and "s3cr3t-tok" not in shown and "k-123456" not in shown
+    assert "Bearer $THEGRID_API_KEY" in shown
