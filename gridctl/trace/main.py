@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from gridctl import grid
 from gridctl.result import Report
 from gridctl.trace import diagnose as diag
 from gridctl.trace.proxy import Proxy
@@ -59,7 +60,7 @@ def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] 
 
     def on_call(call: Call) -> None:
         with lock:
-            done = [c for c in (holder[0].calls if holder else [call]) if c.done.is_set()]
+            done = [c for c in (holder[0].calls if holder else [call]) if c.done.is_set() or c is call]
             diag.diagnose(done, final=False, idle_warn_ms=opts.idle_warn_s * 1000)
             say(call_line(call))
 
@@ -80,12 +81,14 @@ def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] 
                     host=opts.host, port=opts.port, timeout=opts.timeout, on_call=on_call, on_ready=on_ready,
                     stdout=child_stdout)  # type: ignore[arg-type]
         calls, code = run(plan)
+        with lock:
+            rep = diag.report(calls, opts.argv, code, _target(opts), idle_warn_ms=opts.idle_warn_s * 1000,
+                              expect_calls=bool(opts.argv))
+        status_url = emu.root_url if emu else (opts.env.get(grid.ENV_STATUS_URL) or grid.DEFAULT_STATUS_URL)
+        _incident(rep, status_url)
     finally:
         if emu is not None:
             emu.stop()
-    with lock:
-        rep = diag.report(calls, opts.argv, code, _target(opts), idle_warn_ms=opts.idle_warn_s * 1000,
-                          expect_calls=bool(opts.argv))
     if opts.emulate:
         rep.extra["emulated"] = opts.emulate
     rep.extra["child_exit_code"] = code
@@ -94,6 +97,30 @@ def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] 
 
         write(calls, opts.har)
     return rep, code, calls
+
+
+def _incident(rep: Report, status_url: str) -> None:
+    """doctor's rule: a 5xx or a network failure during an active incident is the incident (exit 8).
+
+    Asked only when the root cause is one The Grid could be causing; no credentials are sent.
+    """
+    from gridctl.findings import ExitCode
+
+    cause = rep.root_cause()
+    if cause is None or not (cause.code in GRID_SIDE or cause.code.startswith("net.")):
+        return
+    from gridctl.probe.client import Deadline, Net
+    from gridctl.probe.status import check_status
+
+    with Net(Deadline(3.0), retries=0) as net:
+        status = check_status(net, status_url)
+    rep.checks.insert(0, status)
+    incident = next((f for f in status.findings if f.code == "status.incident"), None)
+    if incident is not None:
+        rep.diagnosis, rep.exit_override = incident, ExitCode.GRID_FAILING
+
+
+GRID_SIDE = ("http.server_error", "http.replenishing", "http.unexpected", "http.html_body")
 
 
 def _target(opts: TraceOptions) -> dict[str, object]:

@@ -107,6 +107,8 @@ class Proxy:
         with self._lock:
             pending = [c for c in self.calls if not c.done.is_set()]
         for call in pending:  # still waiting on the upstream when the program ended or gave up
+            if call.handled:
+                continue
             call.total_ms = call.total_ms or (now - call.started) * 1000
             if call.status is None:
                 call.notes.append("unfinished: no answer before the client gave up or the trace ended")
@@ -172,9 +174,13 @@ class Proxy:
         return call
 
     def finished(self, call: Call) -> None:
-        call.done.set()
-        if self.on_call is not None:
-            self.on_call(call)
+        # Reported before it counts as done: stop() waits for calls not done, so the live line of a
+        # call that ends as the program exits is still written.
+        try:
+            if self.on_call is not None:
+                self.on_call(call)
+        finally:
+            call.done.set()
 
 
 class _Server(ThreadingHTTPServer):
@@ -283,6 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
             if route.upstream.refused is not None:
                 call.refused = route.upstream.refused
                 self._plain(502, b"gridctl trace: refused to forward the key to a look-alike host")
+                call.handled = True
                 return
             self._forward(call, route, headers, body, t0)
         finally:
@@ -307,6 +314,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._plain(504, b"gridctl trace: the upstream did not answer in time")
             else:
                 self._abort()  # mirror the reset: the client sees its connection dropped, as it would have
+            call.handled = True
             return
         try:
             call.ttfb_ms = (time.perf_counter() - t0) * 1000
@@ -366,6 +374,9 @@ class _Handler(BaseHTTPRequestHandler):
                             break
             if chunked and not call.client_gone:
                 self.wfile.write(b"0\r\n\r\n")
+            # Set the moment the last byte is written: a program that exits right after reading it
+            # must not see its call counted as unfinished by stop().
+            call.handled = True
         except (httpx.HTTPError, OSError) as exc:
             if isinstance(exc, httpx.HTTPError) and not proxy.stopping:
                 call.upstream_cut = True

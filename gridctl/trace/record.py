@@ -152,6 +152,7 @@ class Call:
     location: str | None = None   # the original Location of a redirect (redacted)
     hop_of: int | None = None     # this call is the second hop of that call's redirect
     retry_after_s: float | None = None
+    handled: bool = False         # the handler is through with it (its live line may still be coming)
     done: threading.Event = field(default_factory=threading.Event, repr=False)
     findings: list[Finding] = field(default_factory=list)
     exit_override: ExitCode | None = None  # doctor's reading: a 404 caused by the URL exits 6

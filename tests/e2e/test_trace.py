@@ -48,6 +48,7 @@ CASES: dict[str, tuple[str, list[str], dict[str, str]]] = {
     "openai-hang": ("hang", PY + ["openai-sync"], {"CLIENT_RETRIES": "0", "CLIENT_TIMEOUT": "0.7"}),
     "openai-reset": ("reset", PY + ["openai-sync"], {"CLIENT_RETRIES": "0"}),
     "openai-truncated-json": ("truncated-json", PY + ["openai-sync"], {}),
+    "openai-incident": ("incident", PY + ["openai-sync"], {"CLIENT_RETRIES": "0"}),
     "openai-html-error": ("html-error", PY + ["openai-sync"], {"CLIENT_RETRIES": "0"}),
     "openai-stream-cut": ("stream-cut", PY + ["openai-stream"], {"CLIENT_RETRIES": "0"}),
     "anthropic-healthy": ("healthy", PY + ["anthropic-all"], {}),
@@ -98,6 +99,11 @@ def traced(runs: dict[str, Future[Any]], name: str) -> tuple[Run, dict[str, Any]
     return run, run.json(), har
 
 
+def live_lines(run: Run) -> list[str]:
+    # The program's own unbuffered output shares stderr and may land mid-line: find the lines, not line starts.
+    return re.findall(r"trace #\d+ .*", run.err)
+
+
 def code_of(doc: dict[str, Any]) -> str | None:
     return (doc.get("diagnosis") or {}).get("code")
 
@@ -126,9 +132,9 @@ def test_canary_and_token_never_written(runs: dict[str, Future[Any]], name: str)
 
 def test_live_lines_one_per_call_and_summary(runs: dict[str, Future[Any]]) -> None:
     run, doc, _ = traced(runs, "openai-rate-limited")
-    lines = [line for line in run.err.splitlines() if line.startswith("trace #")]
-    assert len(lines) == len(doc["calls"]) == 2
-    assert all(" 429 text-prime " in line and "http.rate_limited" in line for line in lines)
+    lines = live_lines(run)
+    assert len(lines) == len(doc["calls"]) == 2, run
+    assert all(" 429 text-prime " in line and "http.rate_limited" in line for line in lines), run
 
 
 def test_sdk_retry_honours_retry_after(runs: dict[str, Future[Any]]) -> None:
@@ -187,7 +193,7 @@ def test_mistakes_in_the_program_are_named_from_the_real_call(runs: dict[str, Fu
            for c in doc["calls"]]
     assert got == expected, run
     assert code_of(doc) == "url.doubled_v1" and doc["exit_code"] == 6  # the first failure is the root cause
-    lines = [line for line in run.err.splitlines() if line.startswith("trace #")]
+    lines = live_lines(run)
     assert [line.split()[-1] for line in lines] != [] and all(code in line for (code, _, _), line
                                                                in zip(expected, lines, strict=True))
 
