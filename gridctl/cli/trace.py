@@ -39,31 +39,11 @@ def trace_cmd(
                                                     "the upstream (connect 10 s, then per read).")] = 300.0,
     idle_warn: Annotated[float, typer.Option("--idle-warn", help="Warn on stream gaps this long (s).")] = 5.0,
 ) -> int:
-    from gridctl.trace.main import TraceOptions, is_loopback, parse_listen, stderr_say, trace
+    from gridctl.trace.main import TraceOptions, stderr_say, trace
     from gridctl.trace.session import ChildError
 
     argv = list(cmd or [])
-    if exit_code not in ("child", "diagnosis"):
-        raise UsageError("--exit-code must be child or diagnosis")
-    if not argv and listen is None:
-        raise UsageError("give a command after `--`, or --listen [HOST:]PORT to run the proxy alone")
-    if not 0 < upstream_timeout <= 3600:
-        raise UsageError("--upstream-timeout must be between 0 and 3600 seconds")
-    host, port = "127.0.0.1", 0
-    if listen is not None:
-        try:
-            host, port = parse_listen(listen)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        if not is_loopback(host) and not yes:
-            if not sys.stdin.isatty() or not typer.confirm(
-                    f"Listen on {host}, reachable from other machines, with your key passing through?"):
-                raise UsageError(f"--listen {host}: not a loopback address; add --yes to confirm")
-    if emulate is not None:
-        from gridctl.emulator.scenarios import SCENARIOS
-
-        if emulate not in SCENARIOS:
-            raise UsageError(f"unknown scenario {emulate!r}; `gridctl emulator list` shows them")
+    host, port = _checked(argv, exit_code, listen, yes, upstream_timeout, emulate)
     topts = TraceOptions(argv=argv, env=dict(os.environ), emulate=emulate, har=har, host=host, port=port,
                          timeout=upstream_timeout, idle_warn_s=idle_warn, json=opts.out.json)
     child_stdout = None
@@ -88,3 +68,30 @@ def trace_cmd(
         return diagnosis_code
     return code
 
+
+def _checked(argv: list[str], exit_code: str, listen: str | None, yes: bool, upstream_timeout: float,
+             emulate: str | None) -> tuple[str, int]:
+    """The options' usage errors; the address to listen on."""
+    from gridctl.trace.main import is_loopback, parse_listen
+
+    if exit_code not in ("child", "diagnosis"):
+        raise UsageError("--exit-code must be child or diagnosis")
+    if not argv and listen is None:
+        raise UsageError("give a command after `--`, or --listen [HOST:]PORT to run the proxy alone")
+    if not 0 < upstream_timeout <= 3600:
+        raise UsageError("--upstream-timeout must be between 0 and 3600 seconds")
+    if emulate is not None:
+        from gridctl.emulator.scenarios import SCENARIOS
+
+        if emulate not in SCENARIOS:
+            raise UsageError(f"unknown scenario {emulate!r}; `gridctl emulator list` shows them")
+    if listen is None:
+        return "127.0.0.1", 0
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not is_loopback(host) and not yes and not (sys.stdin.isatty() and typer.confirm(
+            f"Listen on {host}, reachable from other machines, with your key passing through?")):
+        raise UsageError(f"--listen {host}: not a loopback address; add --yes to confirm")
+    return host, port

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from gridctl.doctor.diagnose import URL_404_CAUSES
 from gridctl.findings import ERROR, WARNING, ExitCode, Finding, finding
 from gridctl.result import CheckResult, Report
-from gridctl.trace.record import Call, redact_url
+from gridctl.trace.record import Call, StreamStats, redact_url
 
 ENDPOINTS = ("/chat/completions", "/messages", "/models", "/completions", "/embeddings", "/responses")
 RETRYABLE = (402, 408, 409, 429, 500, 502, 503, 504)
@@ -86,24 +86,28 @@ def answer_findings(call: Call, idle_warn_ms: float = IDLE_WARN_MS) -> list[Find
     if 300 <= call.status < 400 and call.location:
         return [finding("http.redirect", f"HTTP {call.status} to {call.location}.")]
     if call.stream is not None and call.status == 200:
-        out: list[Finding] = []
-        if call.upstream_cut or (not call.stream.done and not call.client_gone):
-            out.append(finding("stream.cut", f"The stream ended after {call.stream.events} events without a finish "
-                               "reason or [DONE]."))
-        elif call.client_gone:
-            state = "was complete" if call.stream.done else "was still coming"
-            out.append(finding("trace.stream_cut_downstream", f"The Grid's stream {state}, but the client "
-                               f"stopped reading after {call.response_bytes} bytes."))
-        if call.stream.max_gap_ms >= idle_warn_ms:
-            out.append(finding("stream.idle_gap", f"The stream was silent for {call.stream.max_gap_ms / 1000:.1f} s."))
-        return out
+        return _stream_findings(call, call.stream, idle_warn_ms)
     if call.upstream_cut:
         return [finding("net.reset", "The answer's body was cut off by the upstream.")]
-    body = call.raw_response
-    if 200 <= call.status < 300 and ("json" not in call.content_type.lower() and body[:1] not in (b"{", b"[")):
-        return [] if not body or "html" not in call.content_type.lower() else classify_status(
-            call.status, body, call.content_type, call.sdk_url)
+    body, ctype = call.raw_response, call.content_type.lower()
+    jsonish = "json" in ctype or body[:1] in (b"{", b"[")
+    if 200 <= call.status < 300 and not jsonish and not (body and "html" in ctype):
+        return []  # a 2xx that is not meant to be JSON (an empty answer, a file): nothing to read into it
     return classify_status(call.status, body, call.content_type, call.sdk_url)
+
+
+def _stream_findings(call: Call, stream: StreamStats, idle_warn_ms: float) -> list[Finding]:
+    out: list[Finding] = []
+    if call.upstream_cut or (not stream.done and not call.client_gone):
+        out.append(finding("stream.cut", f"The stream ended after {stream.events} events without a finish "
+                           "reason or [DONE]."))
+    elif call.client_gone:
+        state = "was complete" if stream.done else "was still coming"
+        out.append(finding("trace.stream_cut_downstream", f"The Grid's stream {state}, but the client "
+                           f"stopped reading after {call.response_bytes} bytes."))
+    if stream.max_gap_ms >= idle_warn_ms:
+        out.append(finding("stream.idle_gap", f"The stream was silent for {stream.max_gap_ms / 1000:.1f} s."))
+    return out
 
 
 def root_of(call: Call, answer: list[Finding], lints: dict[str, list[Finding]]) -> tuple[Finding | None,

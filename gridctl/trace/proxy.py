@@ -323,68 +323,72 @@ class _Handler(BaseHTTPRequestHandler):
             resp.close()
 
     def _answer(self, call: Call, route: Route, resp: Any, t0: float) -> None:
+        """Pass the upstream's answer back as it comes, recording it on the way."""
         import httpx
 
-        proxy = self.server.proxy
-        call.status = resp.status_code
-        call.content_type = resp.headers.get("content-type", "")
-        call.request_id = next((resp.headers[h] for h in grid.REQUEST_ID_HEADERS if h in resp.headers), None)
-        call.retry_after_s = _retry_after(resp.headers)
-        out_headers: list[tuple[str, str]] = []
-        for k, v in resp.headers.multi_items():
-            low = k.lower()
-            if low in HOP_BY_HOP:
-                continue
-            if low == "location" and 300 <= resp.status_code < 400:
-                call.location = redact_url(urljoin(route.url, v))
-                v = proxy.remember_hop(v, route.url, route, call.id)
-            out_headers.append((k, v))
-        call.response_headers = [(k, redact_header(k, v) if k.lower() != "location" else redact_url(v))
-                                 for k, v in resp.headers.multi_items()]
-        length = resp.headers.get("content-length")
-        no_body = self.command == "HEAD" or resp.status_code in (204, 304)
-        chunked = length is None and not no_body
-        is_sse = "event-stream" in call.content_type
-        if is_sse:
-            call.stream = StreamStats()
-        self.send_response_only(resp.status_code, resp.reason_phrase or None)
-        for k, v in out_headers:
-            self.send_header(k, v)
-        if length is not None:
-            self.send_header("Content-Length", length)
-        elif chunked:
-            self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
+        chunked, no_body = self._head(call, route, resp)
         captured = bytearray()
         try:
             for chunk in ([] if no_body else resp.iter_raw()):
-                if not chunk:
-                    continue
-                call.response_bytes += len(chunk)
-                if len(captured) < CAPTURE_CAP:
-                    captured += chunk[:CAPTURE_CAP - len(captured)]
-                if call.stream is not None:
-                    call.stream.feed(chunk, time.perf_counter(), t0)
-                if not call.client_gone:
-                    try:
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-                    except OSError:
-                        call.client_gone = True  # keep reading: was the upstream's answer whole?
-                        if call.stream is None:
-                            break
+                if chunk and not self._relay(call, chunk, chunked, captured, t0):
+                    break
             if chunked and not call.client_gone:
                 self.wfile.write(b"0\r\n\r\n")
             # Set the moment the last byte is written: a program that exits right after reading it
             # must not see its call counted as unfinished by stop().
             call.handled = True
         except (httpx.HTTPError, OSError) as exc:
-            if isinstance(exc, httpx.HTTPError) and not proxy.stopping:
+            if isinstance(exc, httpx.HTTPError) and not self.server.proxy.stopping:
                 call.upstream_cut = True
             self._abort()
         finally:
             call.raw_response = bytes(captured)
             call.response_body = redact_body(_decoded(bytes(captured), resp.headers.get("content-encoding", "")))
             call.total_ms = (time.perf_counter() - t0) * 1000
+
+    def _head(self, call: Call, route: Route, resp: Any) -> tuple[bool, bool]:
+        """Record the status line and headers and send them on (Location rewritten); (chunked, no body)."""
+        call.status = resp.status_code
+        call.content_type = resp.headers.get("content-type", "")
+        call.request_id = next((resp.headers[h] for h in grid.REQUEST_ID_HEADERS if h in resp.headers), None)
+        call.retry_after_s = _retry_after(resp.headers)
+        call.response_headers = [(k, redact_header(k, v) if k.lower() != "location" else redact_url(v))
+                                 for k, v in resp.headers.multi_items()]
+        if "event-stream" in call.content_type:
+            call.stream = StreamStats()
+        length = resp.headers.get("content-length")
+        no_body = self.command == "HEAD" or resp.status_code in (204, 304)
+        chunked = length is None and not no_body
+        self.send_response_only(resp.status_code, resp.reason_phrase or None)
+        for k, v in resp.headers.multi_items():
+            if k.lower() in HOP_BY_HOP:
+                continue
+            if k.lower() == "location" and 300 <= resp.status_code < 400:
+                call.location = redact_url(urljoin(route.url, v))
+                v = self.server.proxy.remember_hop(v, route.url, route, call.id)
+            self.send_header(k, v)
+        if length is not None:
+            self.send_header("Content-Length", length)
+        elif chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        return chunked, no_body
+
+    def _relay(self, call: Call, chunk: bytes, chunked: bool, captured: bytearray, t0: float) -> bool:
+        """Record one piece of the body and pass it on; False when there is no point reading on."""
+        call.response_bytes += len(chunk)
+        if len(captured) < CAPTURE_CAP:
+            captured += chunk[:CAPTURE_CAP - len(captured)]
+        if call.stream is not None:
+            call.stream.feed(chunk, time.perf_counter(), t0)
+        if call.client_gone:
+            return True
+        try:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+        except OSError:
+            call.client_gone = True
+            return call.stream is not None  # a stream is read on: was the upstream's answer whole?
+        return True
 
     def _plain(self, code: int, text: bytes) -> None:
         with contextlib.suppress(OSError):
