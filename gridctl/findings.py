@@ -397,6 +397,36 @@ _ENTRIES: tuple[Entry, ...] = (
        "Your client's time to first token minus the server's own ttft_ms from the receipt: the time the "
        "network, a proxy or a VPN added.",
        "If it is large, test without the proxy or VPN, or from a host nearer The Grid.", X.OK),
+    # trace: what only the traffic of the user's own program shows
+    _e("trace.no_calls", E, "The program made no call through gridctl trace",
+       "The traced program ended without one request reaching the proxy: it builds its own base URL "
+       "(hard-coded in the program or read from a config file or another variable), or it never got as far "
+       "as calling The Grid.",
+       "Let the SDK read OPENAI_BASE_URL / ANTHROPIC_BASE_URL / THEGRID_BASE_URL instead of a hard-coded "
+       "base URL, or run the program with `gridctl trace --listen` and point it at the printed address.",
+       X.CONFIG, _AGENT),
+    _e("trace.redirect_not_followed", E, "The client did not follow the 307",
+       "The Grid answered 307 Temporary Redirect (its normal path to the inference gateway) and the client "
+       "never made the second request, so it got a redirect instead of an answer.",
+       "Follow redirects: curl -L; fetch and the SDKs do it by default; a hand-written client must re-send "
+       "the same method and body to the Location.", X.NETWORK, _REDIR),
+    _e("trace.redirect_as_get", E, "The client followed the 307 with another method",
+       "After The Grid's 307 the client re-sent the request with a different method or without its body "
+       "(as for a 301/302/303), so the gateway cannot run it.",
+       "A 307 keeps the method and body: re-send the same POST and JSON body to the Location.",
+       X.BAD_REQUEST, _REDIR),
+    _e("trace.retry_no_backoff", W, "Retried at once, without backoff",
+       "The client repeated a request that got 402, 429 or 5xx almost at once, which only adds load and "
+       "keeps hitting the limit.", "Retry with exponential backoff and jitter, and honour Retry-After.",
+       X.OK, _ERR),
+    _e("trace.retry_too_soon", W, "Retried before Retry-After",
+       "The server said how long to wait (Retry-After) and the client retried sooner.",
+       "Wait at least the Retry-After (or retry-after-ms) the answer names before retrying.", X.OK, _ERR),
+    _e("trace.stream_cut_downstream", E, "The stream was cut between the proxy and the client",
+       "The Grid's answer went on, but the client (or something in it: a timeout, a cancelled task) "
+       "stopped reading before the end.",
+       "Raise the client's read timeout for streams, and check the program does not abandon the stream.",
+       X.NETWORK, _T),
     # body
     _e("body.invalid_json", E, "The request body is not valid JSON",
        "The body does not parse as JSON (trailing commas, single quotes, unescaped newlines).",

@@ -61,6 +61,7 @@ class Outcome:
     # that hop's URL was a signed redirect (a `token` query parameter as its credential, no key sent).
     hop: int = 0
     signed_hop: bool = False
+    headers_at: float | None = None  # perf_counter when a streamed answer's headers were complete
 
     @property
     def ok(self) -> bool:
@@ -325,6 +326,7 @@ class Net:
                     continue
                 out.url = current
                 if on_stream is not None and 200 <= response.status_code < 300:
+                    out.headers_at = trace.headers_at()  # stream offsets count from here, as TTFB ends here
                     on_stream(response, out)
                 else:
                     out.body = self._read(response, out)
@@ -461,6 +463,10 @@ class _Trace:
 
     def __call__(self, name: str, info: dict[str, Any]) -> None:
         self.marks.setdefault(name, time.perf_counter())
+
+    def headers_at(self) -> float | None:
+        """When the response headers were complete (perf_counter), if httpcore said so."""
+        return next((t for k, t in self.marks.items() if k.endswith("receive_response_headers.complete")), None)
 
     def timings(self) -> dict[str, float]:
         m, out = self.marks, {}

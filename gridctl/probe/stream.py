@@ -102,7 +102,9 @@ def _dur(seconds: float) -> str:
 def _consume(response: httpx.Response, out: Outcome, stats: StreamStats, net: Net) -> None:
     import json
 
-    t0 = last = time.perf_counter()
+    # Offsets from the moment the headers were complete, where TTFB ends: TTFT = TTFB + offset, with no
+    # gap between the two clocks (the time to get here from the headers would otherwise be lost).
+    t0 = last = out.headers_at or time.perf_counter()
     ctype = response.headers.get("content-type", "")
     sse = "event-stream" in ctype.lower()
     seen: list[str] = []  # without the SSE content type: the first lines, to say what came instead

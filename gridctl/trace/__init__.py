@@ -1,0 +1,1 @@
+"""gridctl trace: a loopback recording proxy that diagnoses the calls a user's own program makes."""

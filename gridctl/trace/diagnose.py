@@ -1,0 +1,281 @@
+"""Per-call diagnosis with doctor's catalogue and lints, plus what only traffic shows.
+
+A call's answer says what happened (classify_status, classify_exception); the lints on the URL
+the SDK built, the auth header it sent and the body's model say why, in the same order as
+doctor's diagnose(). Across calls: retries and their waits, redirects followed or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from urllib.parse import urlsplit, urlunsplit
+
+from gridctl.doctor.diagnose import URL_404_CAUSES
+from gridctl.findings import ERROR, WARNING, ExitCode, Finding, finding
+from gridctl.result import CheckResult, Report
+from gridctl.trace.record import Call, StreamStats, redact_url
+
+ENDPOINTS = ("/chat/completions", "/messages", "/models", "/completions", "/embeddings", "/responses")
+RETRYABLE = (402, 408, 409, 429, 500, 502, 503, 504)
+NO_BACKOFF_S = 0.1
+IDLE_WARN_MS = 5000.0
+LOOP_DEPTH = 5  # redirects in a row that make a loop, not The Grid's one normal hop
+
+
+def api_of(call: Call) -> str:
+    return "messages" if call.path.rstrip("/").endswith("/messages") else "chat"
+
+
+def base_of(sdk_url: str, sdk: str | None = None) -> str:
+    """The base URL the SDK was given: the request URL minus the endpoint it appended
+    (the Anthropic SDK appends /v1 as well)."""
+    parts = urlsplit(sdk_url)
+    path = parts.path.rstrip("/")
+    for ep in ENDPOINTS:
+        ep = "/v1" + ep if sdk == "anthropic" else ep
+        if path.endswith(ep):
+            path = path[: -len(ep)]
+            break
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def lint_call(call: Call) -> dict[str, list[Finding]]:
+    """The offline lints on what the client really sent, by step (url, auth, model, body)."""
+    from gridctl.lint.body import lint_body
+    from gridctl.lint.header import HeaderSyntaxError, lint_header
+    from gridctl.lint.model import lint_model
+    from gridctl.lint.url import lint_url
+
+    api = api_of(call)
+    sdk = "anthropic" if api == "messages" and call.slot == "a" else None
+    out: dict[str, list[Finding]] = {"url": [], "auth": [], "model": [], "body": []}
+    base = base_of(call.sdk_url, sdk)
+    out["url"] = [f for f in lint_url(base, api=api, sdk=sdk).findings if f.severity != "info"]
+    if call.hop_of is None and call.method == "POST":
+        if call.raw_auth is None:
+            out["auth"] = [finding("auth.missing_key", "The request carried no Authorization (or x-api-key) header.")]
+        else:
+            try:
+                # The server accepted the header: only what is certainly wrong is worth a word (anthropic
+                # 2.x sends Bearer to the Messages API, which the lint would otherwise question).
+                keep = ("error",) if call.status is not None and 200 <= call.status < 300 else ("error", "warning")
+                out["auth"] = [f for f in lint_header(call.raw_auth, api=api).findings if f.severity in keep]
+            except HeaderSyntaxError:
+                out["auth"] = [finding("auth.missing_key")]
+        if call.model is not None:
+            out["model"] = [f for f in lint_model(call.model).findings if f.severity != "info"]
+        if api == "chat" and call.raw_body:
+            out["body"] = [f for f in lint_body(call.raw_body.decode("utf-8", "replace"), check_model=False)
+                           if f.severity != "info"]
+    return out
+
+
+def answer_findings(call: Call, idle_warn_ms: float = IDLE_WARN_MS) -> list[Finding]:
+    """What the upstream's answer (or its absence) says, as doctor's ping step would read it."""
+    from gridctl.probe.classify import classify_status
+
+    if call.refused is not None:
+        return [call.refused]
+    if call.upstream_error is not None:
+        return [call.upstream_error]
+    if call.status is None:
+        ms = f" after {call.total_ms:.0f} ms" if call.total_ms else ""
+        return [finding("net.no_response", f"The call had no answer{ms} when the client gave up or the program "
+                        "ended.")]
+    if 300 <= call.status < 400 and call.location:
+        return [finding("http.redirect", f"HTTP {call.status} to {call.location}.")]
+    if call.stream is not None and call.status == 200:
+        return _stream_findings(call, call.stream, idle_warn_ms)
+    if call.upstream_cut:
+        return [finding("net.reset", "The answer's body was cut off by the upstream.")]
+    body, ctype = call.raw_response, call.content_type.lower()
+    jsonish = "json" in ctype or body[:1] in (b"{", b"[")
+    if 200 <= call.status < 300 and not jsonish and not (body and "html" in ctype):
+        return []  # a 2xx that is not meant to be JSON (an empty answer, a file): nothing to read into it
+    return classify_status(call.status, body, call.content_type, call.sdk_url)
+
+
+def _stream_findings(call: Call, stream: StreamStats, idle_warn_ms: float) -> list[Finding]:
+    out: list[Finding] = []
+    if call.upstream_cut or (not stream.done and not call.client_gone):
+        out.append(finding("stream.cut", f"The stream ended after {stream.events} events without a finish "
+                           "reason or [DONE]."))
+    elif call.client_gone:
+        state = "was complete" if stream.done else "was still coming"
+        out.append(finding("trace.stream_cut_downstream", f"The Grid's stream {state}, but the client "
+                           f"stopped reading after {call.response_bytes} bytes."))
+    if stream.max_gap_ms >= idle_warn_ms:
+        out.append(finding("stream.idle_gap", f"The stream was silent for {stream.max_gap_ms / 1000:.1f} s."))
+    return out
+
+
+def root_of(call: Call, answer: list[Finding], lints: dict[str, list[Finding]]) -> tuple[Finding | None,
+                                                                                          ExitCode | None]:
+    """doctor's reading of a ping's evidence, applied to one real call."""
+    errors = [f for f in answer if f.severity == ERROR]
+    first = errors[0] if errors else None
+
+    def errs(step: str, codes: tuple[str, ...] | None = None) -> list[Finding]:
+        return [f for f in lints[step] if f.severity == ERROR and (codes is None or f.code in codes)]
+
+    if call.refused is not None:
+        return call.refused, None
+    status = call.status
+    if first is None:
+        for step in ("auth", "url", "model", "body"):
+            if errs(step):
+                return errs(step)[0], None
+        return None, None
+    if status in (401, 403) and errs("auth"):
+        return errs("auth")[0], ExitCode.AUTH
+    if status == 404:
+        cause = errs("url", URL_404_CAUSES) or errs("model")
+        if cause:
+            return cause[0], ExitCode.NOT_FOUND
+    if status in (400, 422) and (errs("body") or errs("model")):
+        return (errs("body") or errs("model"))[0], ExitCode.BAD_REQUEST
+    return first, None
+
+
+def _signature(call: Call) -> tuple[str, str, str, bytes]:
+    return call.slot, call.method, call.path, call.raw_body
+
+
+def traffic_findings(call: Call, earlier: Sequence[Call]) -> tuple[list[Finding], Call | None]:
+    """Retries of an earlier failed call and their waits; a 307 followed with another method."""
+    out: list[Finding] = []
+    if call.hop_of is not None:
+        first = next((c for c in earlier if c.id == call.hop_of), None)
+        if first is not None and (call.method != first.method or (first.raw_body and not call.raw_body)):
+            out.append(finding("trace.redirect_as_get", f"The 307 of call #{first.id} ({first.method}) was followed "
+                               f"with {call.method}{' and no body' if not call.raw_body else ''}."))
+        return out, None
+    prev = next((c for c in reversed(earlier) if c.hop_of is None and _signature(c) == _signature(call)), None)
+    if prev is None:
+        return out, None
+    prev = _last_hop(prev, earlier)  # a redirected call failed or worked where its chain ended
+    if not _failed(prev):
+        return out, None
+    wait = call.started - prev.ended
+    if prev.status is None and prev.upstream_error is None:
+        call.notes.append(f"retry of #{prev.id}, which the client gave up waiting on")
+        return out, prev
+    call.notes.append(f"retry of #{prev.id} after {wait * 1000:.0f} ms"
+                      + (f" (Retry-After {prev.retry_after_s:g} s)" if prev.retry_after_s is not None else ""))
+    if prev.retry_after_s is not None and wait + 0.05 < prev.retry_after_s:
+        out.append(finding("trace.retry_too_soon", f"Call #{prev.id} got {prev.status} with Retry-After "
+                           f"{prev.retry_after_s:g} s; the client retried after {wait:.2f} s."))
+    elif prev.status in (402, 429) and wait < NO_BACKOFF_S:
+        out.append(finding("trace.retry_no_backoff", f"Call #{prev.id} got {prev.status}; the client retried "
+                           f"after {wait * 1000:.0f} ms."))
+    return out, prev
+
+
+def _last_hop(call: Call, calls: Sequence[Call]) -> Call:
+    hops = {c.hop_of: c for c in calls if c.hop_of is not None}
+    seen = call
+    for _ in range(1000):
+        if seen.id not in hops:
+            break
+        seen = hops[seen.id]
+    return seen
+
+
+def _depth(call: Call, calls: Sequence[Call]) -> int:
+    by_id = {c.id: c for c in calls}
+    depth, seen = 1, call
+    while seen.hop_of is not None and seen.hop_of in by_id and depth < 1000:
+        seen, depth = by_id[seen.hop_of], depth + 1
+    return depth
+
+
+def _failed(call: Call) -> bool:
+    return call.upstream_error is not None or call.status is None or call.status in RETRYABLE
+
+
+def diagnose(calls: Sequence[Call], final: bool = True, idle_warn_ms: float = IDLE_WARN_MS) -> None:
+    """Set every call's findings (root cause first); `final` adds what only the end of a run shows."""
+    followed = {c.hop_of for c in calls if c.hop_of is not None}
+    retried: set[int] = set()
+    for i, call in enumerate(calls):
+        call.notes = [n for n in call.notes if n.startswith("unfinished")]
+        answer = answer_findings(call, idle_warn_ms)
+        lints = lint_call(call)
+        root, override = root_of(call, answer, lints)
+        traffic, prev = traffic_findings(call, calls[:i])
+        if prev is not None:
+            retried.add(prev.id)
+        if final and call.location and call.status in (301, 302, 303, 307, 308) and call.id not in followed:
+            depth = _depth(call, calls)
+            if depth >= LOOP_DEPTH:
+                root = finding("http.redirect_loop", f"{depth} redirects in a row, and the client stopped following.")
+            else:
+                root = finding("trace.redirect_not_followed", f"Call #{call.id} got {call.status} to "
+                               f"{call.location} and the client never requested it.")
+            override = None
+        found = [root] if root is not None else []
+        for f in answer + [f for step in lints.values() for f in step] + traffic:
+            if all(f.code != g.code for g in found):
+                found.append(f)
+        call.findings = found
+        call.exit_override = override
+    for call in calls:
+        if call.id in retried:
+            # A retried attempt is evidence, not the outcome: the last attempt of the chain decides.
+            call.findings = [replace(f, severity=WARNING, message=f.message + " (the client retried)")
+                             if f.severity == ERROR else f for f in call.findings]
+
+
+def root_cause(call: Call) -> Finding | None:
+    return next((f for f in call.findings if f.severity == ERROR), None)
+
+
+def no_calls(argv: Sequence[str], child_code: int | None) -> Finding:
+    """trace.no_calls with the likely reason."""
+    from pathlib import Path
+
+    reason = ""
+    for arg in argv[1:]:
+        path = Path(arg)
+        try:
+            if path.is_file() and path.stat().st_size < 1_000_000:
+                text = path.read_text("utf-8", "replace")
+            else:
+                continue
+        except OSError:
+            continue
+        import re
+
+        m = re.search(r"""https?://[^\s'"`)]+""", text)
+        if m:
+            reason = f" {arg} has a hard-coded URL ({redact_url(m.group(0))[:80]}), which bypasses the environment."
+            break
+    if not reason and child_code not in (None, 0):
+        reason = f" The program exited with code {child_code} before making a call."
+    return finding("trace.no_calls", "No request reached the proxy." + (reason or " The program may build its own "
+                   "base URL instead of reading the environment, or never reached its first call."))
+
+
+def report(calls: Sequence[Call], argv: Sequence[str], child_code: int | None, target: dict[str, object],
+           idle_warn_ms: float = IDLE_WARN_MS, expect_calls: bool = True) -> Report:
+    diagnose(calls, final=True, idle_warn_ms=idle_warn_ms)
+    rep = Report("trace", target=dict(target))
+    for call in calls:
+        title = f"#{call.id} {call.method} {call.path}"
+        data = {"status": call.status, "model": call.model, "total_ms": round(call.total_ms or 0, 1),
+                "request_id": call.request_id, "summary": f"{call.status or 'no answer'}"}
+        rep.checks.append(CheckResult(f"call-{call.id}", title, list(call.findings), data=data,
+                                      duration_ms=call.total_ms or 0))
+        rep.add_request_id(call.request_id)
+    if not calls and expect_calls:
+        rep.checks.append(CheckResult("traffic", "Traffic", [no_calls(argv, child_code)]))
+    for call in calls:
+        cause = root_cause(call)
+        if cause is not None:
+            rep.diagnosis = cause
+            rep.exit_override = call.exit_override
+            break
+    rep.extra["calls"] = [c.as_json() for c in calls]
+    return rep
+

@@ -1,0 +1,138 @@
+"""`gridctl trace` as a function: options in, a Report (and the child's exit code) out."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from gridctl import grid
+from gridctl.result import Report
+from gridctl.trace import diagnose as diag
+from gridctl.trace.proxy import Proxy
+from gridctl.trace.record import Call
+from gridctl.trace.session import Plan, run
+
+
+@dataclass
+class TraceOptions:
+    argv: list[str]
+    env: Mapping[str, str]
+    emulate: str | None = None
+    har: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    timeout: float = 300.0
+    idle_warn_s: float = 5.0
+    json: bool = False
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """`[HOST:]PORT` -> (host, port); ValueError with the reason."""
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", value
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"--listen {value!r}: expected [HOST:]PORT with PORT 0-65535")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] | int | None = None
+          ) -> tuple[Report, int | None, list[Call]]:
+    from gridctl.render.trace import call_line, export_lines
+
+    lock = threading.Lock()
+    holder: list[Proxy] = []
+
+    def on_call(call: Call) -> None:
+        with lock:
+            done = [c for c in (holder[0].calls if holder else [call]) if c.done.is_set() or c is call]
+            diag.diagnose(done, final=False, idle_warn_ms=opts.idle_warn_s * 1000)
+            say(call_line(call))
+
+    def on_ready(proxy: Proxy, exports: dict[str, str]) -> None:
+        holder.append(proxy)
+        if not opts.argv:
+            for line in export_lines(exports):
+                say(line)
+            say(f"trace: listening on {proxy.root}; Ctrl-C to stop")
+
+    emu = None
+    if opts.emulate is not None:
+        from gridctl.emulator.server import start
+
+        emu = start(scenario=opts.emulate)
+    try:
+        plan = Plan(argv=list(opts.argv), env=opts.env, emulate_root=emu.root_url if emu else None,
+                    host=opts.host, port=opts.port, timeout=opts.timeout, on_call=on_call, on_ready=on_ready,
+                    stdout=child_stdout)  # type: ignore[arg-type]
+        calls, code = run(plan)
+        with lock:
+            rep = diag.report(calls, opts.argv, code, _target(opts), idle_warn_ms=opts.idle_warn_s * 1000,
+                              expect_calls=bool(opts.argv))
+        status_url = emu.root_url if emu else (opts.env.get(grid.ENV_STATUS_URL) or grid.DEFAULT_STATUS_URL)
+        _incident(rep, status_url)
+    finally:
+        if emu is not None:
+            emu.stop()
+    if opts.emulate:
+        rep.extra["emulated"] = opts.emulate
+    rep.extra["child_exit_code"] = code
+    if opts.har is not None:
+        from gridctl.trace.har import write
+
+        write(calls, opts.har)
+    return rep, code, calls
+
+
+def _incident(rep: Report, status_url: str) -> None:
+    """doctor's rule: a 5xx or a network failure during an active incident is the incident (exit 8).
+
+    Asked only when the root cause is one The Grid could be causing; no credentials are sent.
+    """
+    from gridctl.findings import ExitCode
+
+    cause = rep.root_cause()
+    if cause is None or not (cause.code in GRID_SIDE or cause.code.startswith("net.")):
+        return
+    from gridctl.probe.client import Deadline, Net
+    from gridctl.probe.status import check_status
+
+    with Net(Deadline(3.0), retries=0) as net:
+        status = check_status(net, status_url)
+    rep.checks.insert(0, status)
+    incident = next((f for f in status.findings if f.code == "status.incident"), None)
+    if incident is not None:
+        rep.diagnosis, rep.exit_override = incident, ExitCode.GRID_FAILING
+
+
+GRID_SIDE = ("http.server_error", "http.replenishing", "http.unexpected", "http.html_body")
+
+
+def _target(opts: TraceOptions) -> dict[str, object]:
+    from gridctl.trace.record import redact_argv
+
+    return {"command": redact_argv(list(opts.argv)), "emulate": opts.emulate}
+
+
+def stderr_say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def shown(argv: Sequence[str]) -> str:
+    return " ".join(argv)

@@ -1,0 +1,193 @@
+"""What one proxied call was, recorded with every secret already redacted.
+
+Redaction happens when a value is recorded, not when it is printed: the live line, the JSON
+envelope and the HAR file all read the same redacted record, and secrets.scrub() stays the
+last line of defence for anything else.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from gridctl.findings import ExitCode, Finding
+from gridctl.secrets import fingerprint, register, scrub
+
+CAPTURE_CAP = 16 * 1024  # bytes of each request and response body kept for diagnosis and HAR (a long
+# --listen session keeps every call: ~64 KB each at most)
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "cookie", "set-cookie",
+                            "x-consumption-key", "api-key"})
+SECRET_QUERY = frozenset({"token", "key", "api_key", "apikey", "access_token", "sig", "signature"})
+REDACTED = "REDACTED"
+_BODY_SECRET = re.compile(r'("(?:api_?key|apiKey|token|access_token|password|secret|authorization)"\s*:\s*")'
+                          r'([^"\\]{4,})(")', re.IGNORECASE)
+# A signed URL quoted in a body (The Grid's "You are being redirected" page names the Location).
+_QUERY_SECRET = re.compile(r"([?&](?:amp;)?(?:token|key|api_key|apikey|access_token|sig|signature)=)([^&\s\"'<>]+)",
+                           re.IGNORECASE)
+_TAIL = 96  # bytes of the previous chunk kept so a marker split across chunks is still seen
+_FINISH = re.compile(rb'"(?:finish_reason|stop_reason)"\s*:\s*"[a-z_]+"')
+
+
+def redact_header(name: str, value: str) -> str:
+    """A header value fit to show: a credential becomes its scheme plus the key's fingerprint."""
+    if name.lower() not in SECRET_HEADERS:
+        return scrub(value)
+    scheme, _, rest = value.strip().partition(" ")
+    if rest and scheme.lower() in ("bearer", "basic", "token"):
+        register(rest.strip())
+        return f"{scheme} {fingerprint(rest)}"
+    register(value.strip())
+    return fingerprint(value)
+
+
+def redact_url(url: str) -> str:
+    """The URL with signed tokens and keys in its query replaced (the 307's token is a credential)."""
+    try:
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return scrub(url)
+    if not any(k.lower() in SECRET_QUERY for k, _ in query):
+        return scrub(url)
+    for k, v in query:
+        if k.lower() in SECRET_QUERY:
+            register(v)
+    clean = [(k, REDACTED if k.lower() in SECRET_QUERY else v) for k, v in query]
+    return scrub(urlunsplit(parts._replace(query=urlencode(clean, safe="/:"))))
+
+
+def redact_body(data: bytes) -> str:
+    """Captured body text with JSON secret fields and registered keys removed."""
+    text = data[:CAPTURE_CAP].decode("utf-8", "replace")
+    for m in _BODY_SECRET.finditer(text):
+        register(m.group(2))
+    for m in _QUERY_SECRET.finditer(text):
+        register(m.group(2))
+    text = _QUERY_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    return scrub(_BODY_SECRET.sub(lambda m: m.group(1) + REDACTED + m.group(3), text))
+
+
+# the scheme is part of the prefix: `Authorization: Bearer KEY` must reach KEY, not stop at "Bearer"
+_ARG_SECRET = re.compile(r"((?:x-api-key:|api-key:|authorization:)\s*(?:bearer\s+)?|bearer\s+)(\S+)", re.IGNORECASE)
+_KEY_FLAGS = ("--api-key", "--key", "--token", "--password", "-u", "--user")
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """The traced command as it may be shown: keys in headers, flags and URLs replaced."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if i and argv[i - 1] in _KEY_FLAGS:
+            register(arg)
+            out.append(REDACTED)
+            continue
+        for m in _ARG_SECRET.finditer(arg):
+            if m.group(2).lower() != "bearer" and not m.group(2).startswith("$"):
+                register(m.group(2).strip("'\""))
+        arg = _ARG_SECRET.sub(lambda m: m.group(1) + (m.group(2) if m.group(2).startswith("$") or
+                                                      m.group(2).lower() == "bearer" else REDACTED), arg)
+        out.append(redact_url(arg) if "://" in arg else scrub(arg))
+    return out
+
+
+@dataclass
+class StreamStats:
+    """Completeness of an SSE answer as it went by: end marker, first event, largest quiet gap."""
+
+    events: int = 0
+    done: bool = False
+    first_event_ms: float | None = None
+    max_gap_ms: float = 0.0
+    _last: float | None = None
+    _tail: bytes = b""
+
+    def feed(self, chunk: bytes, now: float, started: float) -> None:
+        if self._last is not None:
+            self.max_gap_ms = max(self.max_gap_ms, (now - self._last) * 1000)
+        self._last = now
+        seen = self._tail + chunk
+        n = chunk.count(b"data:")
+        if n and self.first_event_ms is None:
+            self.first_event_ms = (now - started) * 1000
+        self.events += n
+        if b"[DONE]" in seen or b"message_stop" in seen or _FINISH.search(seen):
+            self.done = True
+        self._tail = seen[-_TAIL:]
+
+
+@dataclass
+class Call:
+    """One request through the proxy and what came of it. Every string here is already redacted."""
+
+    id: int
+    slot: str
+    method: str
+    url: str                      # the full URL as the client sent it (the proxy's address)
+    upstream_url: str             # where it went (redacted)
+    sdk_url: str                  # the URL as the user's own setting built it (linted)
+    started: float                # time.time()
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    request_body: str = ""
+    request_bytes: int = 0
+    raw_auth: str | None = None   # the auth header line for the lint; never serialised
+    raw_body: bytes = b""         # capped request body for the lints; never serialised
+    model: str | None = None
+    stream_requested: bool = False
+    status: int | None = None
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_body: str = ""
+    raw_response: bytes = b""     # capped, for classify_status; never serialised
+    response_bytes: int = 0
+    content_type: str = ""
+    request_id: str | None = None
+    ttfb_ms: float | None = None
+    total_ms: float | None = None
+    stream: StreamStats | None = None
+    upstream_error: Finding | None = None
+    upstream_cut: bool = False    # the upstream closed a body mid-way
+    client_gone: bool = False     # the client stopped reading before the upstream finished
+    refused: Finding | None = None  # not forwarded: a look-alike host
+    location: str | None = None   # the original Location of a redirect (redacted)
+    hop_of: int | None = None     # this call is the second hop of that call's redirect
+    retry_after_s: float | None = None
+    handled: bool = False         # the handler is through with it (its live line may still be coming)
+    done: threading.Event = field(default_factory=threading.Event, repr=False)
+    findings: list[Finding] = field(default_factory=list)
+    exit_override: ExitCode | None = None  # doctor's reading: a 404 caused by the URL exits 6
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.sdk_url).path or "/"
+
+    @property
+    def ended(self) -> float:
+        return self.started + (self.total_ms or 0) / 1000
+
+    def as_json(self) -> dict[str, Any]:
+        s = self.stream
+        return {
+            "id": self.id, "method": self.method, "url": self.url, "sdk_url": self.sdk_url,
+            "upstream_url": self.upstream_url, "status": self.status, "model": self.model,
+            "request_id": self.request_id,
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.started))
+            + f".{int(self.started % 1 * 1000):03d}Z",
+            "timings_ms": {"ttfb": _r(self.ttfb_ms), "ttft": _r(s.first_event_ms if s else None),
+                           "total": _r(self.total_ms)},
+            "request": {"headers": dict(self.request_headers), "body": self.request_body,
+                        "bytes": self.request_bytes},
+            "response": {"headers": dict(self.response_headers), "body": self.response_body,
+                         "bytes": self.response_bytes},
+            "stream": None if s is None else {"events": s.events, "complete": s.done and not self.upstream_cut,
+                                              "max_gap_ms": _r(s.max_gap_ms)},
+            "redirect_to": self.location, "hop_of": self.hop_of,
+            "client_gone": self.client_gone, "notes": list(self.notes),
+            "findings": [f.as_json() for f in self.findings],
+        }
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 1)
