@@ -119,3 +119,13 @@ def test_top_level_help_says_what_the_commands_register() -> None:
     for name, summary in registered.items():
         assert f"{name} {summary}" in flat
     assert fasthelp.render([*COMMANDS, "not-yet-summarised"]) is None  # then typer's own help is shown
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    """The README's second set-up command and `.ci/run` are one command: a change to one must reach the other."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci_line = [ln for ln in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+               if ln.strip() and not ln.startswith(("#", "set ", "cd "))][-1]
+    blocks = readme.split("```sh\n")
+    assert any(block.split("\n```", 1)[0].strip() == ci_line.strip() for block in blocks[1:]), ci_line
+    assert "pytest" in ci_line
