@@ -142,3 +142,27 @@ def fresh_emulator() -> Iterator[EmulatorFactory]:
 @pytest.fixture
 def healthy_emulator(emulator: EmulatorFactory) -> Emulator:
     return emulator("healthy")
+
+
+@pytest.fixture(scope="module")
+def shaped() -> Iterator[Emulator]:
+    """An emulator with the known latency shapes of tests/support/latency.py (the watch and exporter truth)."""
+    from tests.support.latency import FIRST_BYTE, FIRST_TOKEN, TOKEN_GAP, TOKENS
+
+    with start("healthy", first_byte_delay=FIRST_BYTE, first_token_delay=FIRST_TOKEN, token_gap=TOKEN_GAP,
+               stream_tokens=TOKENS) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def floor() -> Iterator[Emulator]:
+    """The same emulator with 1 ms shapes: the floor every measurement stands on, wake-ups included.
+
+    On a busy machine, waking a thread after a sleep costs more than the work itself; the floor
+    sleeps too, so what is left after subtracting it is the delay gridctl saw injected.
+    """
+    from tests.support.latency import FLOOR, TOKENS
+
+    with start("healthy", first_byte_delay=FLOOR, first_token_delay=FLOOR, token_gap=FLOOR,
+               stream_tokens=TOKENS) as emu:
+        yield emu

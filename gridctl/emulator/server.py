@@ -12,18 +12,17 @@ import hmac
 import ipaddress
 import secrets
 import socket
-import socketserver
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
 from gridctl.emulator.handler import EmulatorState, Handler
 from gridctl.emulator.scenarios import SCENARIOS, Scenario
+from gridctl.loopback import TrackedServer
 
 REDIRECT_TOKEN_TTL = 60.0  # seconds a signed redirect stays valid: unknown for The Grid, minutes is plausible
 MAX_RECEIPTS = 1000
@@ -63,32 +62,10 @@ def _bind_address(host: str) -> str:
     return next((a for a in addrs if ":" not in a), addrs[0])
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # a burst of concurrent clients must not overflow the backlog
-
+class _Server(TrackedServer):
     def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
         self.emulator = emulator
-        self.connections: set[socket.socket] = set()
-        self.conn_lock = threading.Lock()
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can stall.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.conn_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.conn_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Resets and broken pipes are the point of several scenarios: never print tracebacks.
@@ -156,13 +133,7 @@ class Emulator:
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(1.0)
-        with self._server.conn_lock:
-            open_conns = list(self._server.connections)
-        for conn in open_conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)  # unblocks a handler stuck in recv()
-            except OSError:
-                pass
+        self._server.disconnect_all()  # unblocks a handler stuck in recv()
         self._server.server_close()
 
     def wait(self, seconds: float | None) -> bool:

@@ -12,17 +12,17 @@ from __future__ import annotations
 import contextlib
 import itertools
 import socket
-import socketserver
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from gridctl import grid
 from gridctl.findings import Finding
+from gridctl.loopback import TrackedServer
 from gridctl.trace.record import CAPTURE_CAP, Call, StreamStats, redact_body, redact_header, redact_url
 
 PREFIX = "/_g/"
@@ -118,11 +118,7 @@ class Proxy:
         if self._thread is not None:
             self.server.shutdown()
             self._thread.join(2.0)
-        with self.server.conn_lock:
-            conns = list(self.server.connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+        self.server.disconnect_all()
         self.server.server_close()
         self.client.close()
         deadline = time.monotonic() + 1.5  # one budget for all: each handler records its end once closed
@@ -183,42 +179,10 @@ class Proxy:
             call.done.set()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
+class _Server(TrackedServer):
     def __init__(self, address: tuple[str, int], proxy: Proxy, cap: int) -> None:
-        self.proxy = proxy
-        self.connections: set[socket.socket] = set()
-        self.conn_lock = threading.Lock()
-        self.cap = cap
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # skip HTTPServer's reverse DNS lookup
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.conn_lock:
-            over = len(self.connections) >= self.cap
-            if not over:
-                self.connections.add(request)
-        if over:  # the connection cap: refuse at once rather than queue without bound
-            with contextlib.suppress(OSError):
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.conn_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that vanish mid-answer are recorded on the call, not printed
+        self.proxy = proxy  # clients that vanish mid-answer are recorded on the call, not printed
+        super().__init__(address, _Handler, max_connections=cap)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -19,36 +19,17 @@ import httpx
 import pytest
 
 from gridctl.emulator.scenarios import DEMO_KEY
-from gridctl.emulator.server import Emulator, start
+from gridctl.emulator.server import Emulator
 from gridctl.target import Target
 from gridctl.watch.exporter import ExporterServer, ExporterState, make_server
 from tests.support.cli import emu_env
-from tests.support.latency import FIRST_BYTE, FIRST_TOKEN, FLOOR, TOKEN_GAP, TOKENS, off_target
+from tests.support.latency import FIRST_BYTE, FIRST_TOKEN, off_target
 
 pytestmark = pytest.mark.e2e
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 ROOT_DIR = Path(__file__).resolve().parents[2]
 RULES = ROOT_DIR / "docs" / "prometheus" / "gridctl-alerts.yml"
-
-
-@pytest.fixture(scope="module")
-def shaped() -> Iterator[Emulator]:
-    with start("healthy", first_byte_delay=FIRST_BYTE, first_token_delay=FIRST_TOKEN, token_gap=TOKEN_GAP,
-               stream_tokens=TOKENS) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def floor() -> Iterator[Emulator]:
-    """The same emulator with 1 ms shapes: the floor every measurement stands on, wake-ups included.
-
-    On a busy machine, waking a thread after a sleep costs more than the work itself; the floor
-    sleeps too, so what is left after subtracting it is the delay gridctl saw injected.
-    """
-    with start("healthy", first_byte_delay=FLOOR, first_token_delay=FLOOR, token_gap=FLOOR,
-               stream_tokens=TOKENS) as emu:
-        yield emu
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +168,8 @@ def test_a_real_prometheus_scrapes_the_exporter(exporter: ExporterServer, tmp_pa
         "rule_files": [str(RULES)],
         "scrape_configs": [{
             "job_name": "gridctl", "metrics_path": "/probe", "params": {"api": ["chat"]},
-            "scrape_interval": "1s", "scrape_timeout": "1s",
+            # 2 s each: a probe of 0.1 s fits with room on a loaded machine (the exporter honours the timeout)
+            "scrape_interval": "2s", "scrape_timeout": "2s",
             "static_configs": [{"targets": ["text-prime", "gpt-5.2"]}],
             "relabel_configs": [
                 {"source_labels": ["__address__"], "target_label": "__param_instrument"},
@@ -203,20 +185,22 @@ def test_a_real_prometheus_scrapes_the_exporter(exporter: ExporterServer, tmp_pa
                              f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
                              "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        success: list[dict[str, Any]] = []
-        while time.monotonic() < deadline and len(success) < 2:
+        expected = {"text-prime": 1.0, "gpt-5.2": 0.0}
+        deadline = time.monotonic() + 40
+        by_instance: dict[str, float] = {}
+        while time.monotonic() < deadline and by_instance != expected:  # until both targets were scraped
             time.sleep(0.5)
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             try:
                 success = _query(base, 'probe_success{job="gridctl"}')
             except httpx.HTTPError:
                 continue
-        by_instance = {r["metric"]["instance"]: float(r["value"][1]) for r in success}
-        assert by_instance == {"text-prime": 1.0, "gpt-5.2": 0.0}
+            by_instance = {r["metric"]["instance"]: float(r["value"][1]) for r in success}
+        assert by_instance == expected
         ttft = _query(base, 'gen_ai_client_operation_time_to_first_chunk_seconds{job="gridctl"}')
         assert [r["metric"]["instance"] for r in ttft] == ["text-prime"]  # failures carry no latency
-        assert abs(float(ttft[0]["value"][1]) * 1000 - (FIRST_BYTE + FIRST_TOKEN) * 1000) < 50
+        # the series carries the exporter's TTFT through Prometheus (the 5 ms precision is tested without it)
+        assert 0 <= float(ttft[0]["value"][1]) * 1000 - (FIRST_BYTE + FIRST_TOKEN) * 1000 < 250
         failures = _query(base, 'gridctl_probe_failures_total{job="gridctl",instrument="gpt-5.2"}')
         assert [r["metric"]["code"] for r in failures] == ["model.not_found"]
     finally:

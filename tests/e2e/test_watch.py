@@ -5,40 +5,20 @@ from __future__ import annotations
 import json
 import statistics
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from gridctl.emulator.scenarios import DEMO_KEY
-from gridctl.emulator.server import Emulator, start
+from gridctl.emulator.server import Emulator
 from gridctl.target import Target
 from gridctl.watch.run import WatchPlan, run_watch
 from gridctl.watch.stats import PERCENTILES, Sample, Series
 from tests.support.cli import emu_env, invoke
-from tests.support.latency import FIRST_BYTE, FIRST_TOKEN, FLOOR, TOKEN_GAP, TOKENS, off_target
+from tests.support.latency import FIRST_BYTE, FIRST_TOKEN, TOKENS, off_target
 
 pytestmark = pytest.mark.e2e
 
-
-
-@pytest.fixture(scope="module")
-def shaped() -> Iterator[Emulator]:
-    with start("healthy", first_byte_delay=FIRST_BYTE, first_token_delay=FIRST_TOKEN, token_gap=TOKEN_GAP,
-               stream_tokens=TOKENS) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def floor() -> Iterator[Emulator]:
-    """The same emulator with 1 ms shapes: the floor every measurement stands on, wake-ups included.
-
-    On a busy machine, waking a thread after a sleep costs more than the work itself; the floor
-    sleeps too, so what is left after subtracting it is the delay gridctl saw injected.
-    """
-    with start("healthy", first_byte_delay=FLOOR, first_token_delay=FLOOR, token_gap=FLOOR,
-               stream_tokens=TOKENS) as emu:
-        yield emu
 
 
 @pytest.fixture(scope="module")

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote as urlquote
+
+from gridctl.loopback import TrackedServer
 
 MODES = ("trickle", "endless-line", "huge-body", "gzip-bomb", "escapes", "quote-key", "hang", "empty")
 # What a terminal obeys: clear screen, retitle the window (OSC 0), write the clipboard (OSC 52), 8-bit CSI,
@@ -62,28 +63,12 @@ def quoted(key: str, how: str) -> str:
     }[how]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(TrackedServer):
     allow_reuse_address = True
 
     def __init__(self, hostile: Hostile) -> None:
-        self.hostile = hostile
-        self.connections: set[socket.socket] = set()
-        self.conn_lock = threading.Lock()
+        self.hostile = hostile  # a client hanging up mid-attack is the point, not an error
         super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.conn_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.conn_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client hanging up mid-attack is the point, not an error
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -271,13 +256,7 @@ class Hostile:
         self.stopped.set()
         self._server.shutdown()
         self._thread.join(1.0)
-        with self._server.conn_lock:
-            conns = list(self._server.connections)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._server.disconnect_all()
         self._server.server_close()
 
     def __enter__(self) -> Self:
