@@ -22,6 +22,8 @@ URL_LINT = LINT + 5
 
 _URL = re.compile(r"\bhttps?://[^\s'\"<>`)\]}|\\]{1,500}", re.IGNORECASE)
 _REQ_LINE = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE) (/[^\s'\"?]{1,300})")
+# a bare API path quoted by an error ("Not found: /v1/v1/chat/completions"), not part of a URL
+_API_PATH = re.compile(r"(?<![\w.:/-])(/v1/[^\s'\"?<>`)\]}]{1,300})")
 _HOST = re.compile(r"(?:host='|could not resolve host:? |unknownhostexception: |enotfound |failed to resolve '|hostname: '|"
                    r"failed to connect to |getaddrinfo \w{3,12} )([a-z0-9][a-z0-9.-]{1,200}[a-z0-9])", re.IGNORECASE)
 _MODEL = re.compile(r"(?:\bmodel[\"']?\s{0,3}[:=]\s{0,3}[\"'`]?|the model [`'\"]|you passed model=\s{0,3}|"
@@ -122,6 +124,8 @@ def scan_facts(scan: Scan, n: int, raw: str, line: str, quote: str) -> None:
             _lint_url(scan, n, url, quote)
     for m in _REQ_LINE.finditer(line):
         _lint_path(scan, n, m.group(1), quote)
+    for m in _API_PATH.finditer(line):
+        _lint_path(scan, n, m.group(1).rstrip(".,;:!"), quote)
     for m in _HOST.finditer(line):
         host = m.group(1).lower().rstrip(".")
         if facts.add("hosts", host):

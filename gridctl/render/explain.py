@@ -34,8 +34,8 @@ def render(report: Report, out: Output) -> None:
         where = f"line {top['line']}: " if top["line"] else ""
         con.print(f"  [dim]matched:[/] {esc(where)}[dim]{esc(repr(top['quote']))}[/]")
         via = str(top["via"])
-        if via.startswith("text ("):  # the JSON keeps every source; a person needs the first
-            via = "a known error text (" + via[6:].split("; ")[0].rstrip(")") + ")"
+        if via.startswith("text (") and via.endswith(")"):  # the JSON keeps every source; a person needs the first
+            via = "a known error text (" + via[6:-1].split("; ")[0] + ")"
         con.print(f"  [dim]by:[/]      {esc(via)}")
     if entry.doc:
         con.print(f"  [dim]docs:[/]    {esc(entry.doc)}")

@@ -27,6 +27,13 @@ CASES: list[tuple[str, str, int, str]] = [
     ("openai.InternalServerError: Error code: 503", "http.replenishing", 8, "py openai 3.57.0 replenishing"),
     ("openai.InternalServerError: Error code: 502", "http.server_error", 8, "py openai 3.57.0 html-error"),
     ("openai.NotFoundError: Error code: 404", "http.not_found_path", 6, "py openai 3.57.0 404"),
+    # the path quoted bare inside the error body (gridctl's emulator words its 404 like this)
+    ("openai.NotFoundError: Error code: 404 - {'errors': {'detail': 'Not found: /v1/v1/chat/completions "
+     "(the path has a doubled /v1: drop one from your base URL)'}}", "url.doubled_v1", 3,
+     "py openai 3.57.0, base_url .../v1/v1"),
+    ("openai.NotFoundError: Error code: 404 - {'errors': {'detail': 'Not found: /v1/chat/completions/chat/"
+     "completions (check your base URL is https://api.thegrid.ai/v1 with nothing appended)'}}",
+     "url.endpoint_appended", 3, "py openai 3.57.0, base_url .../v1/chat/completions"),
     ("httpx2.TooManyRedirects: Exceeded maximum allowed redirects.\n\nThe above exception was the direct cause "
      "of the following exception:\n\nTraceback (most recent call last):\nopenai.APIConnectionError: Connection "
      "error.", "http.redirect_loop", 9, "py openai 3.57.0 redirect-loop"),
