@@ -6,6 +6,7 @@ gridctl/render/auth.py writes the human lines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -115,6 +116,21 @@ def file_fallback(settings: Settings, insecure: bool, interactive: bool) -> File
         raise ConfigProblem(f"no OS keyring on this machine ({why}): export {grid.ENV_API_KEY} instead, or pass "
                             f"--insecure-storage to keep the key in {path} (plain text, 0600)")
     return FilePlan(why, path, ask=not insecure)
+
+
+def login_flow(settings: Settings, *, from_stdin: bool, no_input: bool, json: bool, insecure_storage: bool,
+               base_url: str | None, verify: bool, timeout: float, agree: Callable[[FilePlan], bool]) -> Report:
+    """`auth login` from the top: without a keyring, the plain-text file plan (`agree` announces it
+    and, when it may, asks) before the key is read; then login()."""
+    import sys
+
+    interactive = not (from_stdin or no_input or json) and sys.stdin is not None and sys.stdin.isatty()
+    plan = file_fallback(settings, insecure_storage, interactive)
+    if plan is not None and not agree(plan):
+        raise ConfigProblem(f"nothing stored; export {grid.ENV_API_KEY} in your environment instead")
+    key = read_key(from_stdin)
+    return login(settings, key, base_url=base_url, verify=verify, insecure_storage=insecure_storage,
+                 timeout=timeout, to_file=plan is not None)
 
 
 def login(settings: Settings, key: str, *, base_url: str | None, verify: bool, insecure_storage: bool,

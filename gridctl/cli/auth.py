@@ -8,7 +8,7 @@ import typer
 
 from gridctl.cli.apps import auth_app
 from gridctl.cli.common import Opts, command
-from gridctl.errors import ConfigProblem, UsageError
+from gridctl.errors import UsageError
 
 
 @command(auth_app, "lint", target=True, cmd_name="auth lint",
@@ -39,25 +39,13 @@ def login_cmd(
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; without a keyring, "
                                            "--insecure-storage is then required.")] = False,
 ) -> int:
-    import sys
-
     from gridctl import auth
-    from gridctl.prompts import confirm
     from gridctl.render import auth as text
-    from gridctl.report import error_line
 
-    interactive = not (api_key_stdin or no_input or opts.out.json) and sys.stdin is not None and sys.stdin.isatty()
-    plan = auth.file_fallback(opts.settings, insecure_storage, interactive)
-    if plan is not None:
-        error_line(text.no_keyring(plan), opts.out)
-        if plan.ask and not confirm(text.offer_file(plan), opts.out):
-            raise ConfigProblem(text.nothing_stored())
-        error_line(text.file_announced(plan), opts.out)
-    key = auth.read_key(api_key_stdin)
-    report = auth.login(opts.settings, key, base_url=base_url, verify=not no_verify,
-                        insecure_storage=insecure_storage, timeout=timeout, to_file=plan is not None)
-    for warning in text.login_warnings(report):
-        error_line(warning, opts.out)
+    report = auth.login_flow(opts.settings, from_stdin=api_key_stdin, no_input=no_input, json=opts.out.json,
+                             insecure_storage=insecure_storage, base_url=base_url, verify=not no_verify,
+                             timeout=timeout, agree=lambda plan: text.agree_to_file(plan, opts.out))
+    text.warn_login(report, opts.out)
     return opts.show(report, text.login(report))
 
 

@@ -8,7 +8,6 @@ import typer
 
 from gridctl.cli.apps import app
 from gridctl.cli.common import Opts, command
-from gridctl.errors import UsageError
 
 
 @command(app, "usage", target=True, help="Show the usage receipt of a request (GET /v1/usage/{id}); fails soft.")
@@ -17,19 +16,6 @@ def usage_cmd(
     request_id: Annotated[str, typer.Argument(help="The request ID (x-grid-request-id) of an earlier call.",
                                               show_default=False)],
 ) -> object:
-    from gridctl import context
-    from gridctl.probe.usage import fetch_receipt
-    from gridctl.result import Report, Timer
+    from gridctl.probe.run import usage_report
 
-    rid = request_id.strip()
-    if not rid or len(rid) > 200 or any(c.isspace() or ord(c) < 32 for c in rid):
-        raise UsageError("REQUEST_ID must be one request ID (no spaces), as printed by `gridctl ping`")
-    timer = Timer()
-    settings = opts.settings
-    with context.net(settings, retries=0) as net:
-        check = fetch_receipt(net, context.target(settings), rid)
-    report = Report("usage", [check], target=settings.target(), duration_ms=timer.ms())
-    report.add_request_id(rid)
-    if "receipt" in check.data:
-        report.extra["receipt"] = check.data["receipt"]
-    return report
+    return usage_report(opts.settings, request_id)

@@ -1,9 +1,10 @@
 """The network commands as one call each: settings in, Report out. Was the body of cli/ping.py,
-cli/balance.py, cli/status.py and cli/models.py; the adapters now only parse options."""
+cli/balance.py, cli/status.py, cli/models.py and cli/usage.py; the adapters now only parse options."""
 
 from __future__ import annotations
 
 from gridctl import context, grid
+from gridctl.errors import UsageError
 from gridctl.findings import ExitCode, finding
 from gridctl.lint.model import lint_model
 from gridctl.result import CheckResult, Report, Timer
@@ -107,6 +108,23 @@ def models_report(settings: Settings, name: str | None, *, offline: bool) -> Rep
                                   data={"instruments": listed, "source": source,
                                         "summary": f"{len(listed)} from the {source}"}))
     return Report("models", checks, target=settings.target(with_key=False), duration_ms=timer.ms())
+
+
+def usage_report(settings: Settings, request_id: str) -> Report:
+    """The usage receipt of one earlier request; no receipt is a warning (exit 0), not a failure."""
+    from gridctl.probe.usage import fetch_receipt
+
+    rid = request_id.strip()
+    if not rid or len(rid) > 200 or any(c.isspace() or ord(c) < 32 for c in rid):
+        raise UsageError("REQUEST_ID must be one request ID (no spaces), as printed by `gridctl ping`")
+    timer = Timer()
+    with context.net(settings, retries=0) as net:
+        check = fetch_receipt(net, context.target(settings), rid)
+    report = Report("usage", [check], target=settings.target(), duration_ms=timer.ms())
+    report.add_request_id(rid)
+    if "receipt" in check.data:
+        report.extra["receipt"] = check.data["receipt"]
+    return report
 
 
 def _live_list(settings: Settings) -> CheckResult:

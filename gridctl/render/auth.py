@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from gridctl import grid
 from gridctl.render import Text
+from gridctl.report import Output, error_line
 from gridctl.result import CheckResult, Report
 
 if TYPE_CHECKING:
@@ -69,8 +70,20 @@ def file_announced(plan: FilePlan) -> str:
     return f"the key will be stored in {plan.path} (plain text, mode 0600)"
 
 
-def nothing_stored() -> str:
-    return f"nothing stored; export {grid.ENV_API_KEY} in your environment instead"
+def agree_to_file(plan: FilePlan, out: Output) -> bool:
+    """No keyring: say so on stderr; ask before the plain-text file unless --insecure-storage said yes."""
+    from gridctl.prompts import confirm
+
+    error_line(no_keyring(plan), out)
+    if plan.ask and not confirm(offer_file(plan), out):
+        return False
+    error_line(file_announced(plan), out)
+    return True
+
+
+def warn_login(report: Report, out: Output) -> None:
+    for warning in login_warnings(report):
+        error_line(warning, out)
 
 
 def token_no_json() -> str:

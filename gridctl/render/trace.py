@@ -45,3 +45,7 @@ def summary_lines(report: Report, calls: Sequence[Call], child_code: int | None)
 
 def export_lines(exports: dict[str, str]) -> list[str]:
     return [f"export {name}={value}" for name, value in exports.items()]
+
+
+def listen_question(host: str) -> str:
+    return f"Listen on {host}, reachable from other machines, with your key passing through?"

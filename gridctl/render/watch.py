@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gridctl.findings import Finding, finding
@@ -83,8 +85,31 @@ class Live:
             print_line(probe_line(sample), self.out)
 
 
-def summary(report: Report, out: Output) -> None:
-    """The final summary: the table, then each failure code once with its cause and fix."""
+OnSample = Callable[[Sample, dict[str, Series]], None]
+
+
+@contextmanager
+def sink(out: Output, jsonl: bool) -> Iterator[OnSample | None]:
+    """What each probe shows as it lands: nothing (--json, --quiet), a --jsonl record, or the live view."""
+    if out.json or out.quiet:
+        yield None
+    elif jsonl:
+        yield lambda sample, _series: write_record(sample.record(), out)
+    else:
+        with Live(out) as live:
+            yield live.update
+
+
+def summary_record(report: Report, out: Output) -> int:
+    """--jsonl's last line: the envelope as a `summary` record; the exit code."""
+    from gridctl.report import envelope
+
+    write_record({"type": "summary", **envelope(report)}, out)
+    return int(report.exit_code)
+
+
+def summary(report: Report, out: Output) -> int:
+    """The final summary: the table, then each failure code once with its cause and fix; the exit code."""
     con = console(out)
     watch = report.extra.get("watch", {})
     how = f"{watch.get('rounds', 0)} rounds" + (", interrupted" if watch.get("interrupted") else "")
@@ -98,6 +123,8 @@ def summary(report: Report, out: Output) -> None:
         first = seen[0][1]
         for line in finding_lines(finding(code, where, fix=first.fix, severity=first.severity), plain=not out.color):
             con.print(line)
+    return int(report.exit_code)
+
 
 def write_record(record: dict[str, Any], out: Output) -> None:
     """One --jsonl line (compact JSON), through the key scrubber like every other output."""

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import ipaddress
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 from gridctl import grid
+from gridctl.errors import UsageError
 from gridctl.result import Report
 from gridctl.trace import diagnose as diag
 from gridctl.trace.proxy import Proxy
 from gridctl.trace.record import Call
 from gridctl.trace.session import Plan, run
+
+ExitMode = Literal["child", "diagnosis"]
 
 
 @dataclass
@@ -29,6 +33,76 @@ class TraceOptions:
     timeout: float = 300.0
     idle_warn_s: float = 5.0
     json: bool = False
+    exit_code: ExitMode = "child"
+
+
+def trace_options(argv: list[str], env: Mapping[str, str], *, emulate: str | None, har: Path | None,
+                  listen: str | None, yes: bool, timeout: float, idle_warn_s: float, json: bool,
+                  exit_code: ExitMode) -> TraceOptions:
+    """The options of `gridctl trace`, checked (usage errors, exit 2), with the address to listen on."""
+    if not argv and listen is None:
+        raise UsageError("give a command after `--`, or --listen [HOST:]PORT to run the proxy alone")
+    if emulate is not None:
+        from gridctl.emulator.scenarios import SCENARIOS
+
+        if emulate not in SCENARIOS:
+            raise UsageError(f"unknown scenario {emulate!r}; `gridctl emulator list` shows them")
+    host, port = listen_address(listen, yes)
+    return TraceOptions(argv=argv, env=env, emulate=emulate, har=har, host=host, port=port, timeout=timeout,
+                        idle_warn_s=idle_warn_s, json=json, exit_code=exit_code)
+
+
+def listen_address(listen: str | None, yes: bool) -> tuple[str, int]:
+    """--listen as (host, port); a non-loopback host needs --yes or a yes on a terminal."""
+    if listen is None:
+        return "127.0.0.1", 0
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not is_loopback(host) and not yes and not _agreed(host):
+        raise UsageError(f"--listen {host}: not a loopback address; add --yes to confirm")
+    return host, port
+
+
+def _agreed(host: str) -> bool:
+    import typer
+
+    from gridctl.render.trace import listen_question
+
+    return sys.stdin.isatty() and typer.confirm(listen_question(host))
+
+
+def run_trace(opts: TraceOptions) -> tuple[Report, int | None, list[Call]]:
+    """trace() with its lines and closing summary on stderr; under --json the program's stdout goes to stderr too, so
+    stdout holds only the JSON document. A program that cannot start is a usage error."""
+    from gridctl.trace.session import ChildError
+
+    child_stdout: int | None = None
+    if opts.json:
+        try:
+            child_stdout = sys.stderr.fileno()
+        except (AttributeError, OSError, ValueError):  # a captured stderr (tests): the child's output is dropped
+            child_stdout = subprocess.DEVNULL
+    try:
+        report, code, calls = trace(opts, stderr_say, child_stdout)
+    except ChildError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot start the proxy on {opts.host}:{opts.port}: {exc.strerror or exc}") from None
+    if not opts.json:
+        from gridctl.render.trace import summary_lines
+
+        for line in summary_lines(report, calls, code):
+            stderr_say(line)
+    return report, code, calls
+
+
+def exit_status(opts: TraceOptions, diagnosis: int, child: int | None) -> int:
+    """The program's own exit code (like `time`), or gridctl's diagnosis with --exit-code diagnosis."""
+    if opts.exit_code == "diagnosis" or child is None:
+        return diagnosis
+    return child
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -25,7 +25,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from gridctl.errors import ConfigProblem, UsageError
 from gridctl.secrets import scrub
+from gridctl.settings import Settings
 from gridctl.target import Target
 from gridctl.watch.probe import probe_once
 from gridctl.watch.stats import Sample
@@ -239,3 +241,75 @@ def parse_listen(text: str) -> tuple[str, int]:
 def make_server(listen: str, state: ExporterState) -> ExporterServer:
     host, port = parse_listen(listen)
     return ExporterServer((host, port), state)
+
+
+@dataclass
+class Listening:
+    """A bound exporter: where it listens, and whether that is beyond this machine."""
+
+    server: ExporterServer
+    host: str
+    url: str
+    loopback: bool
+
+
+def target_maker(settings: Settings) -> Callable[[str, str], Target]:
+    """`/probe?instrument=..&api=..` -> the Target to probe: the other API's default host when the
+    base URL is the default one, the configured base URL otherwise."""
+    from gridctl import context, grid
+
+    def make_target(instrument: str, api: str) -> Target:
+        base = context.base_url_for(settings)
+        if api != (settings.api.value or "chat") and settings.base_url.source == "default":
+            base = f"{grid.MESSAGES_ROOT}/v1" if api == "messages" else grid.DEFAULT_BASE_URL
+        return Target(base_url=base, key=settings.key.value, model=instrument, api=api)
+
+    return make_target
+
+
+def open_exporter(settings: Settings, listen: str) -> Listening:
+    """Check the extra, the address and the key, then bind; usage (exit 2) and config (exit 3) errors."""
+    import ipaddress
+
+    from gridctl.findings import finding
+
+    if not available():
+        raise UsageError("the exporter needs prometheus_client: pip install 'gridctl[exporter]'")
+    try:
+        host, _port = parse_listen(listen)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not settings.key.value:
+        raise ConfigProblem(finding("config.no_key").message)
+    try:
+        server = make_server(listen, ExporterState(target_maker(settings), timeout_s=settings.timeout))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+    shown = f"[{host}]" if ":" in host else host
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    return Listening(server, host, f"http://{shown}:{server.server_port}", loopback)
+
+
+def serve_until_stopped(server: ExporterServer) -> None:
+    """Serve until Ctrl-C or SIGTERM (systemd, docker stop), then close cleanly."""
+    _stop_on_sigterm()
+    try:
+        server.serve_forever(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends the exporter like Ctrl-C: cleanly, exit 0."""
+    import signal
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
