@@ -67,8 +67,19 @@ def upstreams(env: Mapping[str, str], emulate_root: str | None) -> list[Upstream
     return out
 
 
-def child_env(env: Mapping[str, str], proxy: Proxy) -> dict[str, str]:
+# Keys an SDK refuses to start without. Under --emulate a program with none set would fail before
+# its first call (trace.no_calls for the wrong reason): the emulator's demo key stands in.
+DEMO_KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "THEGRID_API_KEY")
+
+
+def child_env(env: Mapping[str, str], proxy: Proxy, emulated: bool = False) -> dict[str, str]:
     new = dict(env)
+    if emulated:
+        from gridctl.emulator.scenarios import DEMO_KEY
+
+        for name in DEMO_KEY_VARS:
+            if not new.get(name):
+                new[name] = DEMO_KEY
     for up in proxy.upstreams.values():
         if up.env in (v for v, _ in SLOTS.values()):
             new[up.env] = proxy.base_for(up.slot)
@@ -95,7 +106,8 @@ def run(plan: Plan) -> tuple[list[Call], int | None]:
             _serve_until_interrupt()
             return list(proxy.calls), None
         try:
-            child = subprocess.Popen(plan.argv, env=child_env(plan.env, proxy), stdout=plan.stdout)
+            child = subprocess.Popen(plan.argv, env=child_env(plan.env, proxy, plan.emulate_root is not None),
+                                     stdout=plan.stdout)
         except OSError as exc:
             raise ChildError(f"cannot run {plan.argv[0]}: {exc.strerror or exc}") from None
         try:

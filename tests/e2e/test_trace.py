@@ -229,3 +229,14 @@ def test_client_hanging_up_mid_stream_is_a_downstream_cut(runs: dict[str, Future
     call = doc["calls"][0]
     assert call["client_gone"] and call["stream"]["events"] >= 1, run
     assert code_of(doc) == "trace.stream_cut_downstream"
+
+
+def test_emulated_program_without_a_key_gets_the_demo_key() -> None:
+    """Under --emulate, a program whose SDK refuses to start without OPENAI_API_KEY still makes its call."""
+    script = ("import openai; c = openai.OpenAI(max_retries=0, timeout=5); "
+              "print(c.chat.completions.create(model='text-prime', messages=[{'role': 'user', 'content': 'hi'}])"
+              ".choices[0].message.content)")
+    run = gridctl("trace", "--json", "--emulate", "healthy", "--", sys.executable, "-c", script, env=clean_env())
+    doc = run.json()
+    assert run.code == 0 and len(doc["calls"]) == 1 and doc["calls"][0]["status"] == 200, run
+    assert "pong" in run.err  # the program's own stdout, on stderr under --json
