@@ -288,3 +288,21 @@ def test_body_cut_by_the_upstream_counts_the_bytes() -> None:
     calls = [_call(1, 200, 100.0, upstream_cut=True, response_bytes=177, response_headers=[("content-length", "354")]),
              _call(2, 200, 100.5, raw_response=b"{}")]
     assert diag.report(calls, ["prog"], 0, {}).diagnosis is None and calls[0].findings[0].severity == "warning"
+
+
+def test_proxy_names_a_body_that_stalled_upstream_as_a_timeout_not_a_reset() -> None:
+    from tests.support.hostile import Hostile
+
+    with Hostile("trickle", interval=0.6) as srv:  # headers at once, then one byte per 0.6 s
+        ups = [Upstream("g", "THEGRID_BASE_URL", srv.base_url, srv.root_url, srv.root_url)]
+        with Proxy(ups, timeout=0.2).start() as proxy:  # each upstream read may wait 0.2 s
+            with pytest.raises(httpx.HTTPError):  # the client sees its connection dropped, as upstream's was
+                httpx.post(proxy.base_for("g") + "/chat/completions", json={"model": "text-prime"}, timeout=5)
+            assert proxy.calls[0].done.wait(5)
+    call = proxy.calls[0]
+    assert call.upstream_cut and call.cut_by is not None
+    diag.diagnose([call])
+    root = diag.root_cause(call)
+    assert root is not None and root.code == "net.no_response" and codes(call)[0] == root.code
+    assert root.message.endswith(f"The body stopped after {call.response_bytes} bytes of a chunked "
+                                             "body, before its last chunk.")
