@@ -88,12 +88,57 @@ def answer_findings(call: Call, idle_warn_ms: float = IDLE_WARN_MS) -> list[Find
     if call.stream is not None and call.status == 200:
         return _stream_findings(call, call.stream, idle_warn_ms)
     if call.upstream_cut:
-        return [finding("net.reset", "The answer's body was cut off by the upstream.")]
+        return [_cut_body(call)]
     body, ctype = call.raw_response, call.content_type.lower()
     jsonish = "json" in ctype or body[:1] in (b"{", b"[")
     if 200 <= call.status < 300 and not jsonish and not (body and "html" in ctype):
         return []  # a 2xx that is not meant to be JSON (an empty answer, a file): nothing to read into it
-    return classify_status(call.status, body, call.content_type, call.sdk_url)
+    return _hop_reading(call, classify_status(call.status, body, call.content_type, call.sdk_url))
+
+
+def _header(call: Call, name: str) -> str:
+    return next((v for k, v in call.response_headers if k.lower() == name), "")
+
+
+def _cut_body(call: Call) -> Finding:
+    """The upstream's body stopped short of what its headers promised: doctor's net.reset, with the byte
+    counts. The client saw its connection dropped too (the proxy mirrors the cut)."""
+    got, length = call.response_bytes, _header(call, "content-length")
+    if length.isdigit():
+        said = f"after {got} of the {length} bytes its Content-Length announced"
+    elif "chunked" in _header(call, "transfer-encoding").lower():
+        said = f"after {got} bytes of a chunked body, before its last chunk"
+    else:
+        said = f"after {got} bytes, before the body ended"
+    if call.cut_by is not None:  # a read timeout mid-body: the layer classify_exception named, with the count
+        return finding(call.cut_by.code, f"{call.cut_by.message} The body stopped {said}.", bytes_received=got)
+    cut = finding("net.reset", f"HTTP {call.status} arrived, then the upstream closed the connection {said}: "
+                  "something between the proxy and the server (or the server) cut the response.",
+                  bytes_received=got)
+    if length.isdigit():
+        cut.data["bytes_expected"] = int(length)
+    return cut
+
+
+def _signed_hop(call: Call) -> bool:
+    """Is this the second hop of a redirect whose URL carried The Grid's signed `token` (redacted, still there)?"""
+    from gridctl.probe.client import signed_redirect
+
+    return call.hop_of is not None and signed_redirect(call.upstream_url)
+
+
+def _hop_reading(call: Call, findings: list[Finding]) -> list[Finding]:
+    """doctor's reading: a 401/403 from a signed redirect's target rejects the token, not the key (the first
+    hop accepted the key), so no auth.* advice comes with it."""
+    if call.status not in (401, 403) or not _signed_hop(call):
+        return findings
+    said = next((f.message.split("The server said: ", 1)[1] for f in findings if "The server said: " in f.message), "")
+    parts = urlsplit(call.upstream_url)
+    where = f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
+    rejected = finding("http.redirect_rejected", f"HTTP {call.status} on the redirect target {where}, the signed "
+                       f"URL of call #{call.hop_of}'s 307, whose `token` is that hop's credential; the first hop "
+                       "accepted the key." + (f" The server said: {said}" if said else ""))
+    return [rejected] + [f for f in findings if not f.code.startswith("auth.")]
 
 
 def _stream_findings(call: Call, stream: StreamStats, idle_warn_ms: float) -> list[Finding]:
@@ -191,7 +236,10 @@ def _depth(call: Call, calls: Sequence[Call]) -> int:
 
 
 def _failed(call: Call) -> bool:
-    return call.upstream_error is not None or call.status is None or call.status in RETRYABLE
+    """Worth a retry: a retry that then works makes this attempt evidence, not the outcome. A rejected signed
+    redirect is one (a new call gets a fresh token), and so is a body the upstream cut."""
+    return (call.upstream_error is not None or call.status is None or call.status in RETRYABLE
+            or call.upstream_cut or (call.status in (401, 403) and _signed_hop(call)))
 
 
 def diagnose(calls: Sequence[Call], final: bool = True, idle_warn_ms: float = IDLE_WARN_MS) -> None:

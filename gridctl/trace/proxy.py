@@ -304,6 +304,10 @@ class _Handler(BaseHTTPRequestHandler):
         except (httpx.HTTPError, OSError) as exc:
             if isinstance(exc, httpx.HTTPError) and not self.server.proxy.stopping:
                 call.upstream_cut = True
+                if isinstance(exc, httpx.TimeoutException):  # not a close: name the layer, as doctor does
+                    from gridctl.probe.classify import classify_exception
+
+                    call.cut_by = classify_exception(exc)
             self._abort()
         finally:
             call.raw_response = bytes(captured)

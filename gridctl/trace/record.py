@@ -147,7 +147,8 @@ class Call:
     total_ms: float | None = None
     stream: StreamStats | None = None
     upstream_error: Finding | None = None
-    upstream_cut: bool = False    # the upstream closed a body mid-way
+    upstream_cut: bool = False    # the upstream's body stopped mid-way
+    cut_by: Finding | None = None  # what stopped it when it was not a close (a read timeout)
     client_gone: bool = False     # the client stopped reading before the upstream finished
     refused: Finding | None = None  # not forwarded: a look-alike host
     location: str | None = None   # the original Location of a redirect (redacted)

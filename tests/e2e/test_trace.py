@@ -53,6 +53,14 @@ CASES: dict[str, tuple[str, list[str], dict[str, str]]] = {
     "openai-incident": ("incident", PY + ["openai-sync"], {"CLIENT_RETRIES": "0"}),
     "openai-html-error": ("html-error", PY + ["openai-sync"], {"CLIENT_RETRIES": "0"}),
     "openai-stream-cut": ("stream-cut", PY + ["openai-stream"], {"CLIENT_RETRIES": "0"}),
+    "openai-redirect-token-expired": ("redirect-token-expired", PY + ["openai-sync"], {"CLIENT_RETRIES": "0"}),
+    "openai-cut-body": ("cut-body", PY + ["openai-sync"], {"CLIENT_RETRIES": "0"}),
+    "openai-slow-tokens": ("slow-tokens", PY + ["openai-stream"], {"CLIENT_TIMEOUT": "10"}),
+    "openai-usage-missing": ("usage-missing", PY + ["openai-sync"], {}),
+    "openai-maintenance": ("maintenance", PY + ["openai-sync"], {}),
+    "openai-degraded": ("degraded", PY + ["openai-sync"], {}),
+    "openai-instrument-no-tokens": ("instrument-no-tokens", PY + ["openai-sync"], {}),
+    "openai-instrument-no-tokens-max": ("instrument-no-tokens", PY + ["openai-sync"], {"CLIENT_MODEL": "text-max"}),
     "anthropic-healthy": ("healthy", PY + ["anthropic-all"], {}),
     "anthropic-async-no-credits": ("no-credits", PY + ["anthropic-async"], {}),
     "anthropic-stream-cut": ("stream-cut", PY + ["anthropic-stream"], {"CLIENT_RETRIES": "0"}),
@@ -71,7 +79,14 @@ if NODE:
 # Scenarios whose per-call diagnosis must equal doctor's.
 DOCTOR_MATCH = {name: case[0] for name, case in CASES.items()
                 if case[0] not in ("healthy", "stream-idle") and name not in ("curl-redirect-no-L", "retry-now")}
-DOCTOR_MATCH.update({"openai-healthy": "healthy", "anthropic-healthy": "healthy", "curl-redirect-L": "redirect"})
+DOCTOR_MATCH.update({"openai-healthy": "healthy", "anthropic-healthy": "healthy", "curl-redirect-L": "redirect",
+                     "openai-instrument-no-tokens-max": "instrument-no-tokens:text-max"})
+# Scenarios added to the emulator after trace was written: trace's exit code must be doctor's too.
+NEWER = ("openai-redirect-token-expired", "openai-cut-body", "openai-slow-tokens", "openai-usage-missing",
+         "openai-maintenance", "openai-degraded", "openai-instrument-no-tokens", "openai-instrument-no-tokens-max")
+# Scenarios where the API works (whatever the status page or the usage endpoint says): an ok call is ok.
+WORKS = ("openai-slow-tokens", "openai-usage-missing", "openai-maintenance", "openai-degraded",
+         "openai-instrument-no-tokens")
 
 
 def _trace(name: str) -> tuple[Run, str]:
@@ -83,8 +98,10 @@ def _trace(name: str) -> tuple[Run, str]:
     return run, har.read_text("utf-8") if har.exists() else ""
 
 
-def _doctor(scenario: str) -> Run:
-    extra = ["--stream"] if "stream" in scenario else []
+def _doctor(key: str) -> Run:
+    scenario, _, model = key.partition(":")  # "scenario[:instrument]"
+    extra = ["--stream"] if "stream" in scenario or scenario == "slow-tokens" else []
+    extra += ["--model", model] if model else []
     return gridctl("doctor", "--emulate", scenario, "--json", "--timeout", "3", *extra, env=clean_env(), timeout=60)
 
 
@@ -104,6 +121,11 @@ def traced(runs: dict[str, Future[Any]], name: str) -> tuple[Run, dict[str, Any]
 def live_lines(run: Run) -> list[str]:
     # The program's own unbuffered output shares stderr and may land mid-line: find the lines, not line starts.
     return re.findall(r"trace #\d+ .*", run.err)
+
+
+def program_err(run: Run) -> str:
+    """stderr with gridctl's live lines taken out: the program's own words, even where one landed mid-line."""
+    return re.sub(r"trace #\d+ .*\n?", "", run.err)
 
 
 def code_of(doc: dict[str, Any]) -> str | None:
@@ -182,7 +204,7 @@ def test_stream_cut_is_reported_for_sdk_streams(runs: dict[str, Future[Any]]) ->
         stream = doc["calls"][2]["stream"]
         assert stream["complete"] is True and stream["events"] >= 2, name
         assert doc["calls"][2]["timings_ms"]["ttft"] is not None and doc["ok"]
-        assert "reply pong pong pong" in run.err  # the program's own output, untouched (on stderr under --json)
+        assert "reply pong pong pong" in program_err(run)  # the program's own output, untouched (on stderr under --json)
 
 
 def test_mistakes_in_the_program_are_named_from_the_real_call(runs: dict[str, Future[Any]]) -> None:
@@ -240,3 +262,55 @@ def test_emulated_program_without_a_key_gets_the_demo_key() -> None:
     doc = run.json()
     assert run.code == 0 and len(doc["calls"]) == 1 and doc["calls"][0]["status"] == 200, run
     assert "pong" in run.err  # the program's own stdout, on stderr under --json
+@pytest.mark.parametrize("name", NEWER)
+def test_newer_scenarios_exit_as_doctor_does(runs: dict[str, Future[Any]], name: str) -> None:
+    run, doc, _ = traced(runs, name)
+    doctor = runs[f"doctor:{DOCTOR_MATCH[name]}"].result(timeout=600).json()
+    assert (code_of(doc), doc["exit_code"]) == (code_of(doctor), doctor["exit_code"]), run
+
+
+def test_rejected_signed_redirect_never_blames_the_key(runs: dict[str, Future[Any]]) -> None:
+    run, doc, _ = traced(runs, "openai-redirect-token-expired")
+    first, hop = doc["calls"]
+    assert (first["status"], hop["status"], hop["hop_of"]) == (307, 401, first["id"]), run
+    assert code_of(doc) == "http.redirect_rejected" and doc["exit_code"] == 4
+    assert "token expired" in doc["diagnosis"]["message"] and "Your key is fine" in doc["diagnosis"]["fix"]
+    assert not [f["code"] for c in doc["calls"] for f in c["findings"] if f["code"].startswith("auth.")]
+    assert "http.redirect_rejected" in live_lines(run)[-1] and "error AuthenticationError" in program_err(run)
+
+
+def test_body_cut_upstream_is_a_reset_with_byte_counts(runs: dict[str, Future[Any]]) -> None:
+    run, doc, _ = traced(runs, "openai-cut-body")
+    (call,) = doc["calls"]
+    assert code_of(doc) == "net.reset" and doc["exit_code"] == 9, run
+    counts = re.search(r"after (\d+) of the (\d+) bytes", doc["diagnosis"]["message"])
+    assert counts, doc["diagnosis"]
+    got, said = counts.groups()
+    headers = {k.lower(): v for k, v in call["response"]["headers"].items()}
+    assert int(got) == call["response"]["bytes"] < int(said) == int(headers["content-length"])
+    assert call["findings"][0]["data"] == {"bytes_received": int(got), "bytes_expected": int(said)}
+    assert "error APIConnectionError" in program_err(run)  # the client saw the cut too
+
+
+@pytest.mark.parametrize("name", WORKS)
+def test_calls_that_work_are_ok_whatever_else_the_scenario_says(runs: dict[str, Future[Any]], name: str) -> None:
+    run, doc, _ = traced(runs, name)
+    assert doc["ok"] and doc["exit_code"] == 0 and code_of(doc) is None, run
+    assert [c["status"] for c in doc["calls"]] == [200] and "reply " in program_err(run)
+    assert not [f for c in doc["calls"] for f in c["findings"] if f["severity"] in ("error", "warning")], run
+
+
+def test_slow_tokens_stream_is_timed_not_faulted(runs: dict[str, Future[Any]]) -> None:
+    _, doc, _ = traced(runs, "openai-slow-tokens")
+    (call,) = doc["calls"]
+    assert call["stream"]["complete"] and call["stream"]["events"] >= 20
+    # The emulator's schedule starts when the request reaches it, after the proxy's clock starts: the first
+    # byte at 0.3 s, the first token 0.5 s later, then 19 more 50 ms apart. trace's own timings are lower-bounded.
+    timings = call["timings_ms"]
+    assert timings["ttfb"] >= 299.9 and timings["total"] >= 300 + 500 + 19 * 50 - 0.1, call
+
+
+def test_an_instrument_without_tokens_is_named(runs: dict[str, Future[Any]]) -> None:
+    _, doc, _ = traced(runs, "openai-instrument-no-tokens-max")
+    assert [(c["status"], c["model"]) for c in doc["calls"]] == [(402, "text-max")]
+    assert code_of(doc) == "balance.instrument_unavailable" and doc["exit_code"] == 5

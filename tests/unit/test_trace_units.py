@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from gridctl.emulator.server import Emulator, redact_credential, start
-from gridctl.findings import CATALOGUE
+from gridctl.findings import CATALOGUE, finding
 from gridctl.trace import diagnose as diag
 from gridctl.trace.main import is_loopback, parse_listen
 from gridctl.trace.proxy import Proxy, Upstream
@@ -233,3 +233,76 @@ def test_the_traced_command_is_shown_without_its_secrets() -> None:
     shown = " ".join(redact_argv(argv))
     assert KEY not in shown and "s3cr3t-tok" not in shown and "k-123456" not in shown
     assert "Bearer $THEGRID_API_KEY" in shown
+
+
+EXPIRED = b'{"error":{"message":"Redirect token expired","type":"invalid_request_error"}}'
+
+
+def test_signed_hop_rejected_is_the_token_not_the_key() -> None:
+    first = _call(1, 307, 100.0, location="https://gw.thegrid.ai/r?token=REDACTED", raw_response=b"")
+    hop = _call(2, 401, 100.01, hop_of=1, upstream_url="https://gw.thegrid.ai/r/v1/chat/completions?token=REDACTED",
+                raw_response=EXPIRED)
+    rep = diag.report([first, hop], ["prog"], 0, {})
+    assert codes(hop) == ["http.redirect_rejected"] and rep.diagnosis is not None
+    assert rep.diagnosis.code == "http.redirect_rejected" and rep.exit_override is None
+    assert "Redirect token expired" in rep.diagnosis.message and "token=" not in rep.diagnosis.message
+    assert "call #1's 307" in rep.diagnosis.message
+    # the same 401 on a hop without a signed token, and on a first hop, is about the key
+    plain = _call(2, 401, 100.01, hop_of=1, upstream_url="https://api.thegrid.ai/r/v1/chat/completions",
+                  raw_response=EXPIRED)
+    diag.diagnose([first, plain])
+    assert codes(plain)[0] == "auth.rejected"
+    direct = _call(1, 401, 100.0, raw_response=EXPIRED)
+    diag.diagnose([direct])
+    assert codes(direct)[0] == "auth.rejected"
+
+
+def test_retry_after_a_rejected_token_that_works_is_ok() -> None:
+    signed = "https://gw.thegrid.ai/r/v1/chat/completions?token=REDACTED"
+    calls = [_call(1, 307, 100.0, location=signed, raw_response=b""),
+             _call(2, 401, 100.01, hop_of=1, upstream_url=signed, raw_response=EXPIRED),
+             _call(3, 307, 100.05, location=signed, raw_response=b""),
+             _call(4, 200, 100.06, hop_of=3, upstream_url=signed, raw_response=b"{}")]
+    rep = diag.report(calls, ["prog"], 0, {})
+    assert rep.diagnosis is None and calls[1].findings[0].severity == "warning"
+    assert calls[2].notes == ["retry of #2 after 30 ms"]  # #2 ended at 100.02
+
+
+def test_body_cut_by_the_upstream_counts_the_bytes() -> None:
+    cut = _call(1, 200, 100.0, upstream_cut=True, response_bytes=177, raw_response=b'{"id":"x","cho',
+                response_headers=[("content-type", "application/json"), ("content-length", "354")])
+    rep = diag.report([cut], ["prog"], 0, {})
+    assert rep.diagnosis is not None and rep.diagnosis.code == "net.reset"
+    assert "after 177 of the 354 bytes its Content-Length announced" in rep.diagnosis.message
+    assert rep.diagnosis.data == {"bytes_received": 177, "bytes_expected": 354}
+    chunked = _call(1, 200, 100.0, upstream_cut=True, response_bytes=40,
+                    response_headers=[("Transfer-Encoding", "chunked")])
+    diag.diagnose([chunked])
+    assert "after 40 bytes of a chunked body, before its last chunk" in chunked.findings[0].message
+    stalled = _call(1, 200, 100.0, upstream_cut=True, response_bytes=10, response_headers=[("content-length", "99")],
+                    cut_by=finding("net.no_response", "No more bytes came."))
+    diag.diagnose([stalled])
+    assert codes(stalled) == ["net.no_response"]
+    assert stalled.findings[0].message.endswith("The body stopped after 10 of the 99 bytes its Content-Length announced.")
+    # a client that retries a cut body and then gets its answer: the cut attempt is evidence
+    calls = [_call(1, 200, 100.0, upstream_cut=True, response_bytes=177, response_headers=[("content-length", "354")]),
+             _call(2, 200, 100.5, raw_response=b"{}")]
+    assert diag.report(calls, ["prog"], 0, {}).diagnosis is None and calls[0].findings[0].severity == "warning"
+
+
+def test_proxy_names_a_body_that_stalled_upstream_as_a_timeout_not_a_reset() -> None:
+    from tests.support.hostile import Hostile
+
+    with Hostile("trickle", interval=0.6) as srv:  # headers at once, then one byte per 0.6 s
+        ups = [Upstream("g", "THEGRID_BASE_URL", srv.base_url, srv.root_url, srv.root_url)]
+        with Proxy(ups, timeout=0.2).start() as proxy:  # each upstream read may wait 0.2 s
+            with pytest.raises(httpx.HTTPError):  # the client sees its connection dropped, as upstream's was
+                httpx.post(proxy.base_for("g") + "/chat/completions", json={"model": "text-prime"}, timeout=5)
+            assert proxy.calls[0].done.wait(5)
+    call = proxy.calls[0]
+    assert call.upstream_cut and call.cut_by is not None
+    diag.diagnose([call])
+    root = diag.root_cause(call)
+    assert root is not None and root.code == "net.no_response" and codes(call)[0] == root.code
+    assert root.message.endswith(f"The body stopped after {call.response_bytes} bytes of a chunked "
+                                             "body, before its last chunk.")

@@ -15,6 +15,7 @@ KEY = os.environ["CLIENT_KEY"]
 MSG: list = [{"role": "user", "content": "ping"}]  # type: ignore[type-arg]
 RETRIES = int(os.environ.get("CLIENT_RETRIES", "2"))
 TIMEOUT = float(os.environ.get("CLIENT_TIMEOUT", "2"))
+MODEL = os.environ.get("CLIENT_MODEL", "text-prime")  # the instrument the sync and stream modes ask for
 
 
 def oai(base_suffix: str = "", **kw: object) -> Any:
@@ -29,9 +30,9 @@ def main(mode: str) -> str:
         sdk = mode.removesuffix("-all")
         return " ".join(main(f"{sdk}-{kind}") for kind in ("sync", "async", "stream"))
     if mode == "openai-sync":
-        return oai().chat.completions.create(model="text-prime", messages=MSG).choices[0].message.content or ""
+        return oai().chat.completions.create(model=MODEL, messages=MSG).choices[0].message.content or ""
     if mode == "openai-stream":
-        chunks = oai().chat.completions.create(model="text-prime", messages=MSG, stream=True)
+        chunks = oai().chat.completions.create(model=MODEL, messages=MSG, stream=True)
         return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     if mode == "openai-async":
         import openai
