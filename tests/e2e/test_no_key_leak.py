@@ -52,14 +52,22 @@ class Evidence:
         yield from self.files.items()
 
 
+# Every scenario runs once with human output, -v on stderr and a JSON report file; these also run with
+# --json on stdout and a Markdown report (the JSON document's values are scrubbed one way for all scenarios:
+# a subset that answers in every shape, 2xx, 4xx, redirects, HTML, streams, keeps the suite's time down).
+BOTH_FORMS = frozenset({"healthy", "bad-key", "no-credits", "redirect", "redirect-token-expired", "html-error",
+                        "stream-cut", "incident", "hang"})
+
+
 def scenario_job(scenario: str, folder: Path) -> Callable[[], Evidence]:
     def job() -> Evidence:
         ev = Evidence()
         with start(scenario) as emu:
             env = emu_env(emu, CANARY)
             md, js = folder / f"{scenario}.md", folder / f"{scenario}.json"
-            ev.runs.append(gridctl("doctor", "-v", "--stream", *FAST, "--report", str(md), env=env))
-            ev.runs.append(gridctl("doctor", "--json", *FAST, "--report", str(js), env=env))
+            ev.runs.append(gridctl("doctor", "-v", "--stream", *FAST, "--report", str(js), env=env))
+            if scenario in BOTH_FORMS:
+                ev.runs.append(gridctl("doctor", "--json", *FAST, "--report", str(md), env=env))
             ev.files = {str(p): p.read_text(encoding="utf-8") for p in (md, js) if p.exists()}
             ev.received = [{**r["headers"], ":path": r["path"]} for r in emu.requests]
         return ev
@@ -140,7 +148,7 @@ def assert_ran(ev: Evidence) -> None:
 def test_no_leak_in_any_scenario(evidence: dict[str, Future[Evidence]], scenario: str) -> None:
     ev = evidence[scenario].result()
     assert_ran(ev)
-    assert len(ev.files) == 2  # both reports were written, and searched
+    assert len(ev.files) == (2 if scenario in BOTH_FORMS else 1)  # every report written was searched
     assert any(h.get("authorization") == redact_credential(f"Bearer {CANARY}") for h in ev.received)  # the canary was in use
     assert_clean(ev, CANARY)
 
