@@ -44,20 +44,28 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run gridctl; parser errors become one line (and the error envelope under --json)."""
+def main(argv: list[str] | None = None, *, embedded: bool | None = None) -> None:
+    """Run gridctl; parser errors become one line (and the error envelope under --json).
+
+    `embedded` (default: True when argv is given): gridctl runs inside someone else's process (a test,
+    a wrapper), which keeps its own Ctrl-C handler and gets SystemExit, never a hard exit. The console
+    script and `python -m gridctl` own the process.
+    """
+    from gridctl.startup import hard_exit, harden, internal_error
+
     args = sys.argv[1:] if argv is None else argv
+    owner = not (argv is not None if embedded is None else embedded)
     if args in ([], ["--help"], ["-h"]) and not any(k.endswith("_COMPLETE") for k in os.environ):
         from gridctl.render import fasthelp
 
         if fasthelp.show(list(COMMANDS)):  # the top-level help without typer (bench: --help)
             sys.exit(0)
-    _harden(args)
+    harden(args, owner)
     try:
         app = load(_wanted(args))  # a Ctrl-C while the command's modules load: exit 130, no traceback
         import typer
     except KeyboardInterrupt:
-        _exit(130)
+        hard_exit(130, owner)
         raise  # unreachable: _exit always exits
 
     from gridctl.report import closed_pipe, flush_stdout
@@ -74,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         # The parser's errors: typer vendors click's exception classes (older typer used click's),
         # so they are recognised by their interface, as typer's own rich_utils does.
         if not (hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)):
-            _internal_error(exc, verbose="-v" in args or "--verbose" in args)
+            internal_error(exc, verbose="-v" in args or "--verbose" in args)
         if exc.__class__.__name__ == "NoArgsIsHelpError":
             exc.show()
             sys.exit(0)
@@ -88,60 +96,7 @@ def main(argv: list[str] | None = None) -> None:
             write_json(error_envelope(command, exc.exit_code, message), out)
         error_line(parser_error(message, command), out)
         code = exc.exit_code
-    _exit(code if isinstance(code, int) else 0)
-
-
-def _harden(args: list[str]) -> None:
-    """Before anything can be printed: know every secret, survive any output encoding, own Ctrl-C."""
-    from gridctl import grid
-    from gridctl.secrets import register, register_argv
-
-    # A usage error echoes the argument it rejects (`--timeout $THEGRID_API_KEY`): every key from the
-    # environment, and anything key-shaped on the command line, is known to scrub() before click speaks.
-    for name in (grid.ENV_API_KEY, grid.ENV_LEGACY_KEY, *(n for n in grid.SDK_ENV_VARS if "KEY" in n or "TOKEN" in n)):
-        register(os.environ.get(name))
-    register_argv(args)
-    from gridctl.report import harden_streams
-
-    harden_streams()
-    if _is_main_program():
-        from gridctl import interrupt
-
-        interrupt.install()
-
-
-def _exit(code: int) -> None:
-    """Exit now, even when worker threads are still blocked in a socket read after Ctrl-C or a
-    deadline: interpreter shutdown would join them and run past the budget."""
-    import threading
-
-    if any(t is not threading.current_thread() and t.is_alive() and not t.daemon for t in threading.enumerate()) \
-            and threading.current_thread() is threading.main_thread() and _is_main_program():
-        from gridctl.report import flush_all
-
-        flush_all()
-        os._exit(code)
-    sys.exit(code)
-
-
-def _is_main_program() -> bool:
-    # In-process callers (tests) get SystemExit, never a hard exit.
-    return "pytest" not in sys.modules
-
-
-def _internal_error(exc: BaseException, verbose: bool) -> None:
-    """A bug outside any command's guard: one line, exit 1; the traceback only with -v."""
-    import traceback
-
-    from gridctl.render.errors import internal_error
-    from gridctl.report import Output, error_line
-    from gridctl.secrets import scrub
-    from gridctl.textsafe import clean
-
-    if verbose:
-        sys.stderr.write(clean(scrub(traceback.format_exc())))
-    error_line(internal_error(exc), Output())
-    sys.exit(1)
+    hard_exit(code if isinstance(code, int) else 0, owner)
 
 
 _SUBCOMMAND_WORDS = set(COMMANDS) | {"lint", "login", "logout", "status", "serve", "list", "token"}
