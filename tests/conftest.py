@@ -20,6 +20,16 @@ import pytest
 from gridctl import grid
 from gridctl.emulator.server import Emulator, start
 
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile gridctl's bytecode once per run. Machines that set PYTHONDONTWRITEBYTECODE (this one does)
+    never cache it, so each of the suite's ~200 `python -m gridctl` subprocesses would compile the package
+    from source again: about 80 ms of CPU each, a tenth of the suite on 2 cores. Up-to-date files are skipped."""
+    import compileall
+
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "gridctl"), quiet=1)
+
+
 # --- 1. isolation from the user's machine (autouse) ------------------------------------------
 
 # Variables gridctl (or the SDKs and httpx underneath it) read; none may leak in from the shell.
