@@ -404,3 +404,43 @@ def keyring_fix(key_source: str, config_dir: Path, profile: str) -> str:
                 "0600). A keyring would keep it encrypted; THEGRID_API_KEY suits CI best.")
     return ("Set THEGRID_API_KEY in the environment (the way for CI), or `gridctl auth login --insecure-storage` "
             "to keep the key in a 0600 plain-text file.")
+
+
+# What is shown of a request or an answer (trace's records and HAR, the -v log): one list of the header
+# and query names that carry credentials, and one way to show them, for every place that prints them.
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "cookie", "set-cookie",
+                            "x-consumption-key", "api-key", "anthropic-api-key"})
+# `token` is The Grid's signed redirect: the credential of the 307's second hop.
+SECRET_QUERY = frozenset({"token", "key", "api_key", "apikey", "access_token", "sig", "signature",
+                          "x-amz-signature", "x-goog-signature"})
+REDACTED = "REDACTED"
+
+
+def redact_header(name: str, value: str) -> str:
+    """A header value fit to show: a credential becomes its scheme plus the key's fingerprint."""
+    if name.lower() not in SECRET_HEADERS:
+        return scrub(value)
+    scheme, _, rest = value.strip().partition(" ")
+    if rest and scheme.lower() in ("bearer", "basic", "token"):
+        register(rest.strip())
+        return f"{scheme} {fingerprint(rest)}"
+    register(value.strip())
+    return fingerprint(value)
+
+
+def redact_url(url: str) -> str:
+    """The URL with signed tokens and keys in its query replaced; an unparseable one loses its query."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return scrub(url.split("?", 1)[0] + ("?…" if "?" in url else ""))
+    if not any(k.lower() in SECRET_QUERY for k, _ in query):
+        return scrub(url)
+    for k, v in query:
+        if k.lower() in SECRET_QUERY:
+            register(v)
+    clean = [(k, REDACTED if k.lower() in SECRET_QUERY else v) for k, v in query]
+    return scrub(urlunsplit(parts._replace(query=urlencode(clean, safe="/:"))))

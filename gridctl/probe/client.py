@@ -20,6 +20,7 @@ from gridctl import grid
 from gridctl.findings import Finding, finding
 from gridctl.probe import httplog
 from gridctl.probe.classify import classify_exception, classify_status, parse_json
+from gridctl.secrets import redact_url
 
 RETRY_STATUSES = (402, 429, 500, 502, 503, 504)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -266,7 +267,7 @@ class Net:
                 if httplog.enabled():
                     self.log("*", f"{'via proxy ' + proxy if proxy else 'direct'}; time budget left "
                                   f"{self.deadline.remaining():.2f} s")
-                    self.log(">", f"{method} {httplog.redact_url(current)}")
+                    self.log(">", f"{method} {redact_url(current)}")
                     httplog.headers(">", request.headers.items())
                 response = self.client.send(request, stream=True)
             except httpx.HTTPError as exc:
@@ -316,7 +317,7 @@ class Net:
                     out.hop, out.signed_hop = out.hop + 1, signed_redirect(target)
                     note = _redirect_note(auth is not None, may_carry_key(url, target), out.signed_hop)
                     stripped = auth is not None and (out.signed_hop or not may_carry_key(url, target))
-                    self.log("*", f"redirect {response.status_code} to {httplog.redact_url(target)}"
+                    self.log("*", f"redirect {response.status_code} to {redact_url(target)}"
                                   f"{'; the key is not sent there' if stripped else ''}")
                     out.findings.append(finding("http.redirect", f"HTTP {response.status_code} to "
                                                 f"{_short(target)}.{note}"))

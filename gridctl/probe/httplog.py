@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "cookie", "set-cookie",
-                            "api-key", "anthropic-api-key"})
-SECRET_PARAMS = frozenset({"token", "signature", "sig", "key", "api_key", "x-amz-signature", "x-goog-signature"})
+from gridctl.secrets import redact_header, redact_url
+
 _sink: Callable[[str], None] | None = None
 
 
@@ -47,29 +45,6 @@ def emit(mark: str, text: str) -> None:
 
     for line in text.splitlines() or [""]:
         _sink(scrub(f"{mark} {line}".rstrip()))
-
-
-def redact_url(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-    except ValueError:
-        return url.split("?", 1)[0] + ("?…" if "?" in url else "")
-    if not query:
-        return url
-    clean = [(k, "REDACTED" if k.lower() in SECRET_PARAMS else v) for k, v in query]
-    return urlunsplit(parts._replace(query=urlencode(clean, safe="/:")))
-
-
-def redact_header(name: str, value: str) -> str:
-    if name.lower() not in SECRET_HEADERS:
-        return value
-    from gridctl.secrets import fingerprint
-
-    scheme, _, rest = value.partition(" ")
-    if rest and scheme.lower() in ("bearer", "basic", "token"):
-        return f"{scheme} {fingerprint(rest)}"
-    return fingerprint(value)
 
 
 def headers(mark: str, items: Iterable[tuple[str, str]]) -> None:

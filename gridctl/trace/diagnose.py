@@ -14,7 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 from gridctl.doctor.diagnose import URL_404_CAUSES
 from gridctl.findings import ERROR, WARNING, ExitCode, Finding, finding
 from gridctl.result import CheckResult, Report
-from gridctl.trace.record import Call, StreamStats, redact_url
+from gridctl.secrets import redact_url
+from gridctl.trace.record import Call, StreamStats
 
 ENDPOINTS = ("/chat/completions", "/messages", "/models", "/completions", "/embeddings", "/responses")
 RETRYABLE = (402, 408, 409, 429, 500, 502, 503, 504)

@@ -23,7 +23,8 @@ from urllib.parse import urljoin, urlsplit
 from gridctl import grid
 from gridctl.findings import Finding
 from gridctl.loopback import TrackedServer
-from gridctl.trace.record import CAPTURE_CAP, Call, StreamStats, redact_body, redact_header, redact_url
+from gridctl.secrets import redact_header, redact_url
+from gridctl.trace.record import CAPTURE_CAP, Call, StreamStats, redact_body
 
 PREFIX = "/_g/"
 MAX_CONNECTIONS = 256

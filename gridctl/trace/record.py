@@ -12,52 +12,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from gridctl.findings import ExitCode, Finding
-from gridctl.secrets import fingerprint, register, scrub
+from gridctl.secrets import REDACTED, SECRET_QUERY, redact_url, register, scrub
 
 CAPTURE_CAP = 16 * 1024  # bytes of each request and response body kept for diagnosis and HAR (a long
 # --listen session keeps every call: ~64 KB each at most)
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "cookie", "set-cookie",
-                            "x-consumption-key", "api-key"})
-SECRET_QUERY = frozenset({"token", "key", "api_key", "apikey", "access_token", "sig", "signature"})
-REDACTED = "REDACTED"
 _BODY_SECRET = re.compile(r'("(?:api_?key|apiKey|token|access_token|password|secret|authorization)"\s*:\s*")'
                           r'([^"\\]{4,})(")', re.IGNORECASE)
 # A signed URL quoted in a body (The Grid's "You are being redirected" page names the Location).
-_QUERY_SECRET = re.compile(r"([?&](?:amp;)?(?:token|key|api_key|apikey|access_token|sig|signature)=)([^&\s\"'<>]+)",
-                           re.IGNORECASE)
+_QUERY_SECRET = re.compile(r"([?&](?:amp;)?(?:" + "|".join(map(re.escape, sorted(SECRET_QUERY))) +
+                           r")=)([^&\s\"'<>]+)", re.IGNORECASE)
 _TAIL = 96  # bytes of the previous chunk kept so a marker split across chunks is still seen
 _FINISH = re.compile(rb'"(?:finish_reason|stop_reason)"\s*:\s*"[a-z_]+"')
-
-
-def redact_header(name: str, value: str) -> str:
-    """A header value fit to show: a credential becomes its scheme plus the key's fingerprint."""
-    if name.lower() not in SECRET_HEADERS:
-        return scrub(value)
-    scheme, _, rest = value.strip().partition(" ")
-    if rest and scheme.lower() in ("bearer", "basic", "token"):
-        register(rest.strip())
-        return f"{scheme} {fingerprint(rest)}"
-    register(value.strip())
-    return fingerprint(value)
-
-
-def redact_url(url: str) -> str:
-    """The URL with signed tokens and keys in its query replaced (the 307's token is a credential)."""
-    try:
-        parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-    except ValueError:
-        return scrub(url)
-    if not any(k.lower() in SECRET_QUERY for k, _ in query):
-        return scrub(url)
-    for k, v in query:
-        if k.lower() in SECRET_QUERY:
-            register(v)
-    clean = [(k, REDACTED if k.lower() in SECRET_QUERY else v) for k, v in query]
-    return scrub(urlunsplit(parts._replace(query=urlencode(clean, safe="/:"))))
 
 
 def redact_body(data: bytes) -> str:

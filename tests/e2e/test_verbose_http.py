@@ -9,6 +9,7 @@ import pytest
 
 from gridctl.emulator.server import Emulator
 from gridctl.probe import httplog
+from gridctl.secrets import redact_header, redact_url
 from tests.support.cli import emu_env, invoke
 
 pytestmark = pytest.mark.e2e
@@ -52,10 +53,10 @@ def test_without_v_nothing_is_logged(healthy_emulator: Emulator) -> None:
     ("content-type", "application/json", "application/json"),
 ])
 def test_redact_header(name: str, value: str, shown: str) -> None:
-    assert httplog.redact_header(name, value) == shown
+    assert redact_header(name, value) == shown
 
 
 def test_redact_url_keeps_everything_but_the_credential() -> None:
     url = "https://grid-files.example/r/v1/x?token=s3cr3t-abcdef&expires=99&Signature=zz"
-    red = httplog.redact_url(url)
+    red = redact_url(url)
     assert "s3cr3t" not in red and "zz" not in red and "expires=99" in red and red.startswith("https://grid-files")
