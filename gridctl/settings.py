@@ -233,8 +233,7 @@ def from_env(flags: Flags, env: Mapping[str, str] | None = None, stdin_key: str 
         secrets.register(flags.api_key)
     if stdin_key:
         secrets.register(stdin_key)
-    for name in (grid.ENV_API_KEY, grid.ENV_LEGACY_KEY, "OPENAI_API_KEY", "ANTHROPIC_API_KEY",
-                 "ANTHROPIC_AUTH_TOKEN"):
+    for name in grid.KEY_ENV_VARS:
         secrets.register(environ.get(name))
     return Settings(flags=flags, env=environ, stdin_key=stdin_key)
 

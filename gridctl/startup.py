@@ -20,7 +20,7 @@ def harden(args: list[str], owner: bool) -> None:
 
     # A usage error echoes the argument it rejects (`--timeout $THEGRID_API_KEY`): every key from the
     # environment, and anything key-shaped on the command line, is known to scrub() before click speaks.
-    for name in (grid.ENV_API_KEY, grid.ENV_LEGACY_KEY, *(n for n in grid.SDK_ENV_VARS if "KEY" in n or "TOKEN" in n)):
+    for name in grid.KEY_ENV_VARS:
         register(os.environ.get(name))
     register_argv(args)
     from gridctl.report import harden_streams
