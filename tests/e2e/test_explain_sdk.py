@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import Any
 
-import anthropic
-import openai
 import pytest
 
 from gridctl.emulator.scenarios import DEMO_KEY, SCENARIOS
@@ -66,6 +64,8 @@ def emulators() -> Iterator[dict[str, Emulator]]:
 
 
 def _openai_call(emu: Emulator) -> str | None:
+    import openai  # here, not at collection: every xdist worker collects every file (the SDKs cost ~2.5 s)
+
     client = openai.OpenAI(base_url=emu.base_url, api_key=DEMO_KEY, max_retries=0, timeout=SDK_TIMEOUT)
     try:
         client.chat.completions.create(model="text-prime", messages=PING)
@@ -75,6 +75,8 @@ def _openai_call(emu: Emulator) -> str | None:
 
 
 def _anthropic_call(emu: Emulator) -> str | None:
+    import anthropic
+
     client = anthropic.Anthropic(base_url=emu.root_url, api_key=DEMO_KEY, max_retries=0, timeout=SDK_TIMEOUT)
     try:
         client.messages.create(model="text-prime", max_tokens=16, messages=PING)
