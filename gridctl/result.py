@@ -148,3 +148,12 @@ def request_ids_of(checks: Iterable[CheckResult | None]) -> list[str]:
             if rid not in out:
                 out.append(rid)
     return out
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a round of concurrent work (doctor's steps, a sweep of instruments): carries the
+    results by name, the finished ones as they came and the others as `run.interrupted`."""
+
+    def __init__(self, checks: dict[str, CheckResult]) -> None:
+        super().__init__("interrupted")
+        self.checks = checks

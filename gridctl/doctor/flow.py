@@ -22,7 +22,7 @@ from gridctl.lint.header import header_for, lint_header
 from gridctl.lint.model import lint_model
 from gridctl.lint.url import lint_url
 from gridctl.probe.client import Deadline, Net
-from gridctl.result import SKIP, CheckResult, Report, Timer, request_ids_of
+from gridctl.result import SKIP, CheckResult, Interrupted, Report, Timer, request_ids_of
 from gridctl.settings import Settings
 from gridctl.target import Target
 
@@ -175,14 +175,6 @@ def _parallel(jobs: dict[str, Callable[[], CheckResult]], deadline: Deadline,
     if stopped:
         raise Interrupted(out)
     return out
-
-
-class Interrupted(Exception):
-    """Ctrl-C during a round of steps: carries the steps' results, finished or interrupted."""
-
-    def __init__(self, checks: dict[str, CheckResult]) -> None:
-        super().__init__("interrupted")
-        self.checks = checks
 
 
 def _step_done(on_step: Callable[[str], None], name: str, _future: object) -> None:

@@ -148,7 +148,7 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith(USAGE) and self.command == "GET":
             return self._usage(path[len(USAGE):])
         self.t_start = time.perf_counter()  # server-side timing of the receipt starts here
-        if sc.hang:
+        if sc.hang and (sc.fail_instruments is None or _instrument_of(body) in sc.fail_instruments):
             emu.wait(None)
             return self._drop()
         if sc.reset:
@@ -409,3 +409,13 @@ def _carries_content(event: bytes) -> bool:
     choices = doc.get("choices") or [{}]
     delta = choices[0].get("delta") if isinstance(choices[0], dict) else None
     return isinstance(delta, dict) and bool(delta.get("content") or delta.get("tool_calls"))
+
+
+def _instrument_of(body: bytes) -> str | None:
+    """The `model` a request body names, or None (not JSON, not an object)."""
+    try:
+        req = json.loads(body)
+    except ValueError:
+        return None
+    model = req.get("model") if isinstance(req, dict) else None
+    return model if isinstance(model, str) else None

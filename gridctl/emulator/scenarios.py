@@ -78,8 +78,8 @@ class Scenario:
     # Every key is rejected (Trading key, revoked key...).
     reject_all_keys: bool = False
     # Inference failure after auth and validation: status, `{"errors":{"detail"}}` text
-    # (`{instrument}` is filled in), which instruments (None = all), and only for the
-    # first N inference requests of the emulator instance (None = always).
+    # (`{instrument}` is filled in), which instruments (None = all; it narrows `hang` too), and
+    # only for the first N inference requests of the emulator instance (None = always).
     fail_status: int | None = None
     fail_detail: str = ""
     fail_instruments: frozenset[str] | None = None

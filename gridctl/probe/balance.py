@@ -15,7 +15,7 @@ from gridctl import grid
 from gridctl.findings import finding
 from gridctl.probe.client import Net
 from gridctl.probe.ping import ping
-from gridctl.result import CheckResult, PingEvidence, Timer
+from gridctl.result import CheckResult, Interrupted, PingEvidence, Timer
 from gridctl.target import Target
 
 
@@ -24,17 +24,56 @@ def probe_instruments(net: Net, target: Target, models: Sequence[str], retry: bo
     """Ping each instrument concurrently (one client, one deadline); results in the order given.
 
     `known`: instruments already pinged (reused, not sent again); retry=False: one request each.
+    Ctrl-C raises Interrupted with every instrument's result: the answers that came in, and
+    `run.interrupted` for the ones still waiting.
     """
+    timer = Timer()
     known = known or {}
     todo = [m for m in models if m not in known]
     # Not `with`: leaving it joins the workers, so a Ctrl-C would wait for every probe to time out.
     pool = ThreadPoolExecutor(max_workers=min(9, max(1, len(todo))), thread_name_prefix="gridctl-probe")
+    futures = {m: pool.submit(ping, net, replace(target, model=m), retry) for m in todo}
     try:
-        fresh = dict(zip(todo, pool.map(lambda m: ping(net, replace(target, model=m), retry=retry), todo),
-                         strict=True))
+        fresh = {m: fut.result() for m, fut in futures.items()}
+    except KeyboardInterrupt:
+        came = {m: fut.result() for m, fut in futures.items()
+                if fut.done() and not fut.cancelled() and fut.exception() is None}
+        raise Interrupted({m: known.get(m) or came.get(m) or _still_waiting(m, timer) for m in models}) from None
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return [known.get(m) or fresh[m] for m in models]
+
+
+def _still_waiting(model: str, timer: Timer) -> CheckResult:
+    stop = finding("run.interrupted", f"{model}: no answer yet when the run was interrupted.", model=model)
+    return CheckResult("ping", "Ping", [stop], data={"model": model, "summary": "interrupted"},
+                       duration_ms=timer.ms())
+
+
+def interrupted_sweep(names: Sequence[str], checks: dict[str, CheckResult]) -> CheckResult:
+    """balance after Ctrl-C: what each instrument answered so far, and no verdict. Credits or tokens is
+    read from every instrument's answer; from part of them it would be a guess."""
+    answered = [m for m in names if not _is_waiting(checks[m])]
+    waiting = [m for m in names if m not in answered]
+    rows = _rows(answered, [checks[m] for m in answered])
+    stop = finding("run.interrupted", f"Interrupted with {len(waiting)} of {len(names)} instruments still to "
+                   f"answer ({', '.join(waiting)}): no balance verdict from part of the instruments.")
+    data = {"instruments": rows, "waiting": waiting, "dashboard": grid.DASHBOARD_URL,
+            "summary": f"interrupted: {len(answered)}/{len(names)} instruments answered"}
+    return CheckResult("balance", "Balance", [stop], data=data)
+
+
+def _is_waiting(check: CheckResult) -> bool:
+    return any(f.code == "run.interrupted" for f in check.findings)
+
+
+def _rows(names: Sequence[str], results: Sequence[CheckResult]) -> list[dict[str, Any]]:
+    rows = []
+    for name, res in zip(names, results, strict=True):
+        ev = res.evidence or PingEvidence(status_code=None, model=name)  # a refused ping sent nothing
+        rows.append({"model": name, "status_code": ev.status_code, "attempts": res.data.get("attempts"),
+                     "request_id": ev.request_id})
+    return rows
 
 
 def sweep_after(first: CheckResult) -> dict[str, CheckResult]:
@@ -55,13 +94,11 @@ def check_balance(net: Net, target: Target, models: Sequence[str] | None = None,
         results = probe_instruments(net, target, names, retry=False, known=sweep_after(first))
     else:
         results = probe_instruments(net, target, names)
-    rows: list[dict[str, Any]] = []
+    rows = _rows(names, results)
     paid, unpaid, recovered, other = [], [], [], []
     for name, res in zip(names, results, strict=True):
-        ev = res.evidence or PingEvidence(status_code=None, model=name)  # a refused ping sent nothing
+        ev = res.evidence or PingEvidence(status_code=None, model=name)
         status, statuses = ev.status_code, ev.statuses
-        rows.append({"model": name, "status_code": status, "attempts": res.data.get("attempts"),
-                     "request_id": ev.request_id})
         if status == 402:
             unpaid.append(name)
         elif 402 in statuses and status is not None and 200 <= status < 300:

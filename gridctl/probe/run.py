@@ -7,7 +7,7 @@ from gridctl import context, grid
 from gridctl.errors import UsageError
 from gridctl.findings import ExitCode, finding
 from gridctl.lint.model import lint_model
-from gridctl.result import CheckResult, Report, Timer
+from gridctl.result import CheckResult, Interrupted, Report, Timer
 from gridctl.settings import Settings
 from gridctl.target import curl_command
 
@@ -21,11 +21,15 @@ def ping_report(settings: Settings, *, all_: bool = False, stream: bool = False,
 
     timer = Timer()
     tgt = context.target(settings)
+    stop = None
     with context.net(settings, retries=retries) as net:
         if all_:
             from gridctl.probe.balance import probe_instruments
 
-            checks = probe_instruments(net, tgt, grid.INSTRUMENTS)
+            try:
+                checks = probe_instruments(net, tgt, grid.INSTRUMENTS)
+            except Interrupted as exc:  # Ctrl-C: the instruments that answered, then the ones still waiting
+                checks, stop = list(exc.checks.values()), finding("run.interrupted")
         elif stream:
             from gridctl.probe.stream import check_stream
 
@@ -38,7 +42,7 @@ def ping_report(settings: Settings, *, all_: bool = False, stream: bool = False,
 
             checks.append(join(checks[0], fetch_receipt(net, tgt, str(checks[0].data["request_id"]))))
     checks = [with_model_hint(c) for c in checks]
-    return Report("ping", checks, target=settings.target(), duration_ms=timer.ms())
+    return Report("ping", checks, target=settings.target(), duration_ms=timer.ms(), diagnosis=stop)
 
 
 def curl_report(settings: Settings, *, stream: bool = False) -> Report:
@@ -59,9 +63,15 @@ def balance_report(settings: Settings, *, model_only: bool, retries: int) -> Rep
     refused = refuse(tgt, "balance", "Balance")
     if refused is not None:
         return Report("balance", [refused], target=settings.target())
+    stop = None
     with context.net(settings, retries=retries) as net:
-        check = check_balance(net, tgt, models)
-    return Report("balance", [check], target=settings.target(), duration_ms=timer.ms())
+        try:
+            check = check_balance(net, tgt, models)
+        except Interrupted as exc:  # Ctrl-C: what answered so far, no verdict
+            from gridctl.probe.balance import interrupted_sweep
+
+            check, stop = interrupted_sweep(models, exc.checks), finding("run.interrupted")
+    return Report("balance", [check], target=settings.target(), duration_ms=timer.ms(), diagnosis=stop)
 
 
 def status_report(settings: Settings) -> Report:

@@ -8,8 +8,9 @@ from gridctl.result import Report
 
 
 def balance(report: Report) -> Text:
-    rows = report.checks[0].data.get("instruments", []) if report.checks else []
-    footer = [f"{r['model']:16} {r['status_code'] or 'no answer'}" for r in rows]
+    data = report.checks[0].data if report.checks else {}
+    footer = [f"{r['model']:16} {r['status_code'] or 'no answer'}" for r in data.get("instruments", [])]
+    footer += [f"{model:16} interrupted" for model in data.get("waiting", [])]  # Ctrl-C came first
     return Text("gridctl balance", [*footer, f"Balances and Auto-Reload: {grid.DASHBOARD_URL}"])
 
 

@@ -13,12 +13,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gridctl.emulator.scenarios import MAX_INSTRUMENTS
 from gridctl.emulator.server import Emulator, start
+from gridctl.grid import INSTRUMENTS  # the nine a sweep probes
 from tests.support.cli import clean_env, emu_env, invoke
 
 pytestmark = pytest.mark.e2e
@@ -42,21 +45,37 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 # ---------------------------------------------------------------- Ctrl-C
 
 JSON_RUNS = (["doctor", "--json"], ["ping", "--all", "--json"], ["balance", "--json"], ["ping", "--json"])
+SWEEPS = (["ping", "--all", "--json"], ["balance", "--json"], ["ping", "--all"], ["balance", "--no-color"])
 
 
 @pytest.fixture(scope="module")
-def interrupted(hang: Emulator) -> dict[str, tuple[int, str, str]]:
+def partly_hung() -> Iterator[Emulator]:
+    """The three *-max instruments never answer; the six others answer at once."""
+    emu = start(scenario="hang")
+    emu.scenario = replace(emu.scenario, fail_instruments=MAX_INSTRUMENTS)
+    yield emu
+    emu.stop()
+
+
+def _chat_calls(emu: Emulator, since: int) -> int:
+    return sum("/chat/completions" in r["path"] for r in emu.requests[since:])
+
+
+@pytest.fixture(scope="module")
+def interrupted(hang: Emulator, partly_hung: Emulator) -> dict[str, tuple[int, str, str]]:
     """Every Ctrl-C case at once (started together, one wait): {name: (exit code, stdout, stderr)}."""
-    before = len(hang.requests)
+    before, before_partly = len(hang.requests), len(partly_hung.requests)
     runs = {" ".join(args): (_spawn([*args, "--timeout", "30"], emu_env(hang, KEY)), 1) for args in JSON_RUNS}
     runs["doctor human"] = (_spawn(["doctor", "--timeout", "30", "--no-color"], emu_env(hang, KEY)), 1)
     runs["doctor twice"] = (_spawn(["doctor", "--timeout", "30"], emu_env(hang, KEY)), 2)
+    for args in SWEEPS:
+        runs["partly " + " ".join(args)] = (_spawn([*args, "--timeout", "30"], emu_env(partly_hung, KEY)), 1)
     # Wait until every process is parked in its hanging requests (1 per doctor or ping, 9 per --all or
     # balance): a signal during interpreter start-up would test Python, not gridctl.
     expected = 1 + 9 + 9 + 1 + 1 + 1
     until = time.monotonic() + 20
-    while time.monotonic() < until and \
-            sum("/chat/completions" in r["path"] for r in hang.requests[before:]) < expected:
+    while time.monotonic() < until and (_chat_calls(hang, before) < expected or
+                                        _chat_calls(partly_hung, before_partly) < 9 * len(SWEEPS)):
         time.sleep(0.05)
     time.sleep(0.3)
     for proc, times in runs.values():
@@ -80,6 +99,54 @@ def test_ctrl_c_stops_at_once_with_a_valid_document(interrupted: dict[str, tuple
     assert doc["diagnosis"]["code"] == "run.interrupted"
     assert doc["duration_ms"] < 5000  # its own clock: stopped soon after the signal, not at the 30 s budget
     assert KEY not in out + err
+
+
+def test_an_interrupted_sweep_keeps_the_instruments_that_answered(
+        interrupted: dict[str, tuple[int, str, str]]) -> None:
+    code, out, err = interrupted["partly ping --all --json"]
+    assert code == 130, (out, err)
+    doc = json.loads(out)
+    assert doc["diagnosis"]["code"] == "run.interrupted" and doc["exit_code"] == 130
+    by_model = {c["data"]["model"]: c for c in doc["checks"]}
+    assert sorted(by_model) == sorted(INSTRUMENTS)
+    for model, check in by_model.items():
+        codes = [f["code"] for f in check["findings"]]
+        if model in MAX_INSTRUMENTS:
+            assert codes == ["run.interrupted"], check
+        else:  # answered before the Ctrl-C: kept as it came, with its request ID
+            assert check["data"]["status_code"] == 200 and "run.interrupted" not in codes, check
+            assert check["data"]["request_id"] in doc["request_ids"]
+
+
+def test_an_interrupted_balance_lists_the_answers_and_gives_no_verdict(
+        interrupted: dict[str, tuple[int, str, str]]) -> None:
+    code, out, err = interrupted["partly balance --json"]
+    assert code == 130, (out, err)
+    doc = json.loads(out)
+    (check,) = doc["checks"]
+    assert [f["code"] for f in check["findings"]] == ["run.interrupted"]  # no credits-or-tokens guess
+    assert sorted(check["data"]["waiting"]) == sorted(MAX_INSTRUMENTS)
+    assert {r["model"]: r["status_code"] for r in check["data"]["instruments"]} == \
+        {m: 200 for m in INSTRUMENTS if m not in MAX_INSTRUMENTS}
+
+
+def test_an_interrupted_sweep_prints_a_line_per_instrument(interrupted: dict[str, tuple[int, str, str]]) -> None:
+    code, out, err = interrupted["partly ping --all"]
+    assert code == 130 and "Traceback" not in err, (out, err)
+    lines = out.splitlines()
+    assert sorted(line.split()[1] for line in lines if line.startswith("ok ")) == \
+        sorted(m for m in INSTRUMENTS if m not in MAX_INSTRUMENTS)
+    assert sorted(line.rsplit("model=", 1)[1] for line in lines if line.startswith("fail run.interrupted")) == \
+        sorted(MAX_INSTRUMENTS)
+
+
+def test_an_interrupted_balance_shows_who_answered_and_who_was_still_waiting(
+        interrupted: dict[str, tuple[int, str, str]]) -> None:
+    code, out, err = interrupted["partly balance --no-color"]
+    assert code == 130 and "Traceback" not in err, (out, err)
+    rows = dict(line.split() for line in out.splitlines() if line.split() and line.split()[0] in INSTRUMENTS)
+    assert rows == {m: "interrupted" if m in MAX_INSTRUMENTS else "200" for m in INSTRUMENTS}
+    assert "no balance verdict" in out and "credits" not in out.lower()
 
 
 def test_doctor_interrupted_keeps_what_it_learned(interrupted: dict[str, tuple[int, str, str]]) -> None:
