@@ -129,3 +129,30 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     blocks = readme.split("```sh\n")
     assert any(block.split("\n```", 1)[0].strip() == ci_line.strip() for block in blocks[1:]), ci_line
     assert "pytest" in ci_line
+
+
+def test_the_console_script_owns_ctrl_c_before_the_cli_loads() -> None:
+    """The installed `gridctl` runs `gridctl.__main__:run`, which takes Ctrl-C before importing the CLI
+    (typer and all): a real SIGINT while the CLI's modules load exits 130 with no traceback."""
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["scripts"]
+    assert scripts["gridctl"] == "gridctl.__main__:run"
+    # What the generated console script does, with a SIGINT delivered while gridctl.cli is imported.
+    code = (
+        "import builtins, os, signal, sys, time\n"
+        "real = builtins.__import__\n"
+        "def hook(name, *args, **kwargs):\n"
+        "    if name == 'gridctl.cli':\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(5)\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = hook\n"
+        "sys.argv = ['gridctl', 'url', 'https://api.thegrid.ai/v1']\n"
+        "from gridctl.__main__ import run\n"
+        "sys.exit(run())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 130, proc
+    assert "Traceback" not in proc.stderr and "KeyboardInterrupt" not in proc.stderr, proc.stderr
+    assert proc.stdout == ""  # stopped before the command ran
