@@ -35,7 +35,8 @@ def summary_lines(report: Report, calls: Sequence[Call], child_code: int | None)
     by_code = Counter(next(f.code for f in c.findings if f.severity == ERROR) for c in failed)
     lines = [f"trace: {len(calls)} call{'s' if len(calls) != 1 else ''}, {len(failed)} failed"
              + (f" ({', '.join(f'{code} x{n}' for code, n in by_code.most_common())})" if by_code else "")
-             + ("" if child_code is None else f"; the program exited {child_code}")]
+             + ("" if child_code is None else f"; the program exited {child_code}")
+             + (f"; {n} earlier call(s) counted, not kept" if (n := report.extra.get("calls_not_kept")) else "")]
     cause: Finding | None = report.root_cause()
     if cause is not None:
         lines.append(f"trace: root cause: {cause.entry.title} ({cause.code}): {cause.message}")

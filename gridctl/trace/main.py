@@ -19,6 +19,8 @@ from gridctl.trace.proxy import Proxy
 from gridctl.trace.record import Call
 from gridctl.trace.session import Plan, run
 
+LIVE_WINDOW = 64  # the calls before a live line that its diagnosis reads
+
 ExitMode = Literal["child", "diagnosis"]
 
 
@@ -133,9 +135,12 @@ def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] 
     holder: list[Proxy] = []
 
     def on_call(call: Call) -> None:
+        # A live line reads the calls just before it (retries, redirect hops); diagnosing the whole session
+        # for each one grew with its length (260 ms of CPU per call after 2,000 calls).
         with lock:
-            done = [c for c in (holder[0].calls if holder else [call]) if c.done.is_set() or c is call]
-            diag.diagnose(done, final=False, idle_warn_ms=opts.idle_warn_s * 1000)
+            window = [c for c in (holder[0].recent(LIVE_WINDOW) if holder else []) if c.done.is_set() and c is not call]
+            diag.diagnose(sorted([*window, call], key=lambda c: c.id), final=False,
+                          idle_warn_ms=opts.idle_warn_s * 1000)
             say(call_line(call))
 
     def on_ready(proxy: Proxy, exports: dict[str, str]) -> None:
@@ -166,6 +171,8 @@ def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] 
     if opts.emulate:
         rep.extra["emulated"] = opts.emulate
     rep.extra["child_exit_code"] = code
+    if holder and holder[0].forgotten:
+        rep.extra["calls_not_kept"] = holder[0].forgotten  # the oldest, beyond MAX_KEPT
     if opts.har is not None:
         from gridctl.trace.har import write
 

@@ -28,6 +28,9 @@ from gridctl.trace.record import CAPTURE_CAP, Call, StreamStats, redact_body
 
 PREFIX = "/_g/"
 MAX_CONNECTIONS = 256
+# Calls kept for the report, --json and --har (about 11 KB each; bodies are capped): a long `--listen`
+# session keeps the latest ones and counts the rest, so its memory and its final diagnosis stay bounded.
+MAX_KEPT = 1000
 MAX_REQUEST_BODY = 32 * 1024 * 1024
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
                         "upgrade", "host", "content-length", "expect"})
@@ -70,6 +73,7 @@ class Proxy:
         self.default_slot = upstreams[0].slot
         self.on_call = on_call
         self.calls: list[Call] = []
+        self.forgotten = 0  # finished calls dropped to stay within MAX_KEPT, oldest first
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._hops: dict[int, tuple[str, str, bool, int]] = {}  # n -> (url, slot, same origin, call id)
@@ -168,7 +172,25 @@ class Proxy:
         with self._lock:
             call = Call(id=next(self._ids), **kw)
             self.calls.append(call)
+            if len(self.calls) > MAX_KEPT:
+                self._forget_oldest(len(self.calls) - MAX_KEPT)
         return call
+
+    def _forget_oldest(self, excess: int) -> None:
+        """Drop the oldest finished calls (under the lock); one still in flight stays until it ends."""
+        kept = []
+        for call in self.calls:
+            if excess > 0 and call.done.is_set():
+                excess -= 1
+                self.forgotten += 1
+            else:
+                kept.append(call)
+        self.calls[:] = kept
+
+    def recent(self, n: int) -> list[Call]:
+        """The latest `n` calls, a snapshot: the list changes as calls come and go."""
+        with self._lock:
+            return self.calls[-n:]
 
     def finished(self, call: Call) -> None:
         # Reported before it counts as done: stop() waits for calls not done, so the live line of a

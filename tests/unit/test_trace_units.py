@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -307,3 +308,45 @@ def test_proxy_names_a_body_that_stalled_upstream_as_a_timeout_not_a_reset() -> 
     assert root is not None and root.code == "net.no_response" and codes(call)[0] == root.code
     assert root.message.endswith(f"The body stopped after {call.response_bytes} bytes of a chunked "
                                              "body, before its last chunk.")
+
+
+def test_a_long_session_keeps_the_latest_calls_and_counts_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_KEPT, the oldest finished calls are counted, not kept; every call still gets its live line,
+    diagnosed from the calls just before it (LIVE_WINDOW), not from the whole session."""
+    import json
+
+    from gridctl.trace import main as trace_main
+    from gridctl.trace import proxy as trace_proxy
+    from tests.support.cli import clean_env, invoke
+
+    monkeypatch.setattr(trace_proxy, "MAX_KEPT", 5)
+    monkeypatch.setattr(trace_main, "LIVE_WINDOW", 3)
+    seen: list[int] = []
+    real = diag.diagnose
+
+    def diagnose(calls: list[Call], final: bool = True, idle_warn_ms: float = diag.IDLE_WARN_MS) -> None:
+        seen.append(len(calls))
+        real(calls, final, idle_warn_ms)
+
+    monkeypatch.setattr(diag, "diagnose", diagnose)
+    program = ("import os, httpx\n"
+               "for _ in range(12):\n"
+               "    httpx.post(os.environ['OPENAI_BASE_URL'] + '/chat/completions', timeout=5,\n"
+               "               headers={'Authorization': 'Bearer ' + os.environ['OPENAI_API_KEY']},\n"
+               "               json={'model': 'text-prime', 'messages': [{'role': 'user', 'content': 'hi'}]})\n")
+    run = invoke("trace", "--json", "--emulate", "healthy", "--", sys.executable, "-c", program, env=clean_env())
+    doc = json.loads(run.out)
+    assert run.code == 0, run
+    assert [c["id"] for c in doc["calls"]] == list(range(8, 13)) and doc["calls_not_kept"] == 7
+    assert len(re.findall(r"trace #\d+ POST ", run.err)) == 12  # every call's live line
+    assert seen[:-1] and max(seen[:-1]) <= 4 and seen[-1] == 5  # live: window + the call; final: the kept calls
+
+
+def test_the_summary_says_how_many_calls_were_not_kept() -> None:
+    from gridctl.render.trace import summary_lines
+    from gridctl.result import Report
+
+    report = Report("trace", [], extra={"calls_not_kept": 7})
+    assert summary_lines(report, [], 0)[0] == "trace: 0 calls, 0 failed; the program exited 0; " \
+        "7 earlier call(s) counted, not kept"
+    assert "not kept" not in summary_lines(Report("trace", []), [], 0)[0]
