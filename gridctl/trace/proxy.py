@@ -166,6 +166,8 @@ class Proxy:
         with self._lock:
             n = next(self._hop_ids)
             self._hops[n] = (target, route.upstream.slot, same, call_id)
+            if len(self._hops) > MAX_KEPT:  # a redirect is followed at once: only the latest can still come
+                del self._hops[next(iter(self._hops))]
         return f"{self.root}{PREFIX}r/{n}"
 
     def new_call(self, **kw: Any) -> Call:

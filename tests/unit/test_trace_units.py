@@ -350,3 +350,24 @@ def test_the_summary_says_how_many_calls_were_not_kept() -> None:
     assert summary_lines(report, [], 0)[0] == "trace: 0 calls, 0 failed; the program exited 0; " \
         "7 earlier call(s) counted, not kept"
     assert "not kept" not in summary_lines(Report("trace", []), [], 0)[0]
+
+
+def test_redirect_hops_are_remembered_within_the_same_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Grid's 307 is on every call's path: the proxy remembers each hop until its second leg comes, and
+    no more than MAX_KEPT of them, so a long session does not grow with its redirects either."""
+    from gridctl.trace import proxy as trace_proxy
+
+    monkeypatch.setattr(trace_proxy, "MAX_KEPT", 5)
+    with start("redirect") as emu:
+        ups = [Upstream("g", "THEGRID_BASE_URL", "https://api.thegrid.ai/v1", emu.root_url, "https://api.thegrid.ai")]
+        with Proxy(ups).start() as proxy, httpx.Client(timeout=5, follow_redirects=True) as client:
+            statuses = [client.post(proxy.base_for("g") + "/chat/completions",
+                                    headers={"Authorization": f"Bearer {KEY}"},
+                                    json={"model": "text-prime", "messages": [{"role": "user", "content": "hi"}]}
+                                    ).status_code for _ in range(12)]
+            for _ in range(100):  # the last call's record is finished just after its answer went out
+                if all(c.done.is_set() for c in proxy.calls):
+                    break
+                time.sleep(0.01)
+            assert statuses == [200] * 12  # every second leg found its hop
+            assert len(proxy._hops) == 5 and len(proxy.calls) == 5 and proxy.forgotten == 24 - 5
