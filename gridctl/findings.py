@@ -480,4 +480,27 @@ def exit_code_for(f: Finding) -> ExitCode:
     return CATALOGUE[f.code].exit_code
 
 
+# The URL lints a 404 confirms (the others, a look-alike host say, point away from The Grid's 404).
+URL_404_CAUSES = ("url.unsupported_endpoint", "url.doubled_v1", "url.endpoint_appended", "url.missing_v1",
+                  "url.extra_path", "url.trailing_slash", "url.docs_url", "url.wrong_api_host")
+
+
+def confirmed_exit(code: str, status: int | None) -> ExitCode | None:
+    """The exit code of a lint the server's answer confirmed, else None (the catalogue's own stands).
+
+    One rule for doctor, trace and explain: a doubled /v1 that got a 404 exits 6 (not found: the
+    server was reached), not 3 (a configuration problem found offline); an auth lint behind a 401 or
+    403 exits 4; a model lint behind a 400 or 422 exits 10.
+    """
+    if CATALOGUE[code].exit_code != ExitCode.CONFIG:
+        return None
+    if status == 404 and (code in URL_404_CAUSES or code.startswith("model.")):
+        return ExitCode.NOT_FOUND
+    if status in (401, 403) and code.startswith("auth."):
+        return ExitCode.AUTH
+    if status in (400, 422) and code.startswith(("model.", "body.")):
+        return ExitCode.BAD_REQUEST
+    return None
+
+
 Add = Callable[[Finding], None]  # a sink for findings, usually some list.append

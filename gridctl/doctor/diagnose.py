@@ -6,11 +6,9 @@ A raw status says what happened; the lints say why. A 404 with a doubled /v1 is
 
 from __future__ import annotations
 
-from gridctl.findings import CATALOGUE, ERROR, ExitCode, Finding
+from gridctl.findings import CATALOGUE, ERROR, URL_404_CAUSES, ExitCode, Finding, confirmed_exit
 from gridctl.result import CheckResult
 
-URL_404_CAUSES = ("url.unsupported_endpoint", "url.doubled_v1", "url.endpoint_appended", "url.missing_v1", "url.extra_path",
-                  "url.trailing_slash", "url.docs_url", "url.wrong_api_host")
 NET_URL_CAUSES = ("url.nonstandard_port", "url.wrong_api_host", "url.insecure_scheme", "url.docs_url",
                   "url.extra_path", "url.invalid")
 
@@ -61,15 +59,10 @@ def _request_failed(checks: dict[str, CheckResult], first: Finding, status_code:
     url, model, auth = checks.get("url"), checks.get("model"), checks.get("auth")
     if status_code in (401, 403) and first.code not in ("http.redirect_rejected", "http.blocked"):
         lint = _errors(auth)
-        return (lint[0], ExitCode.AUTH) if lint else (first, None)
+        return (lint[0], confirmed_exit(lint[0].code, status_code)) if lint else (first, None)
     if status_code == 404:
-        url_causes = _errors(url, URL_404_CAUSES)
-        if url_causes:
-            return url_causes[0], ExitCode.NOT_FOUND
-        model_err = _errors(model)
-        if model_err:
-            return model_err[0], ExitCode.NOT_FOUND
-        return first, None
+        cause = _errors(url, URL_404_CAUSES) or _errors(model)
+        return (cause[0], confirmed_exit(cause[0].code, status_code)) if cause else (first, None)
     if status_code == 402:
         bal = _errors(checks.get("balance"))
         # The instrument the user asked for, not the first of the nine that happens to answer 402.
@@ -77,7 +70,7 @@ def _request_failed(checks: dict[str, CheckResult], first: Finding, status_code:
         return ((mine or bal)[0], None) if bal else (first, None)
     if status_code in (400, 422):
         body = _errors(checks.get("body"))
-        return (body[0], ExitCode.BAD_REQUEST) if body else (first, None)
+        return (body[0], confirmed_exit(body[0].code, status_code)) if body else (first, None)
     incident = _errors(checks.get("status"), ("status.incident",))
     if incident and (status_code is None or status_code >= 500 or first.code.startswith("net.")):
         return incident[0], ExitCode.GRID_FAILING

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from gridctl.findings import CATALOGUE, ERROR, INFO, Finding, finding
+from gridctl.findings import CATALOGUE, ERROR, INFO, ExitCode, Finding, confirmed_exit, finding
 from gridctl.lint.error_facts import AUTH_FAILURES, LINT, Match, Scan, correct_endpoint, scan_facts
 from gridctl.lint.error_texts import ANY_STATUS, HINT, PATTERNS, STATUS, STATUS_ANY, STATUS_CODES, could_match
 from gridctl.lint.redact import redact
@@ -160,17 +160,24 @@ def explain_lines(lines: Iterable[str]) -> Report:
     findings = [_finding(m) for m in best[:1]] + [_as_info(_finding(m)) for m in best[1:6]]
     facts = scan.facts
     check = CheckResult("text", "Pasted text", findings)
-    report = Report("explain", checks=[check], diagnosis=findings[0] if findings else None)
+    report = Report("explain", checks=[check], diagnosis=findings[0] if findings else None,
+                    exit_override=_confirmed(best[0].code, facts.statuses) if best else None)
     for rid in facts.request_ids:
         report.add_request_id(rid)
     report.extra = {
         "matches": [{"code": m.code, "score": m.score, "line": m.line, "quote": m.quote, "via": m.via,
-                     "exit_code": int(CATALOGUE[m.code].exit_code) if _severity(m) == ERROR else 0}
+                     "exit_code": int(_confirmed(m.code, facts.statuses) or CATALOGUE[m.code].exit_code)
+                     if _severity(m) == ERROR else 0}
                     for m in best[:6]],
         "facts": facts.as_json(),
         "recognised": bool(best) or bool(facts.recognised()),
     }
     return report
+
+
+def _confirmed(code: str, statuses: list[int]) -> ExitCode | None:
+    """As doctor: a lint behind the status the text shows exits as that status (a doubled /v1 with a 404: 6)."""
+    return next((x for x in (confirmed_exit(code, s) for s in statuses) if x is not None), None)
 
 
 def explain_text(text: str | bytes) -> Report:

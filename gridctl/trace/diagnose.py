@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
-from gridctl.doctor.diagnose import URL_404_CAUSES
-from gridctl.findings import ERROR, WARNING, ExitCode, Finding, finding
+from gridctl.findings import ERROR, URL_404_CAUSES, WARNING, ExitCode, Finding, confirmed_exit, finding
 from gridctl.result import CheckResult, Report
 from gridctl.secrets import redact_url
 from gridctl.trace.record import Call, StreamStats
@@ -173,15 +172,15 @@ def root_of(call: Call, answer: list[Finding], lints: dict[str, list[Finding]]) 
             if errs(step):
                 return errs(step)[0], None
         return None, None
-    if status in (401, 403) and errs("auth"):
-        return errs("auth")[0], ExitCode.AUTH
-    if status == 404:
+    if status in (401, 403):
+        cause = errs("auth")
+    elif status == 404:
         cause = errs("url", URL_404_CAUSES) or errs("model")
-        if cause:
-            return cause[0], ExitCode.NOT_FOUND
-    if status in (400, 422) and (errs("body") or errs("model")):
-        return (errs("body") or errs("model"))[0], ExitCode.BAD_REQUEST
-    return first, None
+    elif status in (400, 422):
+        cause = errs("body") or errs("model")
+    else:
+        cause = []
+    return (cause[0], confirmed_exit(cause[0].code, status)) if cause else (first, None)
 
 
 def _signature(call: Call) -> tuple[str, str, str, bytes]:

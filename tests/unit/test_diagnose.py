@@ -147,7 +147,7 @@ def test_401_after_a_cross_host_redirect_explains_the_stripped_key() -> None:
     [reading] = out["auth"].findings
     assert reading.code == "auth.rejected" and "localhost" in reading.message
     assert "not sent" in reading.message and out["auth"].status == "fail"
-    assert code_of(diagnose(out)) == ("auth.rejected", ExitCode.AUTH)
+    assert code_of(diagnose(out))[0] == "auth.rejected" and exit_of(diagnose(out)) == ExitCode.AUTH
 
 
 def test_401_on_a_signed_second_hop_blames_the_token_even_with_header_lints() -> None:

@@ -75,8 +75,10 @@ def test_json_envelope_holds_matches_and_facts() -> None:
     result = run("explain", "--json", "POST https://api.thegrid.ai/v1/v1/chat/completions -> "
                  "openai.NotFoundError: Error code: 404 model='gpt-5.2'")
     doc = json.loads(result.stdout)
-    assert result.exit_code == doc["exit_code"] == 3
+    # a doubled /v1 with the 404 it got exits 6 (reached the server), as doctor's does; offline it is 3
+    assert result.exit_code == doc["exit_code"] == 6
     assert doc["diagnosis"]["code"] == "url.doubled_v1"
+    assert doc["matches"][0]["code"] == "url.doubled_v1" and doc["matches"][0]["exit_code"] == 6
     codes = [m["code"] for m in doc["matches"]]
     assert "model.foreign_name" in codes and "http.not_found_path" in codes
     assert {"urls", "statuses", "models", "hosts", "request_ids", "keys"} <= set(doc["facts"])
@@ -135,3 +137,11 @@ def test_models_does_not_echo_a_key_given_as_the_name(mode: list[str]) -> None:
     result = run("models", KEY, "--offline", *mode)
     assert result.exit_code == 3
     assert KEY not in result.stdout + result.stderr
+
+
+def test_a_lint_without_the_status_that_confirms_it_keeps_the_offline_exit_code() -> None:
+    offline = run("explain", "--json", "base_url='https://api.thegrid.ai/v1/v1'")
+    assert json.loads(offline.stdout)["diagnosis"]["code"] == "url.doubled_v1" and offline.exit_code == 3
+    refused = run("explain", "--json", "HTTP/1.1 401 Unauthorized\nAuthorization: bearer "
+                  "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+    assert json.loads(refused.stdout)["diagnosis"]["code"] == "auth.scheme_case" and refused.exit_code == 4
