@@ -35,6 +35,9 @@ from gridctl.watch.stats import Sample
 DEFAULT_LISTEN = "127.0.0.1:9464"
 SCRAPE_MARGIN_S = 0.5  # blackbox_exporter's default offset: answer before Prometheus gives up
 _INSTRUMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
+# Instruments come from the scrape URL, so a caller could name new ones without end, each a new series
+# kept for the exporter's life. Past this many (instrument, api) pairs a new one is probed, not counted.
+MAX_COUNTED = 100
 
 
 @dataclass
@@ -51,6 +54,8 @@ class ExporterState:
     def count(self, sample: Sample, api: str) -> None:
         with self.lock:
             key = (sample.instrument, api)
+            if key not in self.probes and len(self.probes) >= MAX_COUNTED:
+                return
             n, _ = self.probes.get(key, (0, None))
             self.probes[key] = (n + 1, sample.request_id)
             if not sample.ok:

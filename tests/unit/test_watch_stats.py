@@ -52,3 +52,17 @@ def test_failures_are_counted_by_code_and_kept_out_of_latency() -> None:
     assert stats["ttfb_ms"]["n"] == 3 and stats["ttfb_ms"]["min"] == 50.0
     assert stats["ttfb_ms"]["p50"] == 60.0 and stats["total_ms"]["p99"] == pytest.approx(reference([150, 180, 210], 99))
     assert stats["tokens_per_s"]["n"] == 0 and stats["tokens_per_s"]["p50"] is None
+
+
+def test_the_exporter_counts_a_bounded_number_of_instruments() -> None:
+    """Instruments come from the scrape URL: past MAX_COUNTED pairs a new one is not counted, while the
+    ones already counted go on counting (probes and failures alike)."""
+    from gridctl.watch.exporter import MAX_COUNTED, ExporterState
+    from gridctl.watch.stats import Sample
+
+    state = ExporterState(make_target=lambda instrument, api: None)  # type: ignore[arg-type,return-value]
+    for i in range(MAX_COUNTED + 50):
+        state.count(Sample(f"made-up-{i}", ok=False, code="model.not_found"), "chat")
+    state.count(Sample("made-up-0", ok=True), "chat")
+    assert len(state.probes) == MAX_COUNTED and len(state.failures) == MAX_COUNTED
+    assert state.probes[("made-up-0", "chat")][0] == 2 and ("made-up-120", "chat") not in state.probes
