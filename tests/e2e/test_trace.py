@@ -14,7 +14,6 @@ import secrets
 import shutil
 import string
 import sys
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -34,7 +33,6 @@ CURL = ('curl -sS -o /dev/null -w "%{http_code}\\n" --max-time 2 -X POST "$THEGR
         '-H "Authorization: Bearer $CLIENT_KEY" -H "Content-Type: application/json" '
         '-d \'{"model":"text-prime","messages":[{"role":"user","content":"ping"}]}\'')
 NODE = shutil.which("node")
-HAR_DIR = tempfile.mkdtemp(prefix="gridctl-trace-har-")
 
 # name -> (scenario, command, client env). Retries are few and timeouts short: the behaviour is the point.
 CASES: dict[str, tuple[str, list[str], dict[str, str]]] = {
@@ -87,9 +85,9 @@ NEWER = ("openai-redirect-token-expired", "openai-cut-body", "openai-slow-tokens
 WORKS = ("openai-slow-tokens", "openai-degraded", "openai-instrument-no-tokens")
 
 
-def _trace(name: str) -> tuple[Run, str]:
+def _trace(name: str, har_dir: Path) -> tuple[Run, str]:
     scenario, argv, extra = CASES[name]
-    har = Path(HAR_DIR) / f"{name}.har"
+    har = har_dir / f"{name}.har"
     env = clean_env(CLIENT_KEY=CANARY, **{"CLIENT_TIMEOUT": "2", **extra})
     run = gridctl("trace", "--json", "--emulate", scenario, "--har", str(har), "--exit-code", "diagnosis",
                   "--", *argv, env=env, timeout=60)
@@ -104,11 +102,14 @@ def _doctor(key: str) -> Run:
 
 
 @pytest.fixture(scope="module")
-def runs() -> Iterator[dict[str, Future[Any]]]:
-    jobs: dict[str, Any] = {f"trace:{n}": (lambda n=n: _trace(n)) for n in CASES}
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Any]]]:
+    har_dir = tmp_path_factory.mktemp("har")  # made here, not at import: every xdist worker imports this file
+    jobs: dict[str, Any] = {f"trace:{n}": (lambda n=n: _trace(n, har_dir)) for n in CASES}
     jobs.update({f"doctor:{s}": (lambda s=s: _doctor(s)) for s in sorted(set(DOCTOR_MATCH.values()))})
-    yield in_parallel(jobs, workers=4)
-    shutil.rmtree(HAR_DIR, ignore_errors=True)
+    futures = in_parallel(jobs, workers=4)
+    yield futures
+    for fut in futures.values():
+        fut.result()  # every run ended before its HAR directory goes
 
 
 def traced(runs: dict[str, Future[Any]], name: str) -> tuple[Run, dict[str, Any], str]:
