@@ -67,13 +67,14 @@ def _is_waiting(check: CheckResult) -> bool:
     return any(f.code == "run.interrupted" for f in check.findings)
 
 
+def _evidence(name: str, res: CheckResult) -> PingEvidence:
+    return res.evidence or PingEvidence(status_code=None, model=name)  # a refused ping sent nothing
+
+
 def _rows(names: Sequence[str], results: Sequence[CheckResult]) -> list[dict[str, Any]]:
-    rows = []
-    for name, res in zip(names, results, strict=True):
-        ev = res.evidence or PingEvidence(status_code=None, model=name)  # a refused ping sent nothing
-        rows.append({"model": name, "status_code": ev.status_code, "attempts": res.data.get("attempts"),
-                     "request_id": ev.request_id})
-    return rows
+    return [{"model": name, "status_code": (ev := _evidence(name, res)).status_code,
+             "attempts": res.data.get("attempts"), "request_id": ev.request_id}
+            for name, res in zip(names, results, strict=True)]
 
 
 def sweep_after(first: CheckResult) -> dict[str, CheckResult]:
@@ -97,7 +98,7 @@ def check_balance(net: Net, target: Target, models: Sequence[str] | None = None,
     rows = _rows(names, results)
     paid, unpaid, recovered, other = [], [], [], []
     for name, res in zip(names, results, strict=True):
-        ev = res.evidence or PingEvidence(status_code=None, model=name)
+        ev = _evidence(name, res)
         status, statuses = ev.status_code, ev.statuses
         if status == 402:
             unpaid.append(name)
