@@ -40,20 +40,18 @@ TRACED = (*KINDS, "doubled-v1", "wrong-header")
 WRITTEN: list[str] = []  # every byte replay wrote, for the canary search
 
 
-def _trace(kind: str, har_dir: Path) -> tuple[Run, Path]:
-    har = har_dir / f"{kind}.har"
-    run = gridctl("trace", "--emulate", "healthy", "--har", str(har), "--", *CLIENT, kind,
-                  env=clean_env(CLIENT_KEY=CANARY), timeout=60)
-    return run, har
-
-
 @pytest.fixture(scope="module")
-def hars(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Any]]]:
-    har_dir = tmp_path_factory.mktemp("replay-har")
-    futures = in_parallel({k: (lambda k=k: _trace(k, har_dir)) for k in TRACED}, workers=4)
-    yield futures
-    for fut in futures.values():
-        fut.result()
+def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Future[Any]]:
+    """One program making every kind of call, traced once: call N of the HAR is TRACED[N - 1]."""
+    har = tmp_path_factory.mktemp("replay-har") / "calls.har"
+
+    def job() -> tuple[Run, Path]:
+        return gridctl("trace", "--emulate", "healthy", "--har", str(har), "--", *CLIENT, *TRACED,
+                       env=clean_env(CLIENT_KEY=CANARY), timeout=60), har
+
+    future = in_parallel({"trace": job}, workers=1)["trace"]  # starts now, while the emulator starts
+    yield future
+    future.result()
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +60,14 @@ def emu() -> Iterator[Emulator]:
         yield server
 
 
-def har_of(hars: dict[str, Future[Any]], kind: str) -> Path:
-    run, path = hars[kind].result(timeout=120)
+def har_of(traced: Future[Any]) -> Path:
+    run, path = traced.result(timeout=120)
     assert path.exists(), run
     return path
+
+
+def call_of(kind: str) -> str:
+    return str(TRACED.index(kind) + 1)
 
 
 def replay(emu: Emulator, *args: str, **env: str) -> tuple[Run, int]:
@@ -76,20 +78,22 @@ def replay(emu: Emulator, *args: str, **env: str) -> tuple[Run, int]:
     return run, len(emu.requests) - before
 
 
-def test_the_traced_calls_failed_as_the_emulator_rejects(hars: dict[str, Future[Any]]) -> None:
+def test_the_traced_calls_failed_as_the_emulator_rejects(traced: Future[Any]) -> None:
+    doc = json.loads(har_of(traced).read_text("utf-8"))
+    assert len(doc["log"]["entries"]) == len(TRACED)
     for kind, (_, code) in KINDS.items():
-        doc = json.loads(har_of(hars, kind).read_text("utf-8"))
-        entry = doc["log"]["entries"][0]
+        entry = doc["log"]["entries"][TRACED.index(kind)]
         sent = json.loads(entry["request"]["postData"]["text"])
         assert len(sent) == 14, (kind, sorted(sent))  # the program's 14 fields
         assert code in entry["comment"], (kind, entry["comment"])
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_minimize_names_the_field_within_32_requests(hars: dict[str, Future[Any]], emu: Emulator,
+def test_minimize_names_the_field_within_32_requests(traced: Future[Any], emu: Emulator,
                                                      kind: str) -> None:
     field, code = KINDS[kind]
-    run, counted = replay(emu, str(har_of(hars, kind)), "--minimize", "--yes", "--json", "--base-url", emu.base_url)
+    run, counted = replay(emu, str(har_of(traced)), "--call", call_of(kind), "--minimize", "--yes", "--json",
+                          "--base-url", emu.base_url)
     doc = run.json()
     assert ENVELOPE_KEYS <= set(doc) and doc["schema"] == "gridctl/1" and doc["command"] == "replay"
     assert run.code == 10 and doc["diagnosis"]["code"] == code
@@ -125,9 +129,10 @@ def _curl(command: str, emu: Emulator) -> Any:
     return json.loads(proc.stdout)
 
 
-def test_minimize_human_output_says_the_change_and_prints_both_curls(hars: dict[str, Future[Any]],
+def test_minimize_human_output_says_the_change_and_prints_both_curls(traced: Future[Any],
                                                                      emu: Emulator) -> None:
-    run, counted = replay(emu, str(har_of(hars, "range")), "--minimize", "--yes", "--base-url", emu.base_url)
+    run, counted = replay(emu, str(har_of(traced)), "--call", call_of("range"), "--minimize", "--yes",
+                          "--base-url", emu.base_url)
     assert run.code == 10, run
     assert "without `presence_penalty` the call succeeds" in run.out
     assert "presence_penalty = 3.5" in run.out
@@ -137,8 +142,8 @@ def test_minimize_human_output_says_the_change_and_prints_both_curls(hars: dict[
     assert f"{counted} sent (at most 32)" in run.out
 
 
-def test_replay_resends_the_call_and_shows_both_answers(hars: dict[str, Future[Any]], emu: Emulator) -> None:
-    run, counted = replay(emu, str(har_of(hars, "unknown")), "--json", "--base-url", emu.base_url)
+def test_replay_resends_the_call_and_shows_both_answers(traced: Future[Any], emu: Emulator) -> None:
+    run, counted = replay(emu, str(har_of(traced)), "--call", call_of("unknown"), "--json", "--base-url", emu.base_url)
     doc = run.json()
     assert counted == 1 and run.code == 10
     assert doc["recorded"]["status"] == 400 and doc["replayed"]["status"] == 400
@@ -146,12 +151,13 @@ def test_replay_resends_the_call_and_shows_both_answers(hars: dict[str, Future[A
     assert doc["diagnosis"]["code"] == "body.unknown_param"
     sent = json.loads(emu.requests[-1]["body"])
     assert sent["safe_mode"] is True and sent["max_tokens"] == 64 and len(sent) == 14  # as the program sent it
-    human, _ = replay(emu, str(har_of(hars, "unknown")), "--base-url", emu.base_url)
+    human, _ = replay(emu, str(har_of(traced)), "--call", call_of("unknown"), "--base-url", emu.base_url)
     assert re.search(r"recorded: HTTP 400 .*\nreplayed: HTTP 400 body.unknown_param req=req_", human.out), human
 
 
-def test_diff_names_the_doubled_v1_path(hars: dict[str, Future[Any]], emu: Emulator) -> None:
-    run, counted = replay(emu, "--diff", str(har_of(hars, "doubled-v1")), "--json", "--base-url", emu.base_url)
+def test_diff_names_the_doubled_v1_path(traced: Future[Any], emu: Emulator) -> None:
+    run, counted = replay(emu, "--diff", str(har_of(traced)), "--call", call_of("doubled-v1"), "--json",
+                          "--base-url", emu.base_url)
     doc = run.json()
     assert ENVELOPE_KEYS <= set(doc)
     assert [row["part"] for row in doc["diff"]["url"]] == ["path"]
@@ -161,16 +167,19 @@ def test_diff_names_the_doubled_v1_path(hars: dict[str, Future[Any]], emu: Emula
     assert doc["checks"][1]["status"] == "pass"
 
 
-def test_diff_names_the_wrong_header(hars: dict[str, Future[Any]], emu: Emulator) -> None:
-    run, _ = replay(emu, "--diff", str(har_of(hars, "wrong-header")), "--base-url", emu.base_url)
+def test_diff_names_the_wrong_header(traced: Future[Any], emu: Emulator) -> None:
+    run, _ = replay(emu, "--diff", str(har_of(traced)), "--call", call_of("wrong-header"), "--base-url",
+                    emu.base_url)
     assert run.code == 4, run
     assert "auth.wrong_header" in run.out and "header x-api-key: recorded 'x-api-key', ping 'authorization'" in run.out
-    doc, _ = replay(emu, "--diff", str(har_of(hars, "wrong-header")), "--json", "--base-url", emu.base_url)
+    doc, _ = replay(emu, "--diff", str(har_of(traced)), "--call", call_of("wrong-header"), "--json",
+                    "--base-url", emu.base_url)
     assert doc.json()["diff"]["url"] == []
 
 
-def test_a_lookalike_host_gets_nothing(hars: dict[str, Future[Any]], emu: Emulator, tmp_path: Path) -> None:
-    doc = json.loads(har_of(hars, "unknown").read_text("utf-8"))
+def test_a_lookalike_host_gets_nothing(traced: Future[Any], emu: Emulator, tmp_path: Path) -> None:
+    doc = json.loads(har_of(traced).read_text("utf-8"))
+    doc["log"]["entries"] = doc["log"]["entries"][TRACED.index("unknown"):][:1]
     for entry in doc["log"]["entries"]:
         entry["_gridctl"]["sdk_url"] = "https://api.thegrld.ai/v1/chat/completions"
     bent = tmp_path / "lookalike.har"
@@ -184,9 +193,9 @@ def test_a_lookalike_host_gets_nothing(hars: dict[str, Future[Any]], emu: Emulat
     assert out["checks"][0]["data"]["key_sent_to"] == ["127.0.0.1"]
 
 
-def test_emulate_needs_no_confirmation_and_no_key(hars: dict[str, Future[Any]]) -> None:
-    run = invoke("replay", str(har_of(hars, "range")), "--minimize", "--emulate", "healthy", "--json",
-                 env=clean_env())
+def test_emulate_needs_no_confirmation_and_no_key(traced: Future[Any]) -> None:
+    run = invoke("replay", str(har_of(traced)), "--call", call_of("range"), "--minimize", "--emulate", "healthy",
+                 "--json", env=clean_env())
     WRITTEN.extend([run.out, run.err])
     doc = run.json()
     assert run.code == 10 and doc["minimize"]["field"] == "presence_penalty" and doc["emulated"] == "healthy"
@@ -195,14 +204,14 @@ def test_emulate_needs_no_confirmation_and_no_key(hars: dict[str, Future[Any]]) 
 @pytest.mark.parametrize(("content", "args", "words"), [
     ("not json at all", (), "is not a HAR file"),
     ('{"log": {"entries": []}}', (), "holds no calls"),
-    (None, ("--call", "7"), "has no call 7"),
+    (None, ("--call", "99"), "has no call 99"),
     ("cut", (), "cut body"),
     ("streamed", (), "streamed body"),
     (None, ("--minimize",), "confirm with --yes"),
 ])
-def test_bad_input_is_one_line_exit_2(hars: dict[str, Future[Any]], emu: Emulator, tmp_path: Path,
+def test_bad_input_is_one_line_exit_2(traced: Future[Any], emu: Emulator, tmp_path: Path,
                                       content: str | None, args: tuple[str, ...], words: str) -> None:
-    path = har_of(hars, "range")
+    path = har_of(traced)
     if content in ("cut", "streamed"):
         doc = json.loads(path.read_text("utf-8"))
         req = doc["log"]["entries"][0]["request"]
@@ -221,10 +230,10 @@ def test_bad_input_is_one_line_exit_2(hars: dict[str, Future[Any]], emu: Emulato
     assert doc.code == 2 and doc.json()["exit_code"] == 2
 
 
-def test_no_output_har_or_log_holds_the_key(hars: dict[str, Future[Any]], emu: Emulator) -> None:
-    replay(emu, str(har_of(hars, "tool")), "--minimize", "--yes", "-v", "--base-url", emu.base_url)
-    for kind in TRACED:
-        run, path = hars[kind].result(timeout=120)
-        assert CANARY not in path.read_text("utf-8") + run.out + run.err
+def test_no_output_har_or_log_holds_the_key(traced: Future[Any], emu: Emulator) -> None:
+    replay(emu, str(har_of(traced)), "--call", call_of("tool"), "--minimize", "--yes", "-v", "--base-url",
+           emu.base_url)
+    run, path = traced.result(timeout=120)
+    assert CANARY not in path.read_text("utf-8") + run.out + run.err
     assert WRITTEN and not any(CANARY in text for text in WRITTEN)
     assert CANARY not in repr(emu.requests)

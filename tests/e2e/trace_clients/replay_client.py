@@ -1,8 +1,8 @@
 """A user's program for `gridctl replay`: the openai SDK sending 14 fields, one of them rejected.
 
-Usage: replay_client.py KIND, KIND one of range, unknown, tool, format, context (which field is wrong),
-doubled-v1 (a base URL with /v1 twice) or wrong-header (the key in x-api-key, by hand with httpx).
-Prints one line and exits 0 either way.
+Usage: replay_client.py KIND..., each KIND one call, in order: range, unknown, tool, format, context
+(which field is wrong), doubled-v1 (a base URL with /v1 twice) or wrong-header (the key in x-api-key, by
+hand with httpx). Prints one line per call and exits 0 either way.
 """
 
 from __future__ import annotations
@@ -57,4 +57,5 @@ def main(kind: str) -> str:
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1]))
+    for arg in sys.argv[1:]:
+        print(arg, main(arg))
