@@ -155,6 +155,7 @@ class _Minimize:
         self.complete = False
         self.default_passes: bool | None = None
         self.baseline: Answer | None = None
+        self.exhausted = False
 
     def run(self) -> Answer | None:
         try:
@@ -166,8 +167,8 @@ class _Minimize:
             self.target = self.baseline.signature if self.under_test is None else self.target
             self.parts = [c for c in changes(self.base) if not (c.kind == "field" and c.name == self.under_test)]
             self._ddmin()
-        except Exhausted:
-            pass
+        except Exhausted:  # (after a complete search, only the extra "at its default" request is lost)
+            self.exhausted = not self.complete
         return self.baseline
 
     def _clamped_fields(self) -> None:
@@ -191,6 +192,7 @@ class _Minimize:
     def _ddmin(self) -> None:
         search = ddmin(len(self.parts), self.keeps)
         self.kept, self.complete = search.kept, search.complete
+        self.exhausted = not search.complete
         culprit = self.culprit()
         if self.complete and culprit is not None and culprit.kind == "field" and culprit.name in DEFAULTS:
             req = clamp(with_field(self.build(self.kept), culprit.name, DEFAULTS[culprit.name]), self.under_test)
@@ -238,10 +240,10 @@ class _Minimize:
 
     def notes(self) -> list[Any]:
         out = []
-        if self.target is None and self.baseline is not None:
-            out.append(finding("replay.not_reproduced", "The call succeeded when re-sent (max_tokens 1, no stream): "
-                               "there is no failure to shrink."))
-        elif not self.complete:
+        if self.exhausted:
             out.append(finding("replay.budget", f"Stopped after {self.budget.sent} requests (at most "
                                f"{self.budget.limit}); the request shown still fails but may not be the smallest."))
+        elif self.target is None and self.baseline is not None:
+            out.append(finding("replay.not_reproduced", "The call succeeded when re-sent (max_tokens 1, no stream): "
+                               "there is no failure to shrink."))
         return out

@@ -193,6 +193,12 @@ def test_a_lookalike_host_gets_nothing(traced: Future[Any], emu: Emulator, tmp_p
     assert out["checks"][0]["data"]["key_sent_to"] == ["127.0.0.1"]
 
 
+def test_emulator_list_says_what_it_validates() -> None:
+    doc = invoke("emulator", "list", "--json").json()
+    for words in ("unknown parameters", "temperature", "JSON schema", "response_format", "context"):
+        assert words in doc["validation"]
+
+
 def test_emulate_needs_no_confirmation_and_no_key(traced: Future[Any]) -> None:
     run = invoke("replay", str(har_of(traced)), "--call", call_of("range"), "--minimize", "--emulate", "healthy",
                  "--json", env=clean_env())

@@ -236,3 +236,56 @@ def test_validation_rejects_as_the_grid(extra: dict[str, Any], status: int, code
 ])
 def test_validation_lets_real_sdk_fields_through(extra: dict[str, Any]) -> None:
     assert validate.problem({**OK_BODY, **extra}, messages_api=False) is None
+
+
+# --- the search with a server in the test: 429s pause it, the budget bounds it ----------------------
+
+def _server(rate_limited: int) -> tuple[list[dict[str, Any]], Any]:
+    """A Grid in a function: the emulator's validation, and `rate_limited` 429s before anything else."""
+    import httpx
+
+    seen: list[dict[str, Any]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        if len(seen) <= rate_limited:
+            return httpx.Response(429, headers={"Retry-After": "2"}, json={"errors": {"detail": "slow down"}})
+        found = validate.problem(body, messages_api=False)
+        if found is not None:
+            return httpx.Response(found.status, json=found.body())
+        return httpx.Response(200, json={"choices": [{"message": {"content": "pong"}}]})
+
+    return seen, handle
+
+
+def _search(rate_limited: int, limit: int) -> tuple[Any, list[dict[str, Any]], list[float]]:
+    import httpx
+
+    from gridctl.probe.client import Deadline, Net
+    from gridctl.replay.main import Budget, _Minimize
+
+    body = {**OK_BODY, "temperature": 0.5, "top_p": 3, "seed": 1, "user": "u", "max_tokens": 900, "n": 1}
+    req = from_call(_call(body), "https://api.thegrid.ai/v1/chat/completions")
+    seen, handle = _server(rate_limited)
+    waits: list[float] = []
+    with Net(Deadline(30), retries=0, transport=httpx.MockTransport(handle)) as net:
+        search = _Minimize(req, Budget(limit, net, "k", sleep=waits.append))
+        search.run()
+    return search, seen, waits
+
+
+def test_a_429_pauses_the_search_and_is_not_a_kept_failure() -> None:
+    search, seen, waits = _search(rate_limited=2, limit=32)
+    summary = search.summary()
+    assert waits == [2.0, 2.0]  # Retry-After, twice, then the same request again
+    assert summary["field"] == "top_p" and summary["complete"] and summary["failure"]["code"] == "body.out_of_range"
+    assert summary["requests"] == len(seen) <= 32
+    assert all(b.get("max_tokens", 1) == 1 for b in seen)  # clamped in every request sent
+
+
+def test_the_budget_bounds_the_requests() -> None:
+    search, seen, _ = _search(rate_limited=0, limit=3)
+    assert len(seen) == 3 and search.budget.sent == 3
+    assert [f.code for f in search.notes()] == ["replay.budget"]
+    assert not search.summary()["complete"]
