@@ -84,8 +84,9 @@ def _confirm(opts: Opts, url: str, max_requests: int, yes: bool) -> None:
                 "each costs like one small call. Go on?")
     stdin = sys.stdin
     if stdin is None or not stdin.isatty() or opts.out.json:
+        why = "--json asks nothing" if opts.out.json else "no terminal to ask on"
         raise UsageError(f"--minimize would send up to {max_requests} requests to {host}: confirm with --yes "
-                         "(no terminal to ask on)")
+                         f"({why})")
     from gridctl.prompts import confirm
 
     if not confirm(question, opts.out):

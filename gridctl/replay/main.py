@@ -108,6 +108,8 @@ class Budget:
             self.sent += 1
             answer = send(self.net, req, self.key)
             self.log.append({"try": label, **answer.as_json()})
+            if answer.status is None and self.net.deadline.expired:
+                raise Exhausted  # the time budget ran out mid-request: that says nothing about the request
             if answer.status != 429:
                 return answer
             wait = min(retry_after(answer.outcome.headers) or 1.0, MAX_RATE_WAIT)
