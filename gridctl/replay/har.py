@@ -115,6 +115,7 @@ def _call(index: int, entry: Any) -> RecordedCall | None:
     url = sdk_url if isinstance(sdk_url, str) and sdk_url else str(req["url"])
     headers = tuple((str(h.get("name", "")), str(h.get("value", ""))) for h in req.get("headers") or []
                     if isinstance(h, dict))
+    _register(url, headers)
     status = resp.get("status")
     content: dict[str, Any] = resp["content"] if isinstance(resp.get("content"), dict) else {}
     rid = next((v for k, v in _headers(resp) if k.lower() in ("x-grid-request-id", "x-request-id")), None)
@@ -125,6 +126,18 @@ def _call(index: int, entry: Any) -> RecordedCall | None:
                         body_text=body, status=status if isinstance(status, int) else None,
                         response_body=str(content.get("text") or ""), request_id=rid, codes=codes,
                         hop_of=hop_of if isinstance(hop_of, int) else None)
+
+
+def _register(url: str, headers: tuple[tuple[str, str], ...]) -> None:
+    """A HAR not written by gridctl (a browser's) may hold a real key: every credential in it is registered, so
+    whatever replay writes (the URL, a curl, an error) has it scrubbed. gridctl's own HAR holds fingerprints."""
+    from gridctl.secrets import SECRET_HEADERS, redact_url, register
+
+    redact_url(url)  # registers signed tokens and keys in the query
+    for name, value in headers:
+        if name.lower() in SECRET_HEADERS and "…" not in value:
+            scheme, _, rest = value.strip().partition(" ")
+            register(rest.strip() if rest and scheme.lower() in ("bearer", "basic", "token") else value.strip())
 
 
 def _headers(part: dict[str, Any]) -> list[tuple[str, str]]:

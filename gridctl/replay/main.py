@@ -85,6 +85,10 @@ def replay_report(settings: Settings, p: Plan) -> Report:
     result.refresh()
     same = answer.status == p.call.status
     result.data["same_status"] = same
+    if p.call.failing and answer.ok:
+        result.findings.append(finding("replay.not_reproduced", f"The call failed when recorded (HTTP "
+                                       f"{p.call.status or 'no answer'}) and succeeded now (HTTP {answer.status})."))
+        result.refresh()
     report = _report("replay", settings, p, [result], timer)
     report.extra["replayed"] = {**answer.as_json(), "url": req.url, "curl": req.curl()}
     return report

@@ -289,3 +289,36 @@ def test_the_budget_bounds_the_requests() -> None:
     assert len(seen) == 3 and search.budget.sent == 3
     assert [f.code for f in search.notes()] == ["replay.budget"]
     assert not search.summary()["complete"]
+
+
+def test_a_browser_har_key_is_registered_so_nothing_prints_it() -> None:
+    from gridctl.secrets import scrub
+
+    key = "sk-live-" + "Q7vX2mL9nR4tY8wB1cD6fH0jK5sA3eG9"
+    entry = _entry()
+    entry["request"]["headers"][0]["value"] = f"Bearer {key}"
+    call = har.parse(_har(entry))[0]
+    req = from_call(call, "https://api.thegrid.ai/v1/chat/completions")
+    assert key not in req.curl() and key not in scrub(f"x {key} y") and "Bearer" in scrub("Bearer x")
+
+
+# --- diff, offline -------------------------------------------------------------------------------
+
+def test_compare_names_path_header_and_scheme() -> None:
+    from gridctl.replay.diff import canonical, compare
+
+    doubled = _call(OK_BODY, url="https://api.thegrid.ai/v1/v1/chat/completions")
+    result = compare(doubled, canonical(doubled, "text-prime"))
+    assert [d["part"] for d in result.data["url"]] == ["path"]
+    assert [f.code for f in result.findings] == ["url.doubled_v1"]
+    # a failing call's body fields are linted too: BODY's temperature 5
+    bad = _call(url="https://api.thegrid.ai/v1/chat/completions")
+    assert [f.code for f in compare(bad, canonical(bad, "text-prime")).findings] == ["body.out_of_range"]
+    entry = _entry()
+    entry["request"]["headers"][0] = {"name": "x-api-key", "value": "…Wq9f"}
+    wrong = har.parse(_har(entry))[0]
+    result = compare(wrong, canonical(wrong, "text-prime"))
+    assert result.data["url"] == [] and [f.code for f in result.findings] == ["auth.wrong_header"]
+    entry["request"]["headers"][0] = {"name": "Authorization", "value": "…Wq9f"}
+    bare = har.parse(_har(entry))[0]
+    assert [f.code for f in compare(bare, canonical(bare, "text-prime")).findings] == ["auth.missing_bearer"]
