@@ -322,3 +322,16 @@ def test_compare_names_path_header_and_scheme() -> None:
     entry["request"]["headers"][0] = {"name": "Authorization", "value": "…Wq9f"}
     bare = har.parse(_har(entry))[0]
     assert [f.code for f in compare(bare, canonical(bare, "text-prime")).findings] == ["auth.missing_bearer"]
+
+
+@pytest.mark.parametrize(("status", "body", "code"), [
+    (400, {"error": {"message": "This model's maximum context length is 8192 tokens.",
+                     "code": "context_length_exceeded"}}, "body.context_length"),
+    (400, {"errors": {"detail": "Unrecognized request argument supplied: foo", "code": "unknown_parameter"}},
+     "body.unknown_param"),
+    (400, {"errors": {"detail": "Required field 'messages' is missing"}}, "http.bad_request"),  # no code: as before
+    (422, {"errors": {"detail": "x", "code": "something_else"}}, "http.unprocessable"),
+])
+def test_classify_reads_the_error_body_code(status: int, body: dict[str, Any], code: str) -> None:
+    found = classify_status(status, json.dumps(body).encode(), "application/json", "u")
+    assert [f.code for f in found] == [code] and found[0].severity == "error"
