@@ -442,6 +442,32 @@ _ENTRIES: tuple[Entry, ...] = (
     _e("body.out_of_range", E, "A parameter is out of range",
        "A parameter's value is outside its allowed range; the API answers 422.", "Use a value in range.",
        X.BAD_REQUEST, _CHAT),
+    _e("body.tool_schema", E, "A tool without a valid JSON schema",
+       "A `tools` entry is not a function tool with a name and a JSON schema as its `parameters` (a wrong "
+       "`type`, `properties` that is not an object, `required` that is not a list of names).",
+       "Fix the schema of the tool the error names; `gridctl replay FILE.har --minimize` finds it in a traced call.",
+       X.BAD_REQUEST, _CHAT, phrases=("invalid schema for function", "invalid_tool_schema")),
+    _e("body.response_format", E, "A response_format the instrument does not support",
+       "`response_format` asks for a type the instrument does not offer (text, json_object and json_schema are "
+       "served), or a json_schema without a name and a schema.",
+       "Use json_object or json_schema (with `name` and `schema`), or drop response_format.", X.BAD_REQUEST, _CHAT,
+       phrases=("invalid response_format", "unsupported_response_format")),
+    _e("body.context_length", E, "The request is longer than the instrument's context",
+       "The messages plus the completion asked for (`max_tokens`) exceed the instrument's context window.",
+       "Shorten the messages or lower max_tokens (or max_completion_tokens); a *-max instrument suits large "
+       "context.", X.BAD_REQUEST, _CHAT, phrases=("maximum context length", "context_length_exceeded")),
+    # replay
+    _e("replay.rehosted", N, "Replayed on another host than the recorded one",
+       "The recorded URL's host is neither The Grid's nor this machine, so the call was sent to The Grid's host "
+       "(or --base-url) instead: the key never goes to a host gridctl does not trust.",
+       "To replay against your own gateway, name it with --base-url.", X.OK, _T),
+    _e("replay.not_reproduced", W, "The recorded failure did not happen again",
+       "The call, re-sent, got another answer than the one recorded: the failure depended on something that "
+       "changed (the key, the balance, a transient fault, the host).",
+       "Compare the two answers; `gridctl doctor` checks the rest of the path.", X.OK, _T),
+    _e("replay.budget", W, "The search stopped before its end",
+       "The request budget (--max-requests) or the time budget (--timeout) ran out before the smallest failing "
+       "request was certain.", "Raise --max-requests or --timeout and run it again.", X.OK, _T),
 )
 
 CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}

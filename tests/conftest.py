@@ -55,6 +55,7 @@ SLOW_FIRST = (
     "tests/e2e/test_network_cli.py",  # 10
     "tests/e2e/test_doctor.py",  # 9
     "tests/e2e/test_watch.py",  # 9
+    "tests/e2e/test_replay.py",  # 7 (one traced openai program, then in-process replays)
     "tests/e2e/test_explain_sdk.py",  # 8
     "tests/e2e/test_packaging.py",  # 8
     "tests/e2e/test_auth_cli.py",  # 8

@@ -183,8 +183,10 @@ class Net:
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str] | None = None, json: Any = None,
              auth: tuple[str, str] | None = None, retry: bool = True,
-             on_stream: Callable[[httpx.Response, Outcome], None] | None = None) -> Outcome:
-        """One logical request. `auth` is (header, value): it is sent only where may_carry_key() allows."""
+             on_stream: Callable[[httpx.Response, Outcome], None] | None = None,
+             content: bytes | None = None) -> Outcome:
+        """One logical request. `auth` is (header, value): it is sent only where may_carry_key() allows.
+        `content`: the body as bytes, sent as is (replay), instead of `json`."""
         out = Outcome(url=url)
         if self.proxy_problem is not None:
             out.findings.append(self.proxy_problem)
@@ -204,7 +206,8 @@ class Net:
         while out.attempts < attempts_allowed:
             out.attempts += 1
             out.findings, out.status_code = [], None
-            response = self._follow(method, url, headers or {}, json, auth, out, proxy, on_stream)
+            response = self._follow(method, url, headers or {}, json if content is None else content, auth, out,
+                                    proxy, on_stream)
             if response is None:  # a network failure, already classified
                 if out.attempts < attempts_allowed and _retryable_net(out.findings) and self._backoff(out, None):
                     continue
@@ -262,7 +265,8 @@ class Net:
                     out.key_sent_to.append(host)
             trace = _Trace()
             try:
-                request = self.client.build_request(method, current, headers=send_headers, json=body,
+                request = self.client.build_request(method, current, headers=send_headers,
+                                                    **({"content": body} if isinstance(body, bytes) else {"json": body}),
                                                     timeout=self._timeout(), extensions={"trace": trace})
                 if httplog.enabled():
                     self.log("*", f"{'via proxy ' + proxy if proxy else 'direct'}; time budget left "

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Command-specific top-level fields the contract lets a command add.
 EXTRAS = {"url": {"canonical"}, "explain": {"query", "entries", "matches", "facts", "recognised", "recognised_text"}, "auth lint": set(), "lint-curl": set(),
-          "emulator list": {"scenarios"}, "ping": {"curl"}}
+          "emulator list": {"scenarios", "validation"}, "ping": {"curl"}}
 
 
 def run(*args: str, input: str | None = None) -> Run:
