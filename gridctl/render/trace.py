@@ -80,6 +80,16 @@ def call_line(call: CallView, hop: int = 2, loop_shown: bool = False) -> str:
     return scrub(" ".join(parts))
 
 
+def fold_line(first: int, last: int, count: int, root: int, method: str, path: str, status: int,
+              hops: tuple[int, int]) -> str:
+    """The rest of a long redirect chain in one line: `trace #6-#21 POST /r/v1/chat/completions 307 (hops 6-21
+    of #1) http.redirect_loop: the same redirect 16 more times`."""
+    ids = f"#{first}" if first == last else f"#{first}-#{last}"
+    span = f"hop {hops[0]}" if hops[0] == hops[1] else f"hops {hops[0]}-{hops[1]}"
+    return scrub(f"trace {ids} {method} {path} {status} ({span} of #{root}) {LOOP}: the client followed "
+                 f"{count} more redirect{'s' if count != 1 else ''}")
+
+
 def waiting_line(call: CallView, waited_s: float) -> str:
     """A call still open after a second: `trace #3 POST /v1/chat/completions waiting for the first byte, 1.0 s`."""
     what = "waiting for the first byte" if call.status is None else f"{call.status}, the answer still coming"

@@ -8,12 +8,29 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from gridctl.render.trace import LOOP, call_line, waiting_line
+from gridctl.render.trace import LOOP, call_line, fold_line, waiting_line
 from gridctl.trace.record import Call
 
 WAIT_S = 1.0
 TICK_S = 0.1
+FOLD_AFTER = 5  # hops of one redirect chain after this many fold into one line (a loop is shown once)
 MAX_HOPS = 4096  # the hop numbers and loop chains remembered (redirect chains are short and followed at once)
+
+
+class Fold:
+    """Hops FOLD_AFTER+1 ... of one chain: one line for all of them."""
+
+    def __init__(self, root: int, first: int, method: str, path: str, status: int) -> None:
+        self.root, self.first, self.last, self.method, self.path, self.status = root, first, first, method, path, status
+        self.count, self.first_hop, self.last_hop = 0, 0, 0
+
+    def add(self, call_id: int, hop: int) -> None:
+        self.last, self.count, self.last_hop = call_id, self.count + 1, hop
+        self.first_hop = self.first_hop or hop
+
+    def line(self) -> str:
+        return fold_line(self.first, self.last, self.count, self.root, self.method, self.path, self.status,
+                         (self.first_hop, self.last_hop))
 
 
 class Live:
@@ -27,6 +44,7 @@ class Live:
         self._hop: dict[int, int] = {}           # call id -> its hop number in its redirect chain (1: not a hop)
         self._root: dict[int, int] = {}          # call id -> the first call of its chain
         self._loop_shown: set[int] = set()       # chains whose loop has been named
+        self._folds: dict[int, Fold] = {}        # chain root -> the hops folded so far
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -40,10 +58,22 @@ class Live:
                 for old in list(self._hop)[:len(self._hop) - MAX_HOPS]:
                     self._hop.pop(old, None)
                     self._root.pop(old, None)
+            if hop > FOLD_AFTER and call.status is not None and 300 <= call.status < 400:
+                fold = self._folds.setdefault(root, Fold(root, call.id, call.method, call.path, call.status))
+                fold.add(call.id, hop)
+                return []
+            folded = self.folds()
             loop_shown = root in self._loop_shown
             if any(f.code == LOOP for f in call.findings):
                 self._loop_shown.add(root)
-            return [*before, call_line(call, hop=max(hop, 2), loop_shown=loop_shown)]
+            return [*folded, *before, call_line(call, hop=max(hop, 2), loop_shown=loop_shown)]
+
+    def folds(self) -> list[str]:
+        """The folded hops' lines, once each (before the next line, or at the end)."""
+        with self._lock:
+            out = [f.line() for f in self._folds.values()]
+            self._folds.clear()
+            return out
 
     def ended(self, call_id: int, lines: list[str]) -> None:
         with self._lock:
@@ -60,14 +90,18 @@ class Live:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Write every line still held, in call order (the summary comes after them)."""
+    def stop(self, unfinished: Sequence[Call] = ()) -> None:
+        """Write every line still held, in call order, and the final line of each call still open as its record
+        stands (the client gave up, or the run ended, before its answer); the summary comes after them."""
         self._stop.set()
-        if self._thread is not None:
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(1.0)
         with self._lock:
+            for call in sorted(unfinished, key=lambda c: c.id):
+                self._ready[call.id] = self.line(call)
             for call_id in sorted(self._ready):
                 self._say(self._ready.pop(call_id))
+            self._say(self.folds())
 
     def _run(self) -> None:
         while not self._stop.wait(TICK_S):

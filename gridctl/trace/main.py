@@ -200,11 +200,11 @@ def trace(opts: TraceOptions, term: Terminal, verbose: bool = False) -> Traced:
             from gridctl import interrupt
 
             interrupt.set_grace(INTERRUPT_GRACE_S + PER_CALL_S * len(outcome.calls))
-        live.stop()
         calls, code = outcome.calls, outcome.code
         with lock:
             rep = diag.report(calls, opts.argv, code, _target(opts), idle_warn_ms=opts.idle_warn_s * 1000,
                               expect_calls=False)
+        live.stop([c for c in calls if not c.done.is_set()])
         if not calls and opts.argv and not outcome.interrupted:
             _no_calls(rep, opts.argv, code, term.program_text())
         if outcome.interrupted:  # no status-page question after Ctrl-C: the files come first
