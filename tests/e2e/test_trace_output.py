@@ -146,7 +146,7 @@ def test_trace_lines_never_land_inside_the_programs_lines(tmp_path: Path) -> Non
 
 def test_a_call_held_without_an_answer_gets_a_waiting_line() -> None:
     run = invoke("trace", "--emulate", "hang", "--", sys.executable, str(CLIENTS / "hang_grandchild.py"), os.devnull,
-                 env=clean_env(CLIENT_TIMEOUT="2.5"))
+                 env=clean_env(CLIENT_TIMEOUT="1.6"))
     waiting = re.search(r"^trace #1 POST /v1/chat/completions waiting for the first byte, (\d+\.\d) s$", run.err, re.M)
     assert waiting and 1.0 <= float(waiting.group(1)) < 2.0, run.err  # a generous bound: "within 2 s"
     final = re.search(r"^trace #1 POST /v1/chat/completions --- ", run.err, re.M)
@@ -247,3 +247,38 @@ def test_an_anthropic_program_reaches_the_emulator_whatever_is_set() -> None:
     doc = json.loads(run.out)
     assert [(c["status"], c["sdk_url"]) for c in doc["calls"]] == [(200, "https://messages-beta.api.thegrid.ai/v1/messages")], run
     assert "reply " in run.err
+
+
+def test_on_a_terminal_the_program_keeps_its_terminal_and_ctrl_c_reaches_it() -> None:
+    """gridctl on a pseudo-terminal: the program's stderr is a terminal too (isatty, colours, progress bars), and the
+    keyboard's Ctrl-C reaches the program's process group as it would without trace; trace then exits 130."""
+    import pty
+    import select
+
+    script = ("import sys, time; print('stderr tty', sys.stderr.isatty(), flush=True, file=sys.stderr); "
+              "sys.stderr.write('one\\ntwo\\n'); sys.stderr.flush(); time.sleep(30)")
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child becomes gridctl at once
+        os.execve(sys.executable, [sys.executable, "-m", "gridctl", "trace", "--emulate", "healthy", "--",
+                                   sys.executable, "-c", script], clean_env())
+    out, sent, deadline = b"", False, time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                out += data
+            if b"two" in out and not sent:
+                os.write(fd, b"\x03")  # the terminal's Ctrl-C
+                sent = True
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    text = out.decode("utf-8", "replace").replace("\r\n", "\n")
+    assert "stderr tty True\none\ntwo\n" in text, text
+    assert os.waitstatus_to_exitcode(status) == 130 and "interrupted (Ctrl-C)" in text, text
