@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from gridctl import grid
@@ -33,6 +33,7 @@ SLOTS: dict[str, tuple[str, str]] = {
     "g": (grid.ENV_BASE_URL, grid.DEFAULT_BASE_URL),
 }
 LOOPBACK_NAMES = "127.0.0.1,localhost,::1"
+POSIX = os.name == "posix"  # process groups, a pty, select() on a pipe
 
 
 @dataclass
@@ -144,18 +145,20 @@ def run(plan: Plan) -> Outcome:
 def _run_child(plan: Plan, proxy: Proxy) -> tuple[int | None, bool]:
     """The child in its own process group, its stderr through `plan.terminal`; (exit code, interrupted)."""
     env = child_env(plan.env, proxy, plan.emulate_root is not None)
-    err_fd = plan.terminal.child_stderr(tty=is_terminal(sys.stderr)) if plan.terminal is not None else None
+    err_fd = plan.terminal.child_stderr(tty=is_terminal(sys.stderr)) if plan.terminal is not None and POSIX else None
     out: int | IO[str] | None = plan.stdout
     if plan.stdout_to_stderr:
         out = err_fd if err_fd is not None else subprocess.DEVNULL
     try:
-        child = subprocess.Popen(plan.argv, env=env, stdout=out, stderr=err_fd, process_group=0)
+        # its own process group (POSIX): Ctrl-C's stop reaches whatever it starts, grandchildren too
+        group: dict[str, Any] = {"process_group": 0} if POSIX else {}
+        child = subprocess.Popen(plan.argv, env=env, stdout=out, stderr=err_fd, **group)
     except OSError as exc:
         raise ChildError(f"cannot run {plan.argv[0]}: {exc.strerror or exc}") from None
     finally:
         if err_fd is not None:
             os.close(err_fd)
-    give_back = _hand_terminal(child.pid)
+    give_back = _hand_terminal(child.pid) if POSIX else None
     interrupted = False
     try:
         code: int | None = _wait(child, give_back)
@@ -213,6 +216,13 @@ def _stop_proxy(proxy: Proxy, budget: float | None) -> None:
 def _stop_group(child: subprocess.Popen[bytes], first: signal.Signals = signal.SIGINT) -> None:
     """Stop the child's whole process group (grandchildren too): `first`, then SIGTERM, then SIGKILL,
     each after GROUP_GRACE_S. After a normal exit this only ends what the program left running."""
+    if not POSIX:
+        if child.poll() is None:
+            child.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(GROUP_GRACE_S * 2)
+            child.kill()
+        return
     pgid = child.pid
     sigs = [first] + [s for s in (signal.SIGTERM, signal.SIGKILL) if s != first]
     for sig in sigs:
@@ -263,11 +273,20 @@ def _hand_terminal(pgid: int) -> Callable[[], None] | None:
         return None
     if not _foreground(pgid):
         return None
+    # gridctl now writes from a background group: with the terminal's `tostop` set, that would stop it.
+    # Ignored after the child started, so the program itself keeps the default.
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN) if _main_thread() else None
 
     def give_back() -> None:
         _foreground(os.getpgrp())
+        if previous is not None:
+            signal.signal(signal.SIGTTOU, previous)
 
     return give_back
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _foreground(pgid: int) -> bool:

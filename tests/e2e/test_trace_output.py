@@ -282,3 +282,27 @@ def test_on_a_terminal_the_program_keeps_its_terminal_and_ctrl_c_reaches_it() ->
     text = out.decode("utf-8", "replace").replace("\r\n", "\n")
     assert "stderr tty True\none\ntwo\n" in text, text
     assert os.waitstatus_to_exitcode(status) == 130 and "interrupted (Ctrl-C)" in text, text
+
+
+def test_the_no_calls_reading_of_texts_and_sources(tmp_path: Path) -> None:
+    """In-process: what each kind of program output and source leads to."""
+    from gridctl.trace.nocalls import hard_coded, reading
+
+    dns = ("requests.exceptions.ConnectionError: HTTPSConnectionPool(host='llm-gateway.corp.example', port=443): Max "
+           "retries exceeded (Caused by NameResolutionError(\"Failed to resolve 'llm-gateway.corp.example' ([Errno -2] "
+           "Name or service not known)\"))\n")
+    cause, fact = reading(["prog"], 1, dns)
+    assert cause.code == "net.dns" and "called llm-gateway.corp.example itself" in cause.message
+    assert fact.code == "trace.no_calls" and fact.severity == "info"
+    (node,) = reading(["node", "app.mjs"], 1, "node:internal/modules/cjs/loader:1147\nError: Cannot find module 'openai'\n")
+    assert node.code == "trace.no_calls" and "Cannot find module 'openai'" in node.message
+    js = tmp_path / "app.mjs"
+    js.write_text("// see https://docs.example.invalid/v1\n/* https://block.example.invalid */\n"
+                  "const client = new OpenAI({ baseURL: 'http://127.0.0.1:9/v1' });\n", "utf-8")
+    assert hard_coded(["node", str(js)]) == (str(js), "http://127.0.0.1:9/v1", "its client")
+    py = tmp_path / "app.py"
+    py.write_text('"""https://docs.example.invalid/v1"""\nprint("https://printed.example.invalid")\n'
+                  'URL = f"{\'http://127.0.0.1:9\'}/v1"\n', "utf-8")
+    assert hard_coded([sys.executable, str(py)]) is None  # printed and documented URLs are not a client's
+    (plain,) = reading([sys.executable, str(py)], 0, "")
+    assert plain.code == "trace.no_calls" and "hard-coded" not in plain.message
