@@ -59,6 +59,10 @@ class Terminal:
 
     # -- trace's own lines ------------------------------------------------------------------------
     def say(self, line: str) -> None:
+        """One of trace's own lines: no terminal controls from what a server or client sent, no key."""
+        from gridctl.textsafe import clean
+
+        line = scrub(clean(line, newlines=False))
         with self._lock:
             if self._closed:
                 return

@@ -306,3 +306,34 @@ def test_the_no_calls_reading_of_texts_and_sources(tmp_path: Path) -> None:
     assert hard_coded([sys.executable, str(py)]) is None  # printed and documented URLs are not a client's
     (plain,) = reading([sys.executable, str(py)], 0, "")
     assert plain.code == "trace.no_calls" and "hard-coded" not in plain.message
+
+
+def test_the_terminal_rule_step_by_step() -> None:
+    """trace/terminal.py's rule on a real pipe: a trace line goes before a partial line still held, waits for a
+    partial line already out to end, or after HOLD_S of silence starts on a fresh line; its own controls go."""
+    import io
+
+    from gridctl.trace.terminal import HOLD_S, Terminal
+
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+    term = Terminal(out)
+    fd = term.child_stderr(tty=False)
+
+    def shown() -> str:
+        return raw.getvalue().decode("utf-8")
+
+    os.write(fd, b"abc")
+    term.say("trace A \x1b[2J")  # the program's partial line is still held: trace's line goes first
+    _wait_for(lambda: shown() == "trace A \nabc", timeout=5)
+    term.say("trace B")  # the program is mid-line: trace waits for its line to end
+    os.write(fd, b"def\n")
+    _wait_for(lambda: shown() == "trace A \nabcdef\ntrace B\n", timeout=5)
+    os.write(fd, b"ghi")
+    time.sleep(HOLD_S * 2)  # relayed as it is after HOLD_S
+    term.say("trace C")  # and after HOLD_S more of silence, trace's line starts on a fresh one
+    _wait_for(lambda: shown().endswith("ghi\ntrace C\n"), timeout=5)
+    os.write(fd, b"jkl\n")
+    os.close(fd)
+    term.finish(2.0)
+    assert shown() == "trace A \nabcdef\ntrace B\nghi\ntrace C\njkl\n"
