@@ -337,3 +337,34 @@ def test_the_terminal_rule_step_by_step() -> None:
     os.close(fd)
     term.finish(2.0)
     assert shown() == "trace A \nabcdef\ntrace B\nghi\ntrace C\njkl\n"
+
+
+def test_the_har_is_whole_or_untouched_at_any_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,000 calls make a whole HAR; a write that fails half-way leaves the previous file as
+    it was and nothing beside it."""
+    from gridctl.secrets import register
+    from gridctl.trace import har as har_mod
+    from gridctl.trace.files import write_har
+    from gridctl.trace.record import CAPTURE_CAP, Call
+
+    register(CANARY)
+    body = json.dumps({"model": "text-prime", "messages": [{"role": "user", "content": "x" * (CAPTURE_CAP // 8)}]})
+    calls = [Call(id=i, slot="g", method="POST", url="http://127.0.0.1:1/_g/g/v1/chat/completions",
+                  upstream_url="https://api.thegrid.ai/v1/chat/completions",
+                  sdk_url="https://api.thegrid.ai/v1/chat/completions", started=time.time(), request_body=body,
+                  request_bytes=len(body), status=200, response_body=body, total_ms=5.0) for i in range(1, 1001)]
+    target = tmp_path / "big.har"
+    write_har(calls, target)
+    assert len(json.loads(target.read_text("utf-8"))["log"]["entries"]) == 1000
+    before = target.read_bytes()
+    real = har_mod.entry
+
+    def failing(call: Call) -> dict[str, Any]:
+        if call.id == 500:
+            raise OSError(28, "No space left on device")
+        return real(call)
+
+    monkeypatch.setattr(har_mod, "entry", failing)
+    with pytest.raises(OSError):
+        write_har(calls, target)
+    assert target.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["big.har"]
