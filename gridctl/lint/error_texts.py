@@ -228,6 +228,15 @@ STATUS_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(r) for r in (  # on t
     r"\bstatus ([1-5]\d\d)\b",                                      # access log: "POST /v1/... HTTP/1.1" 404 123
 ))
 
+# Exception classes that carry a status the text may not print (`openai.NotFoundError`, LiteLLM's
+# wrapped `litellm.exceptions.AuthenticationError`, anthropic's PaymentRequiredError): on the lower-cased line.
+# Not BadRequestError and its kin: LiteLLM raises those before any request is sent.
+EXCEPTION_CLASSES: dict[str, int] = {
+    "authenticationerror": 401, "paymentrequirederror": 402, "permissiondeniederror": 403, "notfounderror": 404,
+    "ratelimiterror": 429, "internalservererror": 500, "serviceunavailableerror": 503,
+}
+EXCEPTION_STATUS: re.Pattern[str] = re.compile(r"(?:^|[\s:\[(.])(" + "|".join(EXCEPTION_CLASSES) + r")(?=[:\s(\]'\"]|$)")
+
 # What a status means when nothing more specific is known.
 STATUS_CODES: dict[int, str] = {
     400: "http.bad_request", 401: "auth.rejected", 402: "balance.credits_empty", 403: "auth.forbidden",
