@@ -185,15 +185,18 @@ def _lint_header(scan: Scan, n: int, name: str, value: str, quote: str) -> None:
     scan.facts.add("headers", redact(f"{name}: {value}")[:120])
     for f in result.findings:
         if f.severity == ERROR and f.code in _HEADER_CODES:
-            scan.hit(Match(f.code, LINT, n, quote, "lint auth header", _redacted(f)))
+            # what the key is (example text, another vendor's) before how it was sent
+            weight = LINT + 1 if f.code in ("auth.placeholder_key", "auth.foreign_key", "auth.missing_key") else LINT
+            scan.hit(Match(f.code, weight, n, quote, "lint auth header", _redacted(f)))
 
 
 def _lint_key_var(scan: Scan, n: int, m: re.Match[str], raw: str, quote: str) -> None:
     from gridctl.lint.header import is_placeholder
 
     value = m.group(2)
-    if is_expression(raw, m.start(2), m.start(2) + len(value)) or _ADVICE.search(quote):
-        return
+    after = raw[m.end(2):m.end(2) + 1]
+    if "." in value or after in ("(", "[", ".") or _ADVICE.search(quote):
+        return  # `api_key=os.environ[...]`, `api_key=settings.KEY`: code, not a value
     if not value.startswith("$") and is_placeholder(value):
         scan.hit(Match("auth.placeholder_key", LINT, n, quote, "lint key variable",
                        finding("auth.placeholder_key", f"{m.group(1)} holds example text, not a key.")))

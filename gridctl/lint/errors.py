@@ -33,6 +33,7 @@ from gridctl.lint.error_facts import AUTH_FAILURES, LINT, Match, Scan, correct_e
 from gridctl.lint.error_lines import EXCEPTION, FRAME, SOURCE, TEXT, Lines
 from gridctl.lint.error_texts import (
     ANY_STATUS,
+    CAUSE,
     EXCEPTION_CLASSES,
     EXCEPTION_STATUS,
     HINT,
@@ -165,6 +166,11 @@ def _adjust(scan: Scan) -> None:
         del m["http.redirect_rejected"]
         scan.hit(Match("auth.rejected", rejected.weight, rejected.line, rejected.quote, rejected.via))
     html = m.get("http.html_body")
+    if html is not None and "http.not_json" in m:
+        html.weight = max(html.weight, m["http.not_json"].weight + 1)  # not JSON because it is a page: the page
+    if html is not None and 403 in scan.facts.statuses and "http.blocked" not in m:
+        # The Grid answers 403 in JSON: an HTML 403, wrapped by whatever tool printed it, is a block page
+        scan.hit(Match("http.blocked", CAUSE, html.line, html.quote, "an HTML page with a 403"))
     if html is not None and "http.unexpected" in m:
         html.weight = max(html.weight, m["http.unexpected"].weight + 1)  # the JSON parse failed on the page
     if html is not None and any(s in (400, 401, 403, 404, 405) for s in scan.facts.statuses) and not any(
