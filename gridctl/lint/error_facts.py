@@ -195,7 +195,8 @@ def _lint_key_var(scan: Scan, n: int, m: re.Match[str], raw: str, quote: str) ->
 
     value = m.group(2)
     after = raw[m.end(2):m.end(2) + 1]
-    if "." in value or after in ("(", "[", ".") or _ADVICE.search(quote):
+    if re.fullmatch(r"[A-Za-z_]\w{0,60}(?:\.[A-Za-z_]\w{0,60}){1,6}", value) or after in ("(", "[", ".") \
+            or _ADVICE.search(quote):
         return  # `api_key=os.environ[...]`, `api_key=settings.KEY`: code, not a value
     if not value.startswith("$") and is_placeholder(value):
         scan.hit(Match("auth.placeholder_key", LINT, n, quote, "lint key variable",

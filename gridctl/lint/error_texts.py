@@ -101,6 +101,8 @@ PATTERNS: tuple[Pattern, ...] = (
        _OPENAI_API + "; Anthropic API (`prompt is too long: 202609 tokens > 200000 maximum`); litellm"),
     _p("url.missing_v1", SPECIFIC + 3, r"invalid url \((?:post|get) /(?:chat/completions|completions|models|"
        r"embeddings|responses)\)", "OpenAI-compatible servers' 404 body for a path without /v1"),
+    _p("http.not_found_path", CAUSE, r"invalid url \((?:post|get|put|delete) /v1/",
+       "OpenAI API's 404 body for a path or method it does not serve (chatboxai/chatbox#199)"),
     _p("net.connect_timeout", CAUSE + 2, r"err_socket_connection_timeout|socket connection timeout|"
        r"und_err_connect_timeout|connecttimeouterror", _NODE + " (net: the connect phase)"),
     _p("http.not_json", CAUSE - 5, r"'str' object has no attribute '(?:choices|content|model_dump|usage|id|data|"
@@ -184,7 +186,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("stream.cut", CAUSE, r"error occurred during streaming|stream ended unexpectedly|"
        r"incomplete chunked encoding", _OAI + " streaming; browsers"),
     _p("url.invalid", SPECIFIC, r"curl: \(3\)|unsupportedprotocol|missing an 'http://' or 'https://' protocol|"
-       r"missingschema|no scheme supplied|invalid url|err_invalid_url|curl: \(1\) protocol",
+       r"missingschema|no scheme supplied|invalid url(?! \()|err_invalid_url|curl: \(1\) protocol",
        _HTTPX + "; " + _REQ + "; " + _CURL + "; node URL"),
     _p("url.whitespace", SPECIFIC, r"url can't contain control characters|non-printable ascii character in url",
        "python http.client; " + _HTTPX),
@@ -251,6 +253,7 @@ STATUS_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(r) for r in (  # on t
     r"\" ([1-5]\d\d) \d{1,12}\b",
     r"\b([1-5]\d\d), message=",                                       # aiohttp ClientResponseError
     r"\bstatus ([1-5]\d\d)\b",
+    r"\berror ([1-5]\d\d):",                                           # `ChatGPT error 404: {...}`
     r"[\"']code[\"']\s{0,3}:\s{0,3}[\"']?([1-5]\d\d)\b",               # {"error": {"code": 401, ...}}
     r"\[([1-5]\d\d)\] ",                                             # `API error: [403] Forbidden <!doctype html>`                                      # access log: "POST /v1/... HTTP/1.1" 404 123
 ))

@@ -161,7 +161,8 @@ def _adjust(scan: Scan) -> None:
     if "http.not_found_path" in m and (scan.signal_404 or "model.not_found" in m):
         m["http.not_found_path"].weight -= 5  # a 404 that talks about a model is the model's
     rejected = m.get("http.redirect_rejected")
-    if rejected is not None and 307 not in scan.facts.statuses and not any("token=" in u for u in scan.facts.urls):
+    if rejected is not None and 307 not in scan.facts.statuses and not any("token=" in u for u in scan.facts.urls) \
+            and "redirect" not in rejected.quote.lower() and "/r/v1/" not in rejected.quote:
         # "invalid token" without a signed redirect in sight is how many APIs word a bad key
         del m["http.redirect_rejected"]
         scan.hit(Match("auth.rejected", rejected.weight, rejected.line, rejected.quote, rejected.via))
