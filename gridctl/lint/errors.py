@@ -249,7 +249,7 @@ def explain_lines(lines: Iterable[str]) -> Report:
         "program": scan.command,
     }
     if unsure is not None:
-        report.extra["unsure_status"] = unsure[0]
+        report.human["unsure_status"] = unsure[0]
     return report
 
 

@@ -28,7 +28,7 @@ def render(report: Report, out: Output) -> None:
     entry = cause.entry
     if report.candidates:
         # not certain (issue 20): the candidates, most likely first, and the command that settles it
-        status = (report.extra.get("unsure_status") or "")
+        status = report.human.get("unsure_status") or ""
         con.print(f"[bold]{esc(UNSURE_HEADING.format(status=status).lstrip(': '))}[/]  [dim](exit {int(report.exit_code)})[/]")
         for n, f in enumerate(report.candidates, 1):
             con.print(f"  {n}. {esc(f.code):32} {esc(f.entry.title)}")
