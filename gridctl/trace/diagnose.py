@@ -65,6 +65,7 @@ def lint_call(call: Call) -> dict[str, list[Finding]]:
                 out["auth"] = [f for f in lint_header(call.raw_auth, api=api).findings if f.severity in keep]
             except HeaderSyntaxError:
                 out["auth"] = [finding("auth.missing_key")]
+        out["auth"] = in_user_terms(call, base, out["auth"])  # issue 20: OPENAI_API_KEY, not THEGRID_API_KEY
         if call.model is not None:
             out["model"] = [f for f in lint_model(call.model).findings if f.severity != "info"]
         if api == "chat" and call.raw_body:

@@ -403,3 +403,45 @@ def test_the_catalogue_carries_the_new_words_and_explain_list_shows_them() -> No
     codes = {e["code"] for e in table_report(None, list_all=True).extra["entries"]}
     assert {"http.not_json", "body.context_length"} <= codes
     assert json.dumps(envelope(explain_text("AttributeError: 'str' object has no attribute 'choices'")))
+
+
+# --- the same table for trace: the User-Agent and the variable it rewrote ----------------------------
+
+@pytest.mark.parametrize(("ua", "client"), [
+    ("OpenAI/Python 3.63.0", "openai"), ("OpenAI/JS 6.49.0", "openai"), ("Anthropic/Python 2.17.0", "anthropic"),
+    ("Anthropic/JS 1.17.0", "anthropic"), ("litellm/1.60.6", "litellm"), ("curl/8.5.0", "curl"),
+    ("gridctl/0.9.0", "gridctl"), ("python-httpx/0.28.1", None), ("", None),
+])
+def test_the_client_from_a_user_agent(ua: str, client: str | None) -> None:
+    from gridctl.lint.client import from_user_agent
+
+    found = from_user_agent(ua)
+    assert (found.name if found else None) == client
+
+
+def _call(slot: str, url: str, ua: str) -> object:
+    from gridctl.trace.record import Call
+
+    return Call(1, slot, "POST", "http://127.0.0.1:1/x", url, url, 0.0, request_headers=[("User-Agent", ua)])
+
+
+@pytest.mark.parametrize(("slot", "url", "ua", "fix"), [
+    ("o", "https://api.thegrid.ai/v1/v1/chat/completions", "OpenAI/Python 3.63.0",
+     "OPENAI_BASE_URL is https://api.thegrid.ai/v1/v1: set it to https://api.thegrid.ai/v1."),
+    ("a", "https://messages-beta.api.thegrid.ai/v1/v1/messages", "Anthropic/Python 2.17.0",
+     "ANTHROPIC_BASE_URL is https://messages-beta.api.thegrid.ai/v1: set it to https://messages-beta.api.thegrid.ai."),
+    ("g", "https://api.thegrid.ai/v1/chat/completions/chat/completions", "curl/8.5.0",
+     "THEGRID_BASE_URL is https://api.thegrid.ai/v1/chat/completions: set it to https://api.thegrid.ai/v1."),
+])
+def test_trace_names_the_variable_it_rewrote(slot: str, url: str, ua: str, fix: str) -> None:
+    from gridctl.trace.diagnose import lint_call
+
+    [finding] = [f for f in lint_call(_call(slot, url, ua))["url"] if f.severity == "error"]  # type: ignore[arg-type]
+    assert finding.fix == fix
+
+
+def test_trace_names_the_key_variable_of_the_client_that_sent_no_key() -> None:
+    from gridctl.trace.diagnose import lint_call
+
+    [finding] = lint_call(_call("o", "https://api.thegrid.ai/v1/chat/completions", "OpenAI/JS 6.49.0"))["auth"]  # type: ignore[arg-type]
+    assert finding.code == "auth.missing_key" and "OPENAI_API_KEY" in finding.fix and "THEGRID" not in finding.fix
