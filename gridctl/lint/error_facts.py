@@ -104,6 +104,7 @@ class Scan:
     signal_404: bool = False
     command: str | None = None  # the program's command line, as the text shows it
     client: str | None = None   # the client that printed the text (gridctl/lint/client.py)
+    right_path: bool = False    # the text shows the request went to /v1/chat/completions or /v1/messages
 
     def hit(self, m: Match) -> None:
         old = self.matches.get(m.code)
@@ -204,6 +205,8 @@ def _lint_key_var(scan: Scan, n: int, m: re.Match[str], raw: str, quote: str) ->
 
 
 def _lint_path(scan: Scan, n: int, path: str, quote: str) -> None:
+    if path.rstrip("/") in ("/v1/chat/completions", "/v1/messages"):
+        scan.right_path = True  # a 404 on the right path is about the instrument
     if "/v1/v1/" in path or path.endswith("/v1/v1"):
         scan.hit(Match("url.doubled_v1", URL_LINT + 2, n, quote, "lint url path"))
     if _ENDPOINT_TWICE.search(path):

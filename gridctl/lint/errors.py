@@ -268,8 +268,9 @@ def _unsure(scan: Scan, best: list[Match]) -> tuple[int, list[str]] | None:
     if status is None:
         return None
     codes = list(STATUS_CANDIDATES[status])
-    if status == 404 and scan.signal_404:
-        codes = ["model.not_found", "http.not_found_path"]  # the line with the 404 talks about the model
+    if status == 404 and (scan.signal_404 or scan.right_path):
+        # the 404's line talks about the model, or the path was the right one: the instrument first
+        codes = ["model.not_found", "http.not_found_path"]
     if status == 402 and any(m.lower().endswith("-max") for m in scan.facts.models):
         codes.reverse()  # the *-max instruments are the ones that run out of tokens
     if status in (401, 403) and (307 in scan.facts.statuses or any("token=" in u for u in scan.facts.urls)):

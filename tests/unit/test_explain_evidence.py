@@ -445,3 +445,11 @@ def test_trace_names_the_key_variable_of_the_client_that_sent_no_key() -> None:
 
     [finding] = lint_call(_call("o", "https://api.thegrid.ai/v1/chat/completions", "OpenAI/JS 6.49.0"))["auth"]  # type: ignore[arg-type]
     assert finding.code == "auth.missing_key" and "OPENAI_API_KEY" in finding.fix and "THEGRID" not in finding.fix
+
+
+def test_a_404_on_the_right_path_puts_the_instrument_first() -> None:
+    for text in ("anthropic.NotFoundError: 404 status code (no body) (path: /v1/messages)",
+                 "POST http://127.0.0.1:8080/v1/chat/completions\nopenai.NotFoundError: Error code: 404"):
+        report = explain_text(text)
+        assert report.certain is False and [f.code for f in report.candidates][0] == "model.not_found", text
+        assert int(report.exit_code) == 6
