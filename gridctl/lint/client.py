@@ -47,7 +47,7 @@ _TEXT_SIGNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("litellm", re.compile(r"\blitellm[./]|site-packages/litellm\b|litellm/\d")),
     ("anthropic", re.compile(r"(?<![\w.])anthropic\.(?:[a-z_]+\.)*[a-z]+error\b|site-packages[/\\]anthropic[/\\]|"
                              r"node_modules[/\\]@anthropic-ai[/\\]|anthropic/(?:python|js)\b|"
-                             r"\(path: /(?:v1/)+messages\)")),
+                             r"\(path: /(?:v1/)+messages\)|\banthropic_api_key\b|could not resolve authentication method")),
     ("openai", re.compile(r"(?<![\w.])openai\.(?:[a-z_]+\.)*[a-z]+error\b|site-packages[/\\]openai[/\\]|"
                           r"node_modules[/\\]openai[/\\]|openai/(?:python|js)\b|\bopenaierror\b|"
                           r"\bopenai_api_key\b|\b[a-z]+error: \d{3} status code \(no body\)$")),

@@ -453,3 +453,11 @@ def test_a_404_on_the_right_path_puts_the_instrument_first() -> None:
         report = explain_text(text)
         assert report.certain is False and [f.code for f in report.candidates][0] == "model.not_found", text
         assert int(report.exit_code) == 6
+
+
+def test_the_anthropic_sdk_without_a_key_is_told_its_own_variable() -> None:
+    cause = explain_text("TypeError: \"Could not resolve authentication method. Expected either api_key or auth_token "
+                         "to be set. Or for one of the `X-Api-Key` or `Authorization` headers to be explicitly "
+                         "omitted\"").root_cause()
+    assert cause is not None and cause.code == "config.no_key"
+    assert "ANTHROPIC_API_KEY" in cause.fix and "ANTHROPIC_BASE_URL=https://messages-beta.api.thegrid.ai" in cause.fix
