@@ -278,6 +278,8 @@ def _unsure(scan: Scan, best: list[Match]) -> tuple[int, list[str]] | None:
         codes.insert(0, "http.redirect_rejected")
     if scan.client == "anthropic" and "auth.missing_bearer" in codes:
         codes[codes.index("auth.missing_bearer")] = "auth.wrong_header"
+    elif scan.client in ("openai", "litellm") and "auth.missing_bearer" in codes:
+        codes.remove("auth.missing_bearer")  # the SDK writes `Bearer` itself: the header is not the suspect
     return status, codes
 
 

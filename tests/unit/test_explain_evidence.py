@@ -461,3 +461,19 @@ def test_the_anthropic_sdk_without_a_key_is_told_its_own_variable() -> None:
                          "omitted\"").root_cause()
     assert cause is not None and cause.code == "config.no_key"
     assert "ANTHROPIC_API_KEY" in cause.fix and "ANTHROPIC_BASE_URL=https://messages-beta.api.thegrid.ai" in cause.fix
+
+
+@pytest.mark.parametrize(("text", "candidates"), [
+    ("openai.AuthenticationError: Error code: 401", ["auth.rejected", "http.redirect_rejected"]),
+    ("anthropic.AuthenticationError: 401 status code (no body) (path: /v1/messages)",
+     ["auth.rejected", "auth.wrong_header", "http.redirect_rejected"]),
+    ("curl: (22) The requested URL returned error: 401", ["auth.rejected", "auth.missing_bearer",
+                                                          "http.redirect_rejected"]),
+    ("HTTP/1.1 307 Temporary Redirect\nHTTP/1.1 401 Unauthorized", ["http.redirect_rejected", "auth.rejected",
+                                                                    "auth.missing_bearer"]),
+])
+def test_401_candidates_follow_the_client(text: str, candidates: list[str]) -> None:
+    """An SDK writes `Bearer` itself; curl and hand-built clients may not; a 307 in sight points at the token."""
+    report = explain_text(text)
+    assert report.certain is False and [f.code for f in report.candidates] == candidates
+    assert int(report.exit_code) == 4
