@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 SOURCE, FRAME, EXCEPTION, CURL, BODY, TEXT = "source", "frame", "exception", "curl", "body", "text"
 
@@ -40,14 +40,9 @@ class Lines:
     script: str | None = None    # python: the `<module>` frame's file
     node_script: str | None = None  # node: the last user frame's file (the entry point)
     prompt: str | None = None    # a command line shown after a shell prompt
-    kinds: dict[str, int] = field(default_factory=dict)
 
     def kind(self, raw: str) -> str:
-        k = self._kind(raw)
-        self.kinds[k] = self.kinds.get(k, 0) + 1
-        return k
-
-    def _kind(self, raw: str) -> str:  # noqa: C901 - one branch per line shape, in order
+        """SOURCE, FRAME, EXCEPTION, CURL, BODY or TEXT, given the lines before it."""
         m = _PY_FRAME.match(raw)
         if m:
             self.in_py_frame, self.node_source = True, 0
