@@ -15,6 +15,7 @@ from gridctl.findings import ERROR, URL_404_CAUSES, WARNING, ExitCode, Finding, 
 from gridctl.result import CheckResult, Report
 from gridctl.secrets import redact_url
 from gridctl.trace.record import Call, StreamStats
+from gridctl.trace.terms import in_user_terms
 
 ENDPOINTS = ("/chat/completions", "/messages", "/models", "/completions", "/embeddings", "/responses")
 RETRYABLE = (402, 408, 409, 429, 500, 502, 503, 504)
@@ -52,6 +53,7 @@ def lint_call(call: Call) -> dict[str, list[Finding]]:
     out: dict[str, list[Finding]] = {"url": [], "auth": [], "model": [], "body": []}
     base = base_of(call.sdk_url, sdk)
     out["url"] = [f for f in lint_url(base, api=api, sdk=sdk).findings if f.severity != "info"]
+    out["url"] = in_user_terms(call, base, out["url"])  # issue 20: the fix names the variable trace rewrote
     if call.hop_of is None and call.method == "POST":
         if call.raw_auth is None:
             out["auth"] = [finding("auth.missing_key", "The request carried no Authorization (or x-api-key) header.")]
@@ -63,6 +65,7 @@ def lint_call(call: Call) -> dict[str, list[Finding]]:
                 out["auth"] = [f for f in lint_header(call.raw_auth, api=api).findings if f.severity in keep]
             except HeaderSyntaxError:
                 out["auth"] = [finding("auth.missing_key")]
+        out["auth"] = in_user_terms(call, base, out["auth"])  # issue 20: OPENAI_API_KEY, not THEGRID_API_KEY
         if call.model is not None:
             out["model"] = [f for f in lint_model(call.model).findings if f.severity != "info"]
         if api == "chat" and call.raw_body:
