@@ -73,7 +73,16 @@ def _prefixed(match: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     """`text` with every key-shaped token replaced by `…` and its last 4 characters at most."""
-    text = scrub(text)
+    return redact_shapes(scrub(text))
+
+
+_LONG = re.compile(r"[A-Za-z0-9_\-+/=*]{10,}")
+
+
+def redact_shapes(text: str) -> str:
+    """redact() without the registered keys (for a caller that scrubs once itself): the key shapes only."""
+    if not _LONG.search(text):
+        return text  # no token long enough to be a key: the common case, one cheap search
     text = _PREFIXED.sub(_prefixed, text)
     text = _VALUE.sub(_value, text)
     return _RUN.sub(_generic, text)

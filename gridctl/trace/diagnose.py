@@ -94,6 +94,9 @@ def answer_findings(call: Call, idle_warn_ms: float = IDLE_WARN_MS) -> list[Find
         return _stream_findings(call, call.stream, idle_warn_ms)
     if call.upstream_cut:
         return [_cut_body(call)]
+    if call.client_gone:  # the program hung up before the end: what was read is a cut copy, not the answer
+        return [finding("trace.body_not_checked", f"The program stopped reading after {call.response_bytes} bytes, "
+                        "before the answer ended: not checked.")]
     if call.body_verdict is not None:  # read whole as it went by: the record keeps only its first part
         return _hop_reading(call, list(call.body_verdict))
     if call.response_bytes > len(call.raw_response) and not call.content_type.lower().startswith("text/html"):

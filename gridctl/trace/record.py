@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gridctl.findings import ExitCode, Finding
-from gridctl.lint.redact import redact as redact_shapes
+from gridctl.lint.redact import redact_shapes
 from gridctl.secrets import REDACTED, SECRET_QUERY, looks_like_key, redact_header, redact_url, register, scrub
 from gridctl.textsafe import clean
 
@@ -29,6 +29,7 @@ KEY_NAMES = frozenset({"api_key", "apikey", "key", "token", "access_token", "ref
 _NAME = r"(?:x[-_]?api[-_]?key|api[-_]?key|key|(?:access|refresh|id|auth|session)[-_]?token|token|client[-_]?secret" \
         r"|secret|passw(?:or)?d|authorization|auth|bearer|sig|signature|credentials?)"
 _BODY_SECRET = re.compile(r'("' + _NAME + r'"\s*:\s*")((?:[^"\\]|\\.){1,4000})(")', re.IGNORECASE)
+_ANY_NAME = re.compile(r"key|token|secret|passw|auth|bearer|sig|credential", re.IGNORECASE)
 # a form body or a query string: `api_key=...&`
 _FORM_SECRET = re.compile(r"((?:^|[?&;\s])" + _NAME + r"=)([^&\s#\"'<>]+)", re.IGNORECASE)
 # A signed URL quoted in a body (The Grid's "You are being redirected" page names the Location).
@@ -55,6 +56,8 @@ def _register(value: str) -> None:
 def _positional(text: str) -> str:
     """Credentials by position: JSON and form fields and query parameters with key-like names. What is found is
     registered, so scrub() removes it from any other text too."""
+    if not _ANY_NAME.search(text):
+        return text  # no key-like name at all: the common case, one cheap search
     for rx in (_BODY_SECRET, _FORM_SECRET, _QUERY_SECRET):
         for m in rx.finditer(text):
             _register(m.group(2))
@@ -66,7 +69,7 @@ def _positional(text: str) -> str:
 def redact_text(text: str) -> str:
     """Text fit for the record: credentials by position (_positional), by shape (gridctl.lint.redact: vendor
     prefixes, long mixed tokens) and every key seen so far by value."""
-    return redact_shapes(_positional(text))
+    return redact_shapes(scrub(_positional(text)))
 
 
 def redact_body(data: bytes, shapes: bool = False) -> str:
@@ -79,11 +82,11 @@ def redact_body(data: bytes, shapes: bool = False) -> str:
 def shown_url(url: str) -> str:
     """A URL fit for the record and the live line: credentials in its query gone (by name and by shape; the
     path is kept as sent, the lints read it), no terminal controls."""
-    url = redact_url(url)
+    url = redact_url(url)  # scrubbed, signed tokens gone
     base, sep, query = url.partition("?")
     if sep:
-        query = redact_text("?" + query)[1:]
-    return clean(scrub(base) + sep + query, newlines=False)
+        query = redact_shapes(_positional("?" + query))[1:]
+    return _line(base + sep + query)
 
 
 def shown_header(name: str, value: str, shapes: bool = False) -> str:
@@ -95,12 +98,17 @@ def shown_header(name: str, value: str, shapes: bool = False) -> str:
         register(value.strip())
         return fingerprint(value)
     value = redact_header(name, value)
-    return clean(redact_shapes(value) if shapes else value, newlines=False)
+    return _line(redact_shapes(value) if shapes else value)
+
+
+def _line(text: str) -> str:
+    """clean(), with the common case (printable ASCII: nothing to remove) kept cheap."""
+    return text if text.isascii() and text.isprintable() else clean(text, newlines=False)
 
 
 def shown_text(text: str) -> str:
     """Client or server words (a model name, an error message) fit for a line: no key, no terminal control."""
-    return clean(redact_shapes(scrub(text)), newlines=False)
+    return _line(redact_shapes(scrub(text)))
 
 
 # the scheme is part of the prefix: `Authorization: Bearer KEY` must reach KEY, not stop at "Bearer"

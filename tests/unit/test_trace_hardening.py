@@ -336,10 +336,11 @@ def test_a_refused_connection_reaches_the_client_as_no_answer() -> None:
 
 
 def test_a_retry_after_trace_answered_says_so() -> None:
-    first = Call(1, "g", "POST", "u", "", "", 100.0, status=503, answered_by_trace=True, total_ms=1.0)
-    again = Call(2, "g", "POST", "u", "", "", 100.5, status=200, raw_response=b"{}", content_type="application/json")
+    url = "https://api.thegrid.ai/v1/chat/completions"
+    first = Call(1, "g", "POST", "u", url, url, 100.0, status=504, answered_by_trace=True, total_ms=1.0)
+    again = Call(2, "g", "POST", "u", url, url, 100.5, status=200, raw_response=b"{}", content_type="application/json")
     diag.diagnose([first, again])
-    assert any("gridctl trace answered 503 itself" in n for n in again.notes)
+    assert any("gridctl trace answered 504 itself" in n for n in again.notes)
     assert not any("gave up" in n for n in again.notes)
 
 
