@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gridctl.findings import ExitCode, Finding
-from gridctl.lint.redact import redact_shapes
+from gridctl.lint import redact as _lint_redact
 from gridctl.secrets import REDACTED, SECRET_QUERY, looks_like_key, redact_header, redact_url, register, scrub
 from gridctl.textsafe import clean
 
@@ -29,6 +29,7 @@ KEY_NAMES = frozenset({"api_key", "apikey", "key", "token", "access_token", "ref
 _NAME = r"(?:x[-_]?api[-_]?key|api[-_]?key|key|(?:access|refresh|id|auth|session)[-_]?token|token|client[-_]?secret" \
         r"|secret|passw(?:or)?d|authorization|auth|bearer|sig|signature|credentials?)"
 _BODY_SECRET = re.compile(r'("' + _NAME + r'"\s*:\s*")((?:[^"\\]|\\.){1,4000})(")', re.IGNORECASE)
+_LONG = re.compile(r"[A-Za-z0-9_\-+/=*]{16,}")  # no key is shorter: below it the shape pass is skipped
 _ANY_NAME = re.compile(r"key|token|secret|passw|auth|bearer|sig|credential", re.IGNORECASE)
 # a form body or a query string: `api_key=...&`
 _FORM_SECRET = re.compile(r"((?:^|[?&;\s])" + _NAME + r"=)([^&\s#\"'<>]+)", re.IGNORECASE)
@@ -42,6 +43,11 @@ _FINISH = re.compile(rb'"(?:finish_reason|stop_reason)"\s*:\s*"[a-z_]+"')
 def key_name(name: str) -> bool:
     """Does a field, parameter or header of this name carry a credential?"""
     return name.strip().lower().replace("-", "_") in KEY_NAMES
+
+
+def redact_shapes(text: str) -> str:
+    """Key-shaped tokens masked (gridctl.lint.redact's shapes), the common case (no long token) kept cheap."""
+    return _lint_redact.redact_shapes(text) if _LONG.search(text) else text
 
 
 def _register(value: str) -> None:
