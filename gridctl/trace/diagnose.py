@@ -303,14 +303,19 @@ def diagnose(calls: Sequence[Call], final: bool = True, idle_warn_ms: float = ID
             if all(f.code != g.code for g in found):
                 found.append(f)
         # Server and client words (an error detail, a path) reach lines: no terminal control in any of them.
-        call.findings = [replace(f, message=clean(f.message, newlines=False)) if f.message != clean(
-            f.message, newlines=False) else f for f in found]
+        call.findings = [_clean(f) for f in found]
         call.exit_override = override
     for call in calls:
         if call.id in retried:
             # A retried attempt is evidence, not the outcome: the last attempt of the chain decides.
             call.findings = [replace(f, severity=WARNING, message=f.message + " (the client retried)")
                              if f.severity == ERROR else f for f in call.findings]
+
+
+def _clean(f: Finding) -> Finding:
+    """A finding whose words may quote a server or client (an error detail, a path) with no terminal control."""
+    message, fix = clean(f.message, newlines=False), clean(f.fix, newlines=False) if f.fix else f.fix
+    return f if (message, fix) == (f.message, f.fix) else replace(f, message=message, fix=fix)
 
 
 def root_cause(call: Call) -> Finding | None:

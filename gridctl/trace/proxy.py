@@ -95,7 +95,7 @@ def reverse_target(method: str, target: str) -> str:
         raise Refusal(400, "CONNECT is not served by trace's reverse proxy")
     if not target.startswith("/") or target.startswith("//"):
         raise Refusal(400, "the request target is not a path (only /path?query is forwarded)")
-    if "\\" in target or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
+    if "\\" in target or any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F for c in target):
         raise Refusal(400, "the request target has a backslash or a control character")
     return target
 
