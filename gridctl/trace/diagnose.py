@@ -151,15 +151,14 @@ def _signed_hop(call: Call) -> bool:
 def _hop_reading(call: Call, findings: list[Finding]) -> list[Finding]:
     """doctor's reading: a 401/403 from a signed redirect's target rejects the token, not the key (the first
     hop accepted the key), so no auth.* advice comes with it."""
+    from gridctl.probe.client import rejected_hop
+
     if call.status not in (401, 403) or not _signed_hop(call):
         return findings
-    said = next((f.message.split("The server said: ", 1)[1] for f in findings if "The server said: " in f.message), "")
     parts = urlsplit(call.upstream_url)
     where = f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
-    rejected = finding("http.redirect_rejected", f"HTTP {call.status} on the redirect target {where}, the signed "
-                       f"URL of call #{call.hop_of}'s 307, whose `token` is that hop's credential; the first hop "
-                       "accepted the key." + (f" The server said: {said}" if said else ""))
-    return [rejected] + [f for f in findings if not f.code.startswith("auth.")]
+    return rejected_hop(call.status, where, f"the signed URL of call #{call.hop_of}'s 307, whose `token` is that "
+                        "hop's credential", findings)
 
 
 def _stream_findings(call: Call, stream: StreamStats, idle_warn_ms: float) -> list[Finding]:
