@@ -495,7 +495,9 @@ class _Handler(BaseHTTPRequestHandler):
             request_headers=[(k, shown_header(k, v, shapes=True)) for k, v in self.headers.items()],
             request_body=redact_body(body, shapes=True), request_bytes=len(body), raw_auth=auth,
             raw_body=body[:CAPTURE_CAP], hop_of=route.hop_of)
-        _read_request(call, body)
+        large = len(body) > CAPTURE_CAP
+        if not large:
+            _read_request(call, body)
         if not route.send_auth:
             # The second hop goes to another host: the signed token is its credential, and the key
             # stays with the host the user's own setting named.
@@ -513,7 +515,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._forward(call, route, headers, body, t0)
         finally:
             call.total_ms = call.total_ms or (time.perf_counter() - t0) * 1000
-            proxy.finished(call)
+            try:
+                if large:  # read whole after it went on: a long body's lints do not delay the call they judge
+                    _read_request(call, body)
+            finally:
+                proxy.finished(call)
 
     def _forward(self, call: Call, route: Route, headers: list[tuple[str, str]], body: bytes, t0: float) -> None:
         import httpx
