@@ -381,6 +381,20 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.disarm(self.connection)
 
+    def parse_request(self) -> bool:
+        """http.server's parse, and one more rule: headers ended by the connection closing, not by their blank
+        line, are a half-received request, never forwarded."""
+        real = self.rfile
+        self.rfile = watch = _EofWatch(real)  # type: ignore[assignment]
+        try:
+            ok = super().parse_request()
+        finally:
+            self.rfile = real
+        if ok and watch.cut:
+            self.close_connection = True
+            return False
+        return ok
+
     def do_GET(self) -> None:
         self._proxy()
 
@@ -647,6 +661,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+class _EofWatch:
+    """A file's readline that remembers a line cut short (the connection closed before its newline)."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.cut = False
+
+    def readline(self, size: int = -1) -> bytes:
+        line: bytes = self.f.readline(size)
+        self.cut = self.cut or not line.endswith(b"\n")
+        return line
 
 
 class _Whole:

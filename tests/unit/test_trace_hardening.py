@@ -251,8 +251,10 @@ def test_a_half_received_request_is_never_forwarded() -> None:
         answer = _raw(proxy.port, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"m")
         chunked = _raw(proxy.port, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                        b"\r\n10\r\n{\"model\": 1")
+        headers_cut = _raw(proxy.port, b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAccept: appl")
+        no_blank_line = _raw(proxy.port, b"GET /v1/models HTTP/1.1\r\nHost: x\r\n")
         time.sleep(0.1)
-    assert answer == b"" and chunked == b"" and upstream.hits == 0
+    assert answer == chunked == headers_cut == no_blank_line == b"" and upstream.hits == 0
 
 
 def test_a_slow_client_is_cut_at_its_deadline_not_per_read() -> None:
