@@ -605,9 +605,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _head(self, call: Call, route: Route, resp: Any) -> tuple[bool, bool]:
         """Record the status line and headers and send them on (Location rewritten); (chunked, no body)."""
         call.status = resp.status_code
-        call.content_type = shown_text(resp.headers.get("content-type", ""))
+        call.content_type = shown_text(resp.headers.get("content-type", ""), shapes=False)
         rid = next((resp.headers[h] for h in grid.REQUEST_ID_HEADERS if h in resp.headers), None)
-        call.request_id = None if rid is None else shown_text(rid)[:200]
+        call.request_id = None if rid is None else shown_text(rid, shapes=False)[:200]
         call.retry_after_s = _retry_after(resp.headers)
         call.response_headers = [(k, shown_header(k, v) if k.lower() != "location" else shown_url(v))
                                  for k, v in resp.headers.multi_items()]
@@ -714,7 +714,7 @@ def _read_request(call: Call, body: bytes) -> None:
     doc = parse_json(body) if body.lstrip()[:1] == b"{" else None
     if isinstance(doc, dict):
         model = doc.get("model")
-        call.model = shown_text(model)[:200] if isinstance(model, str) else None
+        call.model = shown_text(model, shapes=False)[:200] if isinstance(model, str) else None
         call.stream_requested = doc.get("stream") is True
     if len(body) > CAPTURE_CAP:
         call.body_key = hashlib.blake2b(body, digest_size=16).digest()

@@ -112,9 +112,10 @@ def _line(text: str) -> str:
     return text if text.isascii() and text.isprintable() else clean(text, newlines=False)
 
 
-def shown_text(text: str) -> str:
-    """Client or server words (a model name, an error message) fit for a line: no key, no terminal control."""
-    return _line(redact_shapes(scrub(text)))
+def shown_text(text: str, shapes: bool = True) -> str:
+    """Client or server words (an error message; a model name or request ID without `shapes`, which would mask a
+    long mixed-case name the lints must read as sent) fit for a line: no key, no terminal control."""
+    return _line(redact_shapes(scrub(text)) if shapes else scrub(text))
 
 
 # the scheme is part of the prefix: `Authorization: Bearer KEY` must reach KEY, not stop at "Bearer"

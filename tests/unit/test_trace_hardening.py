@@ -79,6 +79,14 @@ def emu() -> Iterator[Emulator]:
 # --- 1. a verdict on the whole body, never on the capture ---------------------------------------------------
 
 
+def test_a_long_model_name_reaches_the_lints_as_sent() -> None:
+    with Hostile("empty") as upstream, Proxy(_up(upstream.root_url), trust_env=False).start() as proxy:
+        httpx.post(proxy.base_for("g") + "/chat/completions", json={"model": "meta-llama/Llama-3.3-70B-Instruct-Turbo"},
+                   timeout=5)
+        call = _settled(proxy)[0]
+    assert call.model == "meta-llama/Llama-3.3-70B-Instruct-Turbo"
+
+
 def test_a_long_prompt_and_a_long_answer_are_ok(emu: Emulator) -> None:
     schema = {"type": "object", "properties": {"text": {"type": "string", "minLength": 40_000}}}
     body = {"model": "text-prime", "messages": [{"role": "user", "content": "x" * 17_000}],
