@@ -435,6 +435,15 @@ _ENTRIES: tuple[Entry, ...] = (
        "stopped reading before the end.",
        "Raise the client's read timeout for streams, and check the program does not abandon the stream.",
        X.NETWORK, _T),
+    _e("trace.proxy_answered", E, "gridctl trace answered this call itself",
+       "The request never reached the upstream: gridctl trace refused it (a request target that is not a path, "
+       "an invalid Content-Length, a request not received in time, a body over trace's memory budget, or its "
+       "connection limit), so the status the program saw came from trace, not from The Grid.",
+       "Send a well-formed request (a path such as /v1/chat/completions, one valid Content-Length) and fewer at "
+       "once; the message says which limit it was.", X.NETWORK, _T),
+    _e("trace.body_not_checked", N, "A body too large for trace to read whole",
+       "The body was longer than gridctl trace reads whole for its verdict, so it was passed on unchanged and not "
+       "checked; the record keeps its first part only.", "Nothing to fix.", X.OK),
     # body
     _e("body.invalid_json", E, "The request body is not valid JSON",
        "The body does not parse as JSON (trailing commas, single quotes, unescaped newlines).",

@@ -466,7 +466,7 @@ def redact_url(url: str) -> str:
     if not any(k.lower() in SECRET_QUERY for k, _ in query):
         return scrub(url)
     for k, v in query:
-        if k.lower() in SECRET_QUERY:
+        if k.lower() in SECRET_QUERY and v != REDACTED:  # a URL redacted before keeps its mark, not as a secret
             register(v)
     clean = [(k, REDACTED if k.lower() in SECRET_QUERY else v) for k, v in query]
     return scrub(urlunsplit(parts._replace(query=urlencode(clean, safe="/:"))))

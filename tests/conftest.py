@@ -49,6 +49,7 @@ SLOW_FIRST = (
     "tests/e2e/test_trace.py",  # 34 s
     "tests/e2e/test_trace_output.py",  # 25 s (Ctrl-C, a hung call, real SDK programs)
     "tests/e2e/test_exporter.py",  # 15
+    "tests/e2e/test_trace_hardening_e2e.py",  # 15
     "tests/e2e/test_no_key_leak.py",  # 15
     "tests/e2e/test_emulator.py",  # 14
     "tests/e2e/test_hostile.py",  # 12

@@ -422,11 +422,17 @@ def _hop_reading(out: Outcome, findings: list[Finding]) -> list[Finding]:
     """A 401/403 from a signed redirect's target rejects the token, not the key: the first hop accepted it."""
     if not (out.hop and out.signed_hop and out.status_code in (401, 403)):
         return findings
+    return rejected_hop(out.status_code, _short(out.url), "which gridctl reached with the signed token from the 307 "
+                        "(no key sent there)", findings)
+
+
+def rejected_hop(status: int, where: str, reached: str, findings: list[Finding]) -> list[Finding]:
+    """The one reading of a 401/403 on a signed redirect's target (doctor's ping and trace's calls): the token was
+    rejected, not the key, so no auth.* advice comes with it. `reached`: how that hop was made, in a clause."""
     said = next((f.message.split("The server said: ", 1)[1] for f in findings
                  if "The server said: " in f.message), "")
-    rejected = finding("http.redirect_rejected", f"HTTP {out.status_code} on the redirect target "
-                       f"{_short(out.url)}, which gridctl reached with the signed token from the 307 (no key "
-                       "sent there); the first hop accepted the key." + (f" The server said: {said}" if said else ""))
+    rejected = finding("http.redirect_rejected", f"HTTP {status} on the redirect target {where}, {reached}; the first "
+                       "hop accepted the key." + (f" The server said: {said}" if said else ""))
     return [rejected] + [f for f in findings if not f.code.startswith("auth.")]
 
 

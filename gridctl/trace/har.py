@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from gridctl import __version__
 from gridctl.secrets import scrub
+from gridctl.textsafe import json_safe
 from gridctl.trace.record import Call
 
 
@@ -54,4 +55,6 @@ def har(calls: Sequence[Call]) -> dict[str, Any]:
 
 
 def write(calls: Sequence[Call], path: Path) -> None:
-    path.write_text(scrub(json.dumps(har(calls), indent=1, ensure_ascii=False)) + "\n", encoding="utf-8")
+    # C0 controls leave json.dumps escaped; DEL, C1 and bidi overrides are escaped by json_safe: no raw control
+    # character anywhere in the file, whatever a server or client put in a body or header.
+    path.write_text(json_safe(scrub(json.dumps(har(calls), indent=1, ensure_ascii=False))) + "\n", encoding="utf-8")
