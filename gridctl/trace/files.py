@@ -16,6 +16,7 @@ from typing import IO
 
 from gridctl.errors import UsageError
 from gridctl.secrets import scrub
+from gridctl.textsafe import json_safe
 from gridctl.trace.record import Call
 
 
@@ -34,11 +35,17 @@ def check_writable(path: Path, flag: str = "--har") -> None:
 def write_har(calls: Sequence[Call], path: Path) -> None:
     from gridctl.trace.har import entry, har
 
+    # One entry at a time (a long --listen session stays whole), into a temporary file renamed into place. C0
+    # controls leave json.dumps escaped; DEL, C1 and bidi overrides are escaped by json_safe: no raw control
+    # character anywhere in the file, whatever a server or client put in a body or header.
+    def text(doc: object) -> str:
+        return json_safe(scrub(json.dumps(doc, ensure_ascii=False)))
+
     head, _, tail = json.dumps(har([]), indent=1, ensure_ascii=False).partition('"entries": []')
     with _atomic(path) as fh:
         fh.write(scrub(head) + '"entries": [')
         for i, call in enumerate(calls):
-            fh.write(("," if i else "") + "\n  " + scrub(json.dumps(entry(call), ensure_ascii=False)))
+            fh.write(("," if i else "") + "\n  " + text(entry(call)))
         fh.write("\n ]" + scrub(tail) + "\n")
 
 

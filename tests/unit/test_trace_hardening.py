@@ -23,7 +23,7 @@ from gridctl.probe.stream import StreamStats as ProbeStats
 from gridctl.probe.stream import cut_reading
 from gridctl.render.trace import call_line, summary_lines
 from gridctl.trace import diagnose as diag
-from gridctl.trace.har import write as write_har
+from gridctl.trace.files import write_har
 from gridctl.trace.proxy import Proxy, Refusal, Upstream, reverse_target
 from gridctl.trace.record import Call, StreamStats
 from tests.support.hostile import Hostile, controls_in, leaks
