@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 GRACE_S = 1.0  # time to write the partial report after the first Ctrl-C
 EXIT = 130
 _state = {"count": 0}
+# Run before a hard exit (which skips atexit and finally): e.g. trace's session CA directory must not outlive it.
+_at_hard_exit: list[Callable[[], None]] = []
 
 
 def install() -> None:
@@ -33,9 +36,23 @@ def interrupted() -> bool:
     return _state["count"] > 0
 
 
+def at_hard_exit(fn: Callable[[], None]) -> None:
+    _at_hard_exit.append(fn)
+
+
+def forget(fn: Callable[[], None]) -> None:
+    if fn in _at_hard_exit:
+        _at_hard_exit.remove(fn)
+
+
 def _hard_exit() -> None:
     from gridctl.report import flush_all
 
+    for fn in list(_at_hard_exit):
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 -- exiting anyway: one failing cleanup must not stop the others
+            pass
     flush_all()
     os._exit(EXIT)
 

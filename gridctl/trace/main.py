@@ -36,11 +36,12 @@ class TraceOptions:
     idle_warn_s: float = 5.0
     json: bool = False
     exit_code: ExitMode = "child"
+    intercept: bool = True  # the forward proxy (HTTPS_PROXY + session CA); --no-intercept turns it off
 
 
 def trace_options(argv: list[str], env: Mapping[str, str], *, emulate: str | None, har: Path | None,
                   listen: str | None, yes: bool, timeout: float, idle_warn_s: float, json: bool,
-                  exit_code: ExitMode) -> TraceOptions:
+                  exit_code: ExitMode, intercept: bool = True) -> TraceOptions:
     """The options of `gridctl trace`, checked (usage errors, exit 2), with the address to listen on."""
     if not argv and listen is None:
         raise UsageError("give a command after `--`, or --listen [HOST:]PORT to run the proxy alone")
@@ -51,7 +52,7 @@ def trace_options(argv: list[str], env: Mapping[str, str], *, emulate: str | Non
             raise UsageError(f"unknown scenario {emulate!r}; `gridctl emulator list` shows them")
     host, port = listen_address(listen, yes)
     return TraceOptions(argv=argv, env=env, emulate=emulate, har=har, host=host, port=port, timeout=timeout,
-                        idle_warn_s=idle_warn_s, json=json, exit_code=exit_code)
+                        idle_warn_s=idle_warn_s, json=json, exit_code=exit_code, intercept=intercept)
 
 
 def listen_address(listen: str | None, yes: bool) -> tuple[str, int]:
@@ -158,7 +159,7 @@ def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] 
     try:
         plan = Plan(argv=list(opts.argv), env=opts.env, emulate_root=emu.root_url if emu else None,
                     host=opts.host, port=opts.port, timeout=opts.timeout, on_call=on_call, on_ready=on_ready,
-                    stdout=child_stdout)  # type: ignore[arg-type]
+                    stdout=child_stdout, intercept=opts.intercept, say=say)  # type: ignore[arg-type]
         calls, code = run(plan)
         with lock:
             rep = diag.report(calls, opts.argv, code, _target(opts), idle_warn_ms=opts.idle_warn_s * 1000,
@@ -171,6 +172,8 @@ def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] 
     if opts.emulate:
         rep.extra["emulated"] = opts.emulate
     rep.extra["child_exit_code"] = code
+    if holder and holder[0].intercept is not None:  # intercept hook: what the forward side did
+        rep.extra.update(holder[0].intercept.report())
     if holder and holder[0].forgotten:
         rep.extra["calls_not_kept"] = holder[0].forgotten  # the oldest, beyond MAX_KEPT
     if opts.har is not None:

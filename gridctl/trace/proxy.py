@@ -91,6 +91,8 @@ class Proxy:
         url_host = f"[{host}]" if ":" in host else host
         self.root = f"http://{url_host}:{self.port}"
         self._thread: threading.Thread | None = None
+        # intercept hook: the forward side (gridctl.trace.intercept.Interceptor) while it is on, else None
+        self.intercept: Any = None
 
     def base_for(self, slot: str) -> str:
         """What the slot's environment variable becomes: the proxy plus the user's own path."""
@@ -140,8 +142,11 @@ class Proxy:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def route(self, path: str) -> Route | None:
-        """Map a client path to its upstream; None when it names no slot or redirect."""
+    def route(self, path: str, origin: str | None = None) -> Route | None:
+        """Map a client path to its upstream; None when it names no slot or redirect.
+        `origin`: the intercepted origin of a TLS-terminated connection (see gridctl.trace.intercept)."""
+        if self.intercept is not None and (origin is not None or not path.startswith("/")):  # intercept hook
+            return self.intercept.route(path, origin)  # type: ignore[no-any-return]
         if path.startswith(PREFIX + "r/"):
             n = path[len(PREFIX) + 2:].split("/", 1)[0].split("?", 1)[0]
             hop = self._hops.get(int(n)) if n.isdigit() else None
@@ -159,8 +164,9 @@ class Proxy:
             up, rest = self.upstreams[self.default_slot], path
         return Route(up, up.origin + rest, up.shown_origin + rest)
 
-    def remember_hop(self, location: str, base: str, route: Route, call_id: int) -> str:
-        """Rewrite a redirect Location to come back through the proxy; remember where it pointed."""
+    def remember_hop(self, location: str, base: str, route: Route, call_id: int, root: str | None = None) -> str:
+        """Rewrite a redirect Location to come back through the proxy (at `root`, the origin the client
+        called: an intercepted host's too); remember where it pointed."""
         target = urljoin(base, location)
         same = origin_of(target) == route.upstream.origin and route.send_auth
         with self._lock:
@@ -168,7 +174,7 @@ class Proxy:
             self._hops[n] = (target, route.upstream.slot, same, call_id)
             if len(self._hops) > MAX_KEPT:  # a redirect is followed at once: only the latest can still come
                 del self._hops[next(iter(self._hops))]
-        return f"{self.root}{PREFIX}r/{n}"
+        return f"{root or self.root}{PREFIX}r/{n}"
 
     def new_call(self, **kw: Any) -> Call:
         with self._lock:
@@ -219,6 +225,9 @@ class _Handler(BaseHTTPRequestHandler):
     # (and its place under the connection cap) after this long instead of never.
     timeout = 120
     server: _Server
+    # intercept hook: on a connection whose TLS trace terminated, the origin the client called
+    # (`https://api.thegrid.ai`); set by gridctl.trace.intercept before the handler runs.
+    intercept_origin: str | None = None
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -227,6 +236,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._proxy()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def do_CONNECT(self) -> None:  # intercept hook: the forward proxy's tunnels (gridctl.trace.intercept)
+        intercept = self.server.proxy.intercept
+        if intercept is None or self.intercept_origin is not None:
+            self.close_connection = True
+            self._plain(405, b"gridctl trace: CONNECT needs the forward proxy (on unless --no-intercept)")
+            return
+        intercept.connect(self)
+
+    def _client_root(self) -> str:
+        """The origin the client called: the proxy's, an intercepted host's, or an absolute-form request's."""
+        if self.intercept_origin is not None:
+            return self.intercept_origin
+        return origin_of(self.path) if not self.path.startswith("/") else self.server.proxy.root
 
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -248,6 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _proxy(self) -> None:
         proxy = self.server.proxy
+        if proxy.intercept is not None and proxy.intercept.forward_blind(self):  # intercept hook: http, other host
+            return
         started = time.time()
         t0 = time.perf_counter()
         try:
@@ -257,14 +282,15 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             self._plain(413, b"request body too large for gridctl trace")
             return
-        route = proxy.route(self.path)
+        route = proxy.route(self.path, self.intercept_origin)
         if route is None:
             self._plain(404, b"gridctl trace: this path names no upstream")
             return
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP]
         auth = next((f"{k}: {v}" for k, v in headers if k.lower() in ("authorization", "x-api-key")), None)
         call = proxy.new_call(
-            slot=route.upstream.slot, method=self.command, url=proxy.root + redact_url(self.path),
+            slot=route.upstream.slot, method=self.command,
+            url=redact_url(self.path if not self.path.startswith("/") else self._client_root() + self.path),
             upstream_url=redact_url(route.url), sdk_url=route.sdk_url, started=started,
             request_headers=[(k, redact_header(k, v)) for k, v in self.headers.items()],
             request_body=redact_body(body), request_bytes=len(body), raw_auth=auth,
@@ -358,7 +384,7 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             if k.lower() == "location" and 300 <= resp.status_code < 400:
                 call.location = redact_url(urljoin(route.url, v))
-                v = self.server.proxy.remember_hop(v, route.url, route, call.id)
+                v = self.server.proxy.remember_hop(v, route.url, route, call.id, self._client_root())
             self.send_header(k, v)
         if length is not None:
             self.send_header("Content-Length", length)

@@ -44,6 +44,9 @@ class Plan:
     on_call: Callable[[Call], None] | None = None
     on_ready: Callable[[Proxy, dict[str, str]], None] | None = None
     extra_upstreams: list[Upstream] = field(default_factory=list)
+    # intercept hook: the forward proxy and its session CA (gridctl.trace.intercept); with a command only
+    intercept: bool = False
+    say: Callable[[str], None] | None = None
 
 
 def upstreams(env: Mapping[str, str], emulate_root: str | None) -> list[Upstream]:
@@ -72,8 +75,10 @@ def upstreams(env: Mapping[str, str], emulate_root: str | None) -> list[Upstream
 DEMO_KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "THEGRID_API_KEY")
 
 
-def child_env(env: Mapping[str, str], proxy: Proxy, emulated: bool = False) -> dict[str, str]:
+def child_env(env: Mapping[str, str], proxy: Proxy, emulated: bool = False,
+              forward: Mapping[str, str] | None = None) -> dict[str, str]:
     new = dict(env)
+    new.update(forward or {})  # intercept hook: HTTPS_PROXY/HTTP_PROXY and the trust bundle (intercept.child_vars)
     if emulated:
         from gridctl.emulator.scenarios import DEMO_KEY
 
@@ -99,14 +104,17 @@ def run(plan: Plan) -> tuple[list[Call], int | None]:
     proxy = Proxy(ups, host=plan.host, port=plan.port, timeout=plan.timeout, on_call=plan.on_call,
                   trust_env=plan.emulate_root is None)
     code: int | None = None
-    with proxy.start():
+    from gridctl.trace.intercept import forward_proxy
+
+    forward = forward_proxy(proxy, plan.env, plan.emulate_root, plan.intercept and bool(plan.argv), plan.say)
+    with proxy.start(), forward as forward_vars:  # intercept hook: the CA is gone when this block ends
         if plan.on_ready is not None:
             plan.on_ready(proxy, exports(proxy))
         if not plan.argv:
             _serve_until_interrupt()
             return list(proxy.calls), None
         try:
-            child = subprocess.Popen(plan.argv, env=child_env(plan.env, proxy, plan.emulate_root is not None),
+            child = subprocess.Popen(plan.argv, env=child_env(plan.env, proxy, plan.emulate_root is not None, forward_vars),
                                      stdout=plan.stdout)
         except OSError as exc:
             raise ChildError(f"cannot run {plan.argv[0]}: {exc.strerror or exc}") from None
