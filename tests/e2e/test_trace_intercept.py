@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import http.server
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -236,3 +237,44 @@ def test_child_env_keeps_loopback_direct_and_names_the_bundle_everywhere() -> No
     assert len(set(bundles)) == 1 and bundles[0].endswith(".pem") and node == "1"
     assert {"127.0.0.1", "localhost", "::1"} <= set(no_proxy.split(","))
     assert not os.path.exists(bundles[0])
+
+
+NODE = shutil.which("node")
+CURL_BIN = shutil.which("curl")
+# Which clients honour HTTPS_PROXY/HTTP_PROXY (the README's table): each fetches a plain-http page on 127.0.0.2,
+# a loopback address NO_PROXY does not list, so a client that honours the proxy variables goes through trace
+# (forwarded blind and counted), and one that ignores them goes straight there. Either way nothing leaves loopback.
+REACH: dict[str, tuple[list[str], bool]] = {
+    "python-urllib": ([sys.executable, "-c", "import os, urllib.request as u; "
+                       "print(u.urlopen(os.environ['U'], timeout=5).read().decode())"], True),
+    "python-httpx": ([sys.executable, "-c", "import os, httpx; print(httpx.get(os.environ['U'], timeout=5).text)"], True),
+}
+if CURL_BIN:
+    REACH["curl"] = ([CURL_BIN, "-sS", "--max-time", "5", "$U"], True)
+if NODE:
+    _major = int(subprocess.run([NODE, "-p", "process.versions.node.split('.')[0]"], capture_output=True,
+                                text=True, timeout=30).stdout.strip() or 0)
+    # NODE_USE_ENV_PROXY (set by trace) is honoured from Node 24 (and late 22.x); older Node ignores the variables
+    REACH["node-fetch"] = ([NODE, "-e", "fetch(process.env.U).then(r => r.text()).then(t => console.log(t))"],
+                           _major >= 24)
+
+
+@pytest.fixture(scope="module")
+def page_on_127_0_0_2() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), _Hello)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.2:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("client", sorted(REACH))
+def test_which_clients_reach_the_forward_side(client: str, page_on_127_0_0_2: str) -> None:
+    argv, reaches = REACH[client]
+    argv = [a.replace("$U", page_on_127_0_0_2) for a in argv]
+    run = gridctl("trace", "--json", "--", *argv, env=clean_env(U=page_on_127_0_0_2), timeout=60)
+    doc = run.json()
+    assert "hello from other.test" in run.err, run  # the page arrived either way (the program's stdout, on stderr)
+    assert doc["tunnels_blind"] == (1 if reaches else 0), run
+    assert doc["calls"] == []  # another host: forwarded, never recorded
