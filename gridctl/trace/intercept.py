@@ -308,6 +308,12 @@ def forward_proxy(proxy: Proxy, env: Mapping[str, str], emulate_root: str | None
     if not enabled:
         yield {}
         return
+    if not grid.is_loopback_host(proxy.host):  # never an open forward proxy on a shared network
+        if say is not None:
+            say(f"trace: forward proxy off: it serves loopback only (listening on {proxy.host}); "
+                "only base-URL variables are traced")
+        yield {}
+        return
     from gridctl.trace.ca import CryptoMissing, SessionCA
 
     try:

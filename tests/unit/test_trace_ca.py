@@ -6,8 +6,11 @@ import datetime
 import socket
 import ssl
 import stat
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -118,10 +121,8 @@ def test_the_private_dir_holds_no_key_and_goes_on_close() -> None:
     assert not made.dir.exists()
 
 
-def test_the_bundle_starts_from_the_users_own_trust_store(tmp_path: object) -> None:
-    from pathlib import Path
-
-    own = Path(str(tmp_path)) / "corp.pem"
+def test_the_bundle_starts_from_the_users_own_trust_store(tmp_path: Path) -> None:
+    own = tmp_path / "corp.pem"
     own.write_text("-----BEGIN CERTIFICATE-----\nMIIcorp\n-----END CERTIFICATE-----\n")
     assert trust_store({"SSL_CERT_FILE": str(own)}) == own.read_bytes()
     assert b"BEGIN CERTIFICATE" in trust_store({})  # certifi, or the system's bundle
@@ -143,3 +144,45 @@ def test_connect_targets_and_the_test_resolver() -> None:
     # only loopback targets are honoured: the hook can never send a tunnel anywhere else
     assert resolver({"GRIDCTL_TRACE_RESOLVE": "other.test=127.0.0.1, evil.test=93.184.216.34,x=::1"}) == \
         {"other.test": "127.0.0.1", "x": "::1"}
+
+
+def _proxy(host: str = "127.0.0.1") -> Any:
+    from gridctl.trace.proxy import Proxy
+
+    return Proxy([Upstream("g", "THEGRID_BASE_URL", "https://api.thegrid.ai/v1", "http://127.0.0.1:9",
+                           "https://api.thegrid.ai")], host=host)
+
+
+def test_without_cryptography_trace_says_how_to_install_it_and_keeps_the_variables(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridctl.trace.intercept import forward_proxy
+
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # import cryptography -> ImportError
+    said: list[str] = []
+    with _proxy() as proxy, forward_proxy(proxy, {}, None, True, said.append) as env:
+        assert env == {} and proxy.intercept is None
+    assert len(said) == 1 and "pip install cryptography" in said[0]
+
+
+def test_forward_proxy_variables_and_cleanup_in_process() -> None:
+    from gridctl.trace.intercept import PROXY_VARS, forward_proxy
+
+    with _proxy() as proxy:
+        with forward_proxy(proxy, {}, None, True) as env:
+            assert {env[v] for v in PROXY_VARS} == {proxy.root} and env["NODE_USE_ENV_PROXY"] == "1"
+            bundle = Path(env["SSL_CERT_FILE"])
+            assert bundle.is_file() and proxy.intercept is not None
+        assert not bundle.parent.exists()
+        with forward_proxy(proxy, {}, None, False) as env:  # --no-intercept
+            assert env == {}
+
+
+def test_no_forward_proxy_on_a_non_loopback_listener() -> None:
+    from gridctl.trace.intercept import forward_proxy
+
+    said: list[str] = []
+    proxy = _proxy()
+    proxy.host = "0.0.0.0"  # as `--listen 0.0.0.0:PORT --yes` would bind (not bound here: only the check is the point)
+    with proxy, forward_proxy(proxy, {}, None, True, said.append) as env:
+        assert env == {} and proxy.intercept is None
+    assert "loopback only" in said[0]
