@@ -186,3 +186,13 @@ def test_no_forward_proxy_on_a_non_loopback_listener() -> None:
     with proxy, forward_proxy(proxy, {}, None, True, said.append) as env:
         assert env == {} and proxy.intercept is None
     assert "loopback only" in said[0]
+
+
+def test_the_summary_counts_blind_tunnels_and_refused_handshakes() -> None:
+    from gridctl.render.trace import summary_lines
+    from gridctl.result import Report
+
+    rep = Report("trace", extra={"tunnels_blind": 2, "intercept": {"tls_refused": 1}})
+    line = summary_lines(rep, [], 0)[0]
+    assert "2 connection(s) to other hosts tunnelled blind" in line and "1 TLS connection(s) to The Grid" in line
+    assert "tunnelled" not in summary_lines(Report("trace"), [], 0)[0]
