@@ -278,3 +278,14 @@ def test_which_clients_reach_the_forward_side(client: str, page_on_127_0_0_2: st
     assert "hello from other.test" in run.err, run  # the page arrived either way (the program's stdout, on stderr)
     assert doc["tunnels_blind"] == (1 if reaches else 0), run
     assert doc["calls"] == []  # another host: forwarded, never recorded
+
+
+def test_a_client_that_does_not_trust_the_session_ca_is_counted_not_recorded(other_host: tuple[int, Path]) -> None:
+    """A pinned or private trust store refuses trace's leaf: the call fails as it would against a wrong
+    certificate, and trace says so instead of pretending it saw nothing."""
+    _, foreign_ca = other_host
+    run = gridctl("trace", "--json", "--emulate", "healthy", "--", "curl", "-sS", "--max-time", "5",
+                  "--cacert", str(foreign_ca), "https://api.thegrid.ai/v1/models", env=clean_env(), timeout=60)
+    doc = run.json()
+    assert doc["intercept"]["tls_refused"] == 1 and doc["calls"] == [], run
+    assert doc["child_exit_code"] == 60  # curl: peer certificate cannot be authenticated
