@@ -27,7 +27,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -326,7 +326,7 @@ def forward_proxy(proxy: Proxy, env: Mapping[str, str], emulate_root: str | None
     proxy.intercept = Interceptor(proxy, ca, emulate_root, resolver(os.environ))
     restore = _on_sigterm(ca)
     try:
-        yield child_vars(proxy.root, ca.env())
+        yield child_vars(proxy.root, ca.env()) | no_proxy_for(env, ca.hosts)
     finally:
         ca.close()
         restore()
@@ -338,6 +338,26 @@ def child_vars(root: str, bundle_vars: Mapping[str, str]) -> dict[str, str]:
     out.update(bundle_vars)
     out["NODE_USE_ENV_PROXY"] = "1"
     return out
+
+
+def no_proxy_for(env: Mapping[str, str], hosts: Iterable[str]) -> dict[str, str]:
+    """The user's NO_PROXY/no_proxy minus the entries that would send an interceptable host around trace
+    (`*`, `thegrid.ai`, `.api.thegrid.ai`, ...). Nothing changes for the program: a host trace does not
+    intercept goes through a blind tunnel that connects directly, as NO_PROXY would have."""
+    out: dict[str, str] = {}
+    for name in ("NO_PROXY", "no_proxy"):
+        if name not in env:
+            continue
+        kept = [e.strip() for e in env[name].split(",") if e.strip() and not _covers(e.strip(), hosts)]
+        out[name] = ",".join(kept)
+    return out
+
+
+def _covers(entry: str, hosts: Iterable[str]) -> bool:
+    if entry == "*":
+        return True
+    domain = entry.lower().lstrip("*").lstrip(".").rsplit(":", 1)[0] if not entry.startswith("[") else entry
+    return any(h == domain or h.endswith("." + domain) for h in hosts) if domain else False
 
 
 def _on_sigterm(ca: SessionCA) -> Callable[[], None]:

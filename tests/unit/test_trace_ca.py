@@ -196,3 +196,13 @@ def test_the_summary_counts_blind_tunnels_and_refused_handshakes() -> None:
     line = summary_lines(rep, [], 0)[0]
     assert "2 connection(s) to other hosts tunnelled blind" in line and "1 TLS connection(s) to The Grid" in line
     assert "tunnelled" not in summary_lines(Report("trace"), [], 0)[0]
+
+
+def test_no_proxy_entries_that_would_bypass_trace_for_grid_hosts_are_dropped() -> None:
+    from gridctl.trace.intercept import no_proxy_for
+
+    hosts = ["api.thegrid.ai", "messages-beta.api.thegrid.ai"]
+    env = {"NO_PROXY": "*,.thegrid.ai,internal.corp,api.thegrid.ai:443,10.0.0.0/8", "no_proxy": "thegrid.ai"}
+    assert no_proxy_for(env, hosts) == {"NO_PROXY": "internal.corp,10.0.0.0/8", "no_proxy": ""}
+    assert no_proxy_for({}, hosts) == {}
+    assert no_proxy_for({"NO_PROXY": "grid.ai,otherthegrid.ai"}, hosts) == {"NO_PROXY": "grid.ai,otherthegrid.ai"}
