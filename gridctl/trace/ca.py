@@ -45,23 +45,30 @@ class CryptoMissing(Exception):
 
 
 def trust_store(env: Mapping[str, str]) -> bytes:
-    """The CA certificates the child trusts today: its own SSL_CERT_FILE when set, else certifi's, else the system's."""
-    candidates: list[str] = []
-    if env.get("SSL_CERT_FILE"):
-        candidates.append(env["SSL_CERT_FILE"])
-    try:
-        import certifi
+    """The CA certificates the child trusts today, so its other TLS keeps working: the bundles its own
+    SSL_CERT_FILE / REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / NODE_EXTRA_CA_CERTS name when any is set (a
+    corporate root stays trusted), else the system's bundle (OpenSSL, curl, urllib) and certifi's (httpx,
+    requests) together."""
+    paths = [env[v] for v in BUNDLE_VARS if env.get(v)]
+    if not paths:
+        paths = [p for p in SYSTEM_BUNDLES if os.path.isfile(p)][:1]
+        try:
+            import certifi
 
-        candidates.append(certifi.where())
-    except ImportError:
-        pass
-    candidates.extend(SYSTEM_BUNDLES)
-    for path in candidates:
+            paths.append(certifi.where())
+        except ImportError:
+            pass
+    out, seen = bytearray(), set()
+    for path in paths:
+        real = os.path.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
         with contextlib.suppress(OSError):
             data = Path(path).read_bytes()
             if b"BEGIN CERTIFICATE" in data:
-                return data
-    return b""
+                out += data if data.endswith(b"\n") else data + b"\n"
+    return bytes(out)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -103,7 +110,7 @@ class SessionCA:
         self.bundle_path = self.dir / "trust-bundle.pem"
         _write_private(self.cert_path, pem)
         store = trust_store(env)
-        _write_private(self.bundle_path, store + (b"" if store.endswith(b"\n") or not store else b"\n") + pem)
+        _write_private(self.bundle_path, store + pem)
 
     def _ca_cert(self) -> Any:
         import datetime

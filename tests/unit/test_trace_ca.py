@@ -125,7 +125,14 @@ def test_the_bundle_starts_from_the_users_own_trust_store(tmp_path: Path) -> Non
     own = tmp_path / "corp.pem"
     own.write_text("-----BEGIN CERTIFICATE-----\nMIIcorp\n-----END CERTIFICATE-----\n")
     assert trust_store({"SSL_CERT_FILE": str(own)}) == own.read_bytes()
-    assert b"BEGIN CERTIFICATE" in trust_store({})  # certifi, or the system's bundle
+    extra = tmp_path / "node-extra.pem"
+    extra.write_text("-----BEGIN CERTIFICATE-----\nMIIextra\n-----END CERTIFICATE-----")
+    both = trust_store({"SSL_CERT_FILE": str(own), "NODE_EXTRA_CA_CERTS": str(extra), "CURL_CA_BUNDLE": str(own)})
+    assert both == own.read_bytes() + extra.read_bytes() + b"\n"  # each named bundle once
+    import certifi
+
+    default = trust_store({})  # the system's bundle and certifi's together
+    assert certifi.contents().strip().encode()[:200] in default and default.count(b"BEGIN CERTIFICATE") > 100
 
 
 def test_interceptable_hosts_are_grids_and_the_users_own_never_loopback_or_ips() -> None:
