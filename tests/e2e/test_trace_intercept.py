@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import http.server
+import json
 import os
 import shutil
 import signal
@@ -123,18 +124,21 @@ def _env(other: tuple[int, Path], **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def runs(other_host: tuple[int, Path]) -> dict[str, Future[Run]]:
+def runs(other_host: tuple[int, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[Run]]:
+    har_dir = tmp_path_factory.mktemp("har")
     jobs: dict[str, Any] = {}
     for name, (scenario, argv, _) in CASES.items():
         for twin, extra in (("forward", {}), ("reverse", {"USE_ENV": "1"}))[:2 if name in TWINS else 1]:
             env = _env(other_host, **extra)
-            jobs[f"{name}:{twin}"] = (lambda argv=argv, env=env, s=scenario:
-                                      gridctl("trace", "--json", "--emulate", s, "--", *argv, env=env, timeout=180))
+            har = str(har_dir / f"{name}-{twin}.har")
+            jobs[f"{name}:{twin}"] = (lambda argv=argv, env=env, s=scenario, har=har:
+                                      (gridctl("trace", "--json", "--emulate", s, "--har", har, "--", *argv, env=env,
+                                               timeout=180), Path(har)))
     return in_parallel(jobs, workers=4)
 
 
-def _calls(runs: dict[str, Future[Run]], key: str) -> tuple[Run, dict[str, Any]]:
-    run = runs[key].result(timeout=300)
+def _calls(runs: dict[str, Future[Any]], key: str) -> tuple[Run, dict[str, Any]]:
+    run, _ = runs[key].result(timeout=300)
     return run, run.json()
 
 
@@ -144,7 +148,7 @@ def _shape(doc: dict[str, Any]) -> list[tuple[str, int | None, str, bool]]:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_hard_coded_calls_are_recorded_once_and_diagnosed_as_reverse_ones(runs: dict[str, Future[Run]],
+def test_hard_coded_calls_are_recorded_once_and_diagnosed_as_reverse_ones(runs: dict[str, Future[Any]],
                                                                           name: str) -> None:
     _, _, codes = CASES[name]
     run, doc = _calls(runs, f"{name}:forward")
@@ -161,9 +165,15 @@ def test_hard_coded_calls_are_recorded_once_and_diagnosed_as_reverse_ones(runs: 
                for c in first), run
     assert doc["intercept"]["tls_terminated"] >= 1 and doc["intercept"]["tls_refused"] == 0, run
     assert "CERTIFICATE_VERIFY_FAILED" not in run.err and "SSL" not in run.err
+    # the same HAR entries as a reverse-proxied call, and the key nowhere in what trace wrote
+    _, har = runs[f"{name}:forward"].result()
+    entries = json.loads(har.read_text("utf-8"))["log"]["entries"]
+    assert [e["request"]["url"] for e in entries] == [c["url"] for c in doc["calls"]]
+    for text in (run.out, run.err, har.read_text("utf-8")):
+        assert KEY not in text and KEY[-20:] not in text
 
 
-def test_the_signed_307_comes_back_through_the_intercepted_host(runs: dict[str, Future[Run]]) -> None:
+def test_the_signed_307_comes_back_through_the_intercepted_host(runs: dict[str, Future[Any]]) -> None:
     for name in ("redirect", "redirect-cross-host"):
         run, doc = _calls(runs, f"{name}:forward")
         hops = [c for c in doc["calls"] if c["hop_of"] is not None]
@@ -174,7 +184,7 @@ def test_the_signed_307_comes_back_through_the_intercepted_host(runs: dict[str, 
     assert "curl 200" in run.err, run
 
 
-def test_other_hosts_are_tunnelled_blind(runs: dict[str, Future[Run]]) -> None:
+def test_other_hosts_are_tunnelled_blind(runs: dict[str, Future[Any]]) -> None:
     run, doc = _calls(runs, "doubled-and-model:forward")
     # the program trusted only other.test's own certificate: the answer proves nobody decrypted it
     assert "other 200 hello from other.test" in run.err, run
