@@ -59,7 +59,8 @@ CASES: dict[str, tuple[str, list[str], list[str]]] = {
     "bad-key": ("bad-key", sh("openai", "anthropic", shell=curl()), ["auth.rejected"] * 3),
     "doubled-and-model": ("healthy", sh("openai-doubled", "openai-model", "other-host"),
                           ["url.doubled_v1", "model.foreign_name"]),
-    "no-credits": ("no-credits", sh("openai", "anthropic"), ["balance.credits_empty"] * 2),
+    # plain httpx and the stdlib's urllib with the URL in the code: the README's clients table
+    "no-credits": ("no-credits", sh("openai", "anthropic", "urllib", "httpx"), ["balance.credits_empty"] * 4),
     "stream-cut": ("stream-cut", sh("openai-stream", "anthropic-stream"), ["stream.cut"] * 2),
     "redirect": ("redirect", sh("openai", shell=curl(follow=True)), ["http.redirect", "ok"] * 2),
     "redirect-cross-host": ("redirect-cross-host", sh("openai"), ["http.redirect", "ok"]),
