@@ -11,6 +11,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 GRACE_S = 1.0  # time to write the partial report after the first Ctrl-C
@@ -18,6 +19,8 @@ EXIT = 130
 _state = {"count": 0}
 _grace = {"s": GRACE_S, "since": 0.0}  # a command with more to do after Ctrl-C (trace: stop its child, write
 # its files) asks for more; `since` is when the first Ctrl-C came (0: not yet)
+# Run before a hard exit (which skips atexit and finally): e.g. trace's session CA directory must not outlive it.
+_at_hard_exit: list[Callable[[], None]] = []
 
 
 def set_grace(seconds: float) -> None:
@@ -42,9 +45,23 @@ def interrupted() -> bool:
     return _state["count"] > 0
 
 
+def at_hard_exit(fn: Callable[[], None]) -> None:
+    _at_hard_exit.append(fn)
+
+
+def forget(fn: Callable[[], None]) -> None:
+    if fn in _at_hard_exit:
+        _at_hard_exit.remove(fn)
+
+
 def _hard_exit() -> None:
     from gridctl.report import flush_all
 
+    for fn in list(_at_hard_exit):
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 -- exiting anyway: one failing cleanup must not stop the others
+            pass
     flush_all()
     os._exit(EXIT)
 

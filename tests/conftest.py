@@ -48,6 +48,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 SLOW_FIRST = (
     "tests/e2e/test_trace.py",  # 34 s
     "tests/e2e/test_trace_output.py",  # 25 s (Ctrl-C, a hung call, real SDK programs)
+    "tests/e2e/test_trace_intercept.py",  # 31 s (8 traced SDK programs, 11 short runs; 32 s of CPU)
     "tests/e2e/test_exporter.py",  # 15
     "tests/e2e/test_trace_hardening_e2e.py",  # 15
     "tests/e2e/test_no_key_leak.py",  # 15

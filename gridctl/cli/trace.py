@@ -14,7 +14,9 @@ from gridctl.cli.common import Opts, command, complete_scenario
 HELP = "Run your own program through a loopback recording proxy and diagnose every call it makes."
 EPILOG = ("gridctl trace [OPTIONS] -- CMD [ARGS...] runs CMD with OPENAI_BASE_URL, OPENAI_API_BASE, "
           "ANTHROPIC_BASE_URL and THEGRID_BASE_URL pointed at the proxy (your own path kept), one line per call "
-          "on stderr. Exit code: CMD's own (like `time`), or gridctl's diagnosis with --exit-code diagnosis. "
+          "on stderr; HTTPS_PROXY/HTTP_PROXY and a per-session CA (trusted through SSL_CERT_FILE, REQUESTS_CA_BUNDLE, "
+          "CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS) let it see hard-coded https://*.thegrid.ai URLs too: TLS is "
+          "terminated for The Grid's hosts only, every other host is tunnelled blind (--no-intercept: off). Exit code: CMD's own (like `time`), or gridctl's diagnosis with --exit-code diagnosis. "
           "Without CMD, --listen serves until Ctrl-C. With --json, CMD's stdout goes to stderr so stdout holds "
           "only the JSON document.")
 
@@ -40,11 +42,15 @@ def trace_cmd(
                                                     "the upstream (connect 10 s, then per read).",
                                                     min=0.001, max=3600)] = 300.0,
     idle_warn: Annotated[float, typer.Option("--idle-warn", help="Warn on stream gaps this long (s).")] = 5.0,
+    no_intercept: Annotated[bool, typer.Option("--no-intercept", help="No forward proxy: only the base-URL "
+                                               "variables are pointed at trace (no HTTPS_PROXY, no session CA).")
+                            ] = False,
 ) -> int:
     from gridctl.trace.main import exit_status, run_trace, trace_options
 
     topts = trace_options(list(cmd or []), dict(os.environ), emulate=emulate, har=har, listen=listen, yes=yes,
-                          timeout=upstream_timeout, idle_warn_s=idle_warn, json=opts.out.json, exit_code=exit_code)
+                          timeout=upstream_timeout, idle_warn_s=idle_warn, json=opts.out.json, exit_code=exit_code,
+                          intercept=not no_intercept)
     result = run_trace(topts, verbose=opts.out.verbose)
     diagnosis = opts.finish(result.report) if opts.out.json else int(result.report.exit_code)
     return exit_status(topts, diagnosis, result.child_code, result.interrupted)

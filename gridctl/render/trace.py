@@ -121,12 +121,25 @@ def summary_lines(report: Report, calls: Sequence[CallView], child_code: int | N
     lines = [f"trace: {len(calls)} call{'s' if len(calls) != 1 else ''}, {len(failed)} failed"
              + (f" ({', '.join(f'{code} x{n}' for code, n in by_code.most_common())})" if by_code else "")
              + ("" if child_code is None else f"; the program exited {child_code}")
-             + (f"; {n} earlier call(s) counted, not kept" if (n := report.extra.get("calls_not_kept")) else "")]
+             + (f"; {n} earlier call(s) counted, not kept" if (n := report.extra.get("calls_not_kept")) else "")
+             + _forward_note(report)]
     cause: Finding | None = report.root_cause()
     if cause is not None:
         lines.append(f"trace: root cause: {cause.entry.title} ({cause.code}): {cause.message}")
         lines.append(f"trace: fix: {cause.fix}")
     return [scrub(line) for line in lines]
+
+
+def _forward_note(report: Report) -> str:
+    """The forward proxy's counts (intercept hook): other hosts passed blind, Grid connections that refused the CA."""
+    note = ""
+    if blind := report.extra.get("tunnels_blind"):
+        note += f"; {blind} connection(s) to other hosts tunnelled blind (not decrypted, not recorded)"
+    refused = (report.extra.get("intercept") or {}).get("tls_refused")
+    if refused:
+        note += (f"; {refused} TLS connection(s) to The Grid refused trace's session CA (a pinned or private trust "
+                 "store): not traced, use a base-URL variable for that client")
+    return note
 
 
 def export_lines(exports: dict[str, str]) -> list[str]:

@@ -36,11 +36,12 @@ class TraceOptions:
     idle_warn_s: float = 5.0
     json: bool = False
     exit_code: ExitMode = "child"
+    intercept: bool = True  # the forward proxy (HTTPS_PROXY + session CA); --no-intercept turns it off
 
 
 def trace_options(argv: list[str], env: Mapping[str, str], *, emulate: str | None, har: Path | None,
                   listen: str | None, yes: bool, timeout: float, idle_warn_s: float, json: bool,
-                  exit_code: ExitMode) -> TraceOptions:
+                  exit_code: ExitMode, intercept: bool = True) -> TraceOptions:
     """The options of `gridctl trace`, checked (usage errors, exit 2), with the address to listen on."""
     if not argv and listen is None:
         raise UsageError("give a command after `--`, or --listen [HOST:]PORT to run the proxy alone")
@@ -55,7 +56,7 @@ def trace_options(argv: list[str], env: Mapping[str, str], *, emulate: str | Non
 
         check_writable(har)
     return TraceOptions(argv=argv, env=env, emulate=emulate, har=har, host=host, port=port, timeout=timeout,
-                        idle_warn_s=idle_warn_s, json=json, exit_code=exit_code)
+                        idle_warn_s=idle_warn_s, json=json, exit_code=exit_code, intercept=intercept)
 
 
 def listen_address(listen: str | None, yes: bool) -> tuple[str, int]:
@@ -194,7 +195,7 @@ def trace(opts: TraceOptions, term: Terminal, verbose: bool = False) -> Traced:
     try:
         plan = Plan(argv=list(opts.argv), env=opts.env, emulate_root=emu.root_url if emu else None,
                     host=opts.host, port=opts.port, timeout=opts.timeout, on_call=on_call, on_ready=on_ready,
-                    stdout_to_stderr=opts.json, terminal=term)
+                    stdout_to_stderr=opts.json, terminal=term, intercept=opts.intercept, say=say)
         outcome = run(plan)
         if outcome.interrupted:  # the files of a long session take longer to write: the watchdog waits for them
             from gridctl import interrupt
@@ -219,6 +220,8 @@ def trace(opts: TraceOptions, term: Terminal, verbose: bool = False) -> Traced:
     if opts.emulate:
         rep.extra["emulated"] = opts.emulate
     rep.extra["child_exit_code"] = code
+    if holder and holder[0].intercept is not None:  # intercept hook: what the forward side did
+        rep.extra.update(holder[0].intercept.report())
     if holder and holder[0].forgotten:
         rep.extra["calls_not_kept"] = holder[0].forgotten  # the oldest, beyond MAX_KEPT
     if opts.har is not None:

@@ -182,6 +182,8 @@ class Proxy:
         url_host = f"[{host}]" if ":" in host else host
         self.root = f"http://{url_host}:{self.port}"
         self._thread: threading.Thread | None = None
+        # intercept hook: the forward side (gridctl.trace.intercept.Interceptor) while it is on, else None
+        self.intercept: Any = None
 
     def base_for(self, slot: str) -> str:
         """What the slot's environment variable becomes: the proxy plus the user's own path."""
@@ -231,9 +233,12 @@ class Proxy:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def route(self, path: str) -> Route | None:
+    def route(self, path: str, origin: str | None = None) -> Route | None:
         """Map a client path (checked by reverse_target) to its upstream; None when it names no slot or redirect;
-        Refusal when the joined URL would leave the upstream's origin."""
+        Refusal when the joined URL would leave the upstream's origin. `origin`: the intercepted origin of a
+        TLS-terminated connection, or an absolute-form request's (see gridctl.trace.intercept)."""
+        if self.intercept is not None and (origin is not None or not path.startswith("/")):  # intercept hook
+            return self.intercept.route(path, origin)  # type: ignore[no-any-return]
         if path.startswith(PREFIX + "r/"):
             n = path[len(PREFIX) + 2:].split("/", 1)[0].split("?", 1)[0]
             hop = self._hops.get(int(n)) if n.isdigit() else None
@@ -256,8 +261,9 @@ class Proxy:
             raise Refusal(400, "the request target would change the upstream host")
         return Route(up, url, up.shown_origin + rest)
 
-    def remember_hop(self, location: str, base: str, route: Route, call_id: int) -> str:
-        """Rewrite a redirect Location to come back through the proxy; remember where it pointed."""
+    def remember_hop(self, location: str, base: str, route: Route, call_id: int, root: str | None = None) -> str:
+        """Rewrite a redirect Location to come back through the proxy (at `root`, the origin the client
+        called: an intercepted host's too); remember where it pointed."""
         target = urljoin(base, location)
         same = origin_of(target) == route.upstream.origin and route.send_auth
         with self._lock:
@@ -265,7 +271,7 @@ class Proxy:
             self._hops[n] = (target, route.upstream.slot, same, call_id)
             if len(self._hops) > MAX_KEPT:  # a redirect is followed at once: only the latest can still come
                 del self._hops[next(iter(self._hops))]
-        return f"{self.root}{PREFIX}r/{n}"
+        return f"{root or self.root}{PREFIX}r/{n}"
 
     def new_call(self, **kw: Any) -> Call:
         with self._lock:
@@ -368,6 +374,9 @@ class _Handler(BaseHTTPRequestHandler):
     # after this long instead of never; receiving a request has its own deadline (REQUEST_DEADLINE).
     timeout = 120
     server: _Server
+    # intercept hook: on a connection whose TLS trace terminated, the origin the client called
+    # (`https://api.thegrid.ai`); set by gridctl.trace.intercept before the handler runs.
+    intercept_origin: str | None = None
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -399,19 +408,54 @@ class _Handler(BaseHTTPRequestHandler):
         self._proxy()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
-    do_CONNECT = do_GET  # refused (400) by reverse_target: the forward proxy's entry point serves CONNECT
+
+    def do_CONNECT(self) -> None:  # intercept hook: the forward proxy's tunnels (gridctl.trace.intercept)
+        intercept = self.server.proxy.intercept
+        if intercept is None or self.intercept_origin is not None:
+            self._refuse(Refusal(400, "CONNECT needs the forward proxy (on unless --no-intercept)"))
+            return
+        self.server.disarm(self.connection)  # a tunnel outlives the request deadline; its own idle limit holds
+        intercept.connect(self)
+
+    def _client_root(self) -> str:
+        """The origin the client called: the proxy's, an intercepted host's, or an absolute-form request's."""
+        if self.intercept_origin is not None:
+            return self.intercept_origin
+        return origin_of(self.path) if not self.path.startswith("/") else self.server.proxy.root
+
+    def _target(self) -> str:
+        """The request target, by reverse_target's rules; on the forward side an absolute-form URL (a Grid host's:
+        forward_blind took the others) keeps its origin for route(), and its path obeys the same rules."""
+        if self.server.proxy.intercept is not None and self.intercept_origin is None and not self.path.startswith("/"):
+            origin = origin_of(self.path)
+            reverse_target(self.command, self.path[len(origin):] or "/")
+            return self.path
+        return reverse_target(self.command, self.path)
+
+    def _read_body(self) -> bytes | None:
+        """The whole body of a request forwarded blind (never recorded): None when invalid, over a limit or cut."""
+        try:
+            body, held = self._receive()
+        except (Refusal, Incomplete):
+            return None
+        self.server.disarm(self.connection)
+        self.server.proxy.budget.give(held)
+        return body
 
     def _proxy(self) -> None:
         """The reverse proxy's entry point: receive the request whole, route its path, serve it."""
+        proxy = self.server.proxy
+        if proxy.intercept is not None and proxy.intercept.forward_blind(self):  # intercept hook: http, other host
+            return
         started, t0 = time.time(), time.perf_counter()
         held = 0
         try:
             try:
-                target = reverse_target(self.command, self.path)
+                target = self._target()
                 body, held = self._receive()
                 if not self.server.disarm(self.connection):
                     raise Incomplete
-                route = self.server.proxy.route(target)
+                route = proxy.route(target, self.intercept_origin)
                 if route is None:
                     raise Refusal(404, "this path names no upstream")
             except Refusal as r:
@@ -422,7 +466,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self.serve(route, body, started, t0)
         finally:
-            self.server.proxy.budget.give(held)
+            proxy.budget.give(held)
 
     def _refuse(self, r: Refusal) -> None:
         self.close_connection = True  # the rest of the request (its body) was never read
@@ -504,7 +548,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP]
         auth = next((f"{k}: {v}" for k, v in headers if k.lower() in ("authorization", "x-api-key")), None)
         call = proxy.new_call(
-            slot=route.upstream.slot, method=self.command, url=shown_url(client_url or proxy.root + self.path),
+            slot=route.upstream.slot, method=self.command, url=shown_url(client_url or (self.path if not self.path.startswith("/") else self._client_root() + self.path)),
             upstream_url=shown_url(route.url), sdk_url=shown_url(route.sdk_url), started=started,
             request_headers=[(k, shown_header(k, v, shapes=True)) for k, v in self.headers.items()],
             request_body=redact_body(body, shapes=True), request_bytes=len(body), raw_auth=auth,
@@ -622,7 +666,7 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             if k.lower() == "location" and 300 <= resp.status_code < 400:
                 call.location = shown_url(urljoin(route.url, v))
-                v = self.server.proxy.remember_hop(v, route.url, route, call.id)
+                v = self.server.proxy.remember_hop(v, route.url, route, call.id, self._client_root())
             self.send_header(k, v)
         if length is not None:
             self.send_header("Content-Length", length)

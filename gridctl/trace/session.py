@@ -50,6 +50,9 @@ class Plan:
     on_call: Callable[[Call], None] | None = None
     on_ready: Callable[[Proxy, dict[str, str]], None] | None = None
     extra_upstreams: list[Upstream] = field(default_factory=list)
+    # intercept hook: the forward proxy and its session CA (gridctl.trace.intercept); with a command only
+    intercept: bool = False
+    say: Callable[[str], None] | None = None
 
 
 def upstreams(env: Mapping[str, str], emulate_root: str | None) -> list[Upstream]:
@@ -80,8 +83,10 @@ def upstreams(env: Mapping[str, str], emulate_root: str | None) -> list[Upstream
 DEMO_KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "THEGRID_API_KEY")
 
 
-def child_env(env: Mapping[str, str], proxy: Proxy, emulated: bool = False) -> dict[str, str]:
+def child_env(env: Mapping[str, str], proxy: Proxy, emulated: bool = False,
+              forward: Mapping[str, str] | None = None) -> dict[str, str]:
     new = dict(env)
+    new.update(forward or {})  # intercept hook: HTTPS_PROXY/HTTP_PROXY and the trust bundle (intercept.child_vars)
     if emulated:
         from gridctl.emulator.scenarios import DEMO_KEY
 
@@ -126,14 +131,18 @@ def run(plan: Plan) -> Outcome:
         raise ProxyError(exc.strerror or str(exc)) from None
     code: int | None = None
     interrupted = False
+    from gridctl.trace.intercept import forward_proxy
+
+    forward = forward_proxy(proxy, plan.env, plan.emulate_root, plan.intercept and bool(plan.argv), plan.say)
     proxy.start()
     try:
-        if plan.on_ready is not None:
-            plan.on_ready(proxy, exports(proxy))
-        if not plan.argv:
-            interrupted = _serve_until_interrupt()
-        else:
-            code, interrupted = _run_child(plan, proxy)
+        with forward as forward_vars:  # intercept hook: the session CA is gone when this block ends
+            if plan.on_ready is not None:
+                plan.on_ready(proxy, exports(proxy))
+            if not plan.argv:
+                interrupted = _serve_until_interrupt()
+            else:
+                code, interrupted = _run_child(plan, proxy, forward_vars)
     except KeyboardInterrupt:  # Ctrl-C before the child started, or while it was being stopped
         interrupted = True
     finally:
@@ -142,9 +151,9 @@ def run(plan: Plan) -> Outcome:
     return Outcome(list(proxy.calls), _shell_code(code), interrupted, in_flight)
 
 
-def _run_child(plan: Plan, proxy: Proxy) -> tuple[int | None, bool]:
+def _run_child(plan: Plan, proxy: Proxy, forward_vars: dict[str, str] | None) -> tuple[int | None, bool]:
     """The child in its own process group, its stderr through `plan.terminal`; (exit code, interrupted)."""
-    env = child_env(plan.env, proxy, plan.emulate_root is not None)
+    env = child_env(plan.env, proxy, plan.emulate_root is not None, forward_vars)
     err_fd = plan.terminal.child_stderr(tty=is_terminal(sys.stderr)) if plan.terminal is not None and POSIX else None
     out: int | IO[str] | None = plan.stdout
     if plan.stdout_to_stderr:

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("httpx", "keyring", "rich.live", "pydantic", "gridctl.emulator.server", "gridctl.probe.client")
+HEAVY = ("httpx", "keyring", "rich.live", "pydantic", "gridctl.emulator.server", "gridctl.probe.client",
+         "cryptography")
 
 
-def _loaded_after(args: list[str]) -> set[str]:
+def _loaded_after(args: list[str], env: dict[str, str] | None = None) -> set[str]:
     """Run an offline command in a fresh interpreter and return the modules it imported."""
     code = (
         "import sys, json, io, contextlib\n"
@@ -26,7 +27,7 @@ def _loaded_after(args: list[str]) -> set[str]:
         "        code = e.code\n"
         "sys.stderr.write(json.dumps({'mods': sorted(sys.modules), 'code': code}))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60, env=env)
     doc = json.loads(proc.stderr.strip().splitlines()[-1])
     return set(doc["mods"])
 
@@ -45,6 +46,17 @@ def test_offline_commands_import_nothing_heavy(args: list[str]) -> None:
     assert "gridctl.cli" in mods  # the run really happened
     heavy = sorted(m for m in mods if any(m == h or m.startswith(h + ".") for h in HEAVY))
     assert heavy == [], f"{args} imported {heavy}"
+
+
+def test_only_trace_with_its_forward_proxy_loads_cryptography() -> None:
+    """`cryptography` (the session CA) is trace's cost alone: commands that send, and trace --no-intercept, skip it."""
+    from tests.support.cli import clean_env
+
+    env = clean_env()
+    child = [sys.executable, "-c", "pass"]
+    assert "cryptography" not in _loaded_after(["doctor", "--emulate", "healthy", "--json"], env)
+    assert "cryptography" not in _loaded_after(["trace", "--no-intercept", "--emulate", "healthy", "--", *child], env)
+    assert "cryptography" in _loaded_after(["trace", "--emulate", "healthy", "--", *child], env)
 
 
 def test_importing_the_cli_does_not_import_network_or_keyring() -> None:
