@@ -9,6 +9,8 @@ the exporter) can be pointed at it:
 
 Modes (every path answers in the mode's way; /api/v2/status.json answers a status page in it):
   trickle        200 JSON (or an event stream when asked for one), then one byte per `interval`, forever
+  header-trickle the status line, then header bytes one per `interval`, forever: the headers never end
+                 (every read gets a byte in time, so only a real deadline stops the client)
   endless-line   200 text/event-stream: `data: ` and then a line that never ends
   huge-body      200 JSON of `size` bytes (default 10 MB), valid to the last byte
   gzip-bomb      200 JSON, Content-Encoding gzip: `size` compressed bytes (default 2 MB) of zeros
@@ -32,7 +34,7 @@ from urllib.parse import quote as urlquote
 
 from gridctl.loopback import TrackedServer
 
-MODES = ("trickle", "endless-line", "huge-body", "gzip-bomb", "escapes", "quote-key", "hang", "empty")
+MODES = ("trickle", "header-trickle", "endless-line", "huge-body", "gzip-bomb", "escapes", "quote-key", "hang", "empty")
 # What a terminal obeys: clear screen, retitle the window (OSC 0), write the clipboard (OSC 52), 8-bit CSI,
 # a bell, a carriage return that overwrites the line, a bidi override that reorders it.
 ESCAPES = ("\x1b[2J\x1b[H", "\x1b]0;pwned\x07", "\x1b]52;c;cHduZWQ=\x07", "\x9b31m", "\x07", "\r", "\u202e")
@@ -126,6 +128,17 @@ class _Handler(BaseHTTPRequestHandler):
         i = 0
         while not h.stopped.wait(h.interval):
             self._chunk(text[i % len(text): i % len(text) + 1])
+            i += 1
+
+    def _header_trickle(self, stream: bool) -> None:
+        h = self.server.hostile
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        self.wfile.flush()
+        line = b"x-trickle: still-coming\r\n"
+        i = 0
+        while not h.stopped.wait(h.interval):
+            self.wfile.write(line[i % len(line): i % len(line) + 1])
+            self.wfile.flush()
             i += 1
 
     def _endless_line(self, stream: bool) -> None:
