@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import zlib
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
@@ -93,15 +94,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         h = self.server.hostile
         body = self._read_body()
+        span: list[float | None] = [time.monotonic(), None]
         with h.lock:
             h.hits += 1
             h.keys.append(key_of(self.headers))
+            h.spans.append(span)
         wants_stream = b'"stream": true' in body or b'"stream":true' in body or \
             "event-stream" in (self.headers.get("accept") or "")
         try:
             getattr(self, "_" + h.mode.replace("-", "_"))(wants_stream)
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass  # the client gave up: good
+        finally:
+            span[1] = time.monotonic()
 
     # --- modes ---------------------------------------------------------------------------------
 
@@ -252,6 +257,8 @@ class Hostile:
         self.stopped = threading.Event()
         self.hits = 0
         self.keys: list[str] = []  # the credentials received (the tests' own canaries)
+        # [request read, answer ended] per request (monotonic): an endless answer ends when the client leaves
+        self.spans: list[list[float | None]] = []
         self._server = _Server(self)
         self.port: int = self._server.server_address[1]
         self.root_url = f"http://127.0.0.1:{self.port}"
