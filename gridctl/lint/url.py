@@ -73,6 +73,39 @@ def _split(text: str) -> tuple[str, str, str, str] | None:
     return parts.scheme.lower(), host, "" if port is None else str(port), parts.path
 
 
+_GRID_NAME = re.compile(r"(?<![a-z0-9-])(?:[a-z0-9-]+\.)*thegrid\.ai(?![a-z0-9-])", re.IGNORECASE)
+
+
+def _disguise(text: str, host: str) -> Finding | None:
+    """A URL dressed up to read as The Grid's while it goes elsewhere: user information before the host
+    (`https://api.thegrid.ai@evil.com`: the host is evil.com), a #fragment (clients drop it, and the path
+    joined after it), or a Grid host named only in the path or query of another host."""
+    candidate = text if "://" in text else "https://" + text
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        return None
+    if "@" in parts.netloc:
+        shown = parts.netloc.rpartition("@")[0]
+        named = _GRID_NAME.search(shown)
+        said = f" ({named.group(0)} there is a user name, not the host)" if named else ""
+        return finding("url.invalid", f"The URL has user information before @{said}: requests go to {host}, and "
+                       "a base URL carries no credentials; gridctl will not send your key there.",
+                       fix="Remove everything between :// and @; the key goes in the Authorization header.")
+    if "#" in candidate:
+        return finding("url.invalid", f"The URL has a #fragment ({candidate.partition('#')[2][:60]}): clients drop "
+                       f"it with every path joined after it, so requests would go to {host} and miss the API path; "
+                       "gridctl sends nothing to it.", fix="Remove the # and what follows it.")
+    if grid.is_grid_host(host) or grid.is_loopback_host(host):
+        return None
+    named = _GRID_NAME.search(f"{parts.path}?{parts.query}")
+    if named:
+        return finding("url.host_typo", f"The URL names {named.group(0)} only in its path or query; its host is "
+                       f"{host}, where requests (and your key) would go; gridctl will not send your key there.",
+                       fix=f"Use https://{grid.API_HOST}/v1.", expected=grid.API_HOST)
+    return None
+
+
 def _typo_target(host: str) -> str | None:
     """The Grid host `host` is a near miss of, if any."""
     if host in KNOWN_HOSTS or host in grid.NON_PROD_HOSTS:
@@ -146,6 +179,10 @@ def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:  
     scheme, host, port, path = parts
     result.host = host
     loopback = grid.is_loopback_host(host)
+    disguise = _disguise(text, host)
+    if disguise is not None:
+        result.refuse_key = True
+        add(disguise)
     if "://" not in text:
         add(finding("url.invalid", "The URL has no scheme (https://).", fix="Write it with https:// in front."))
     elif scheme == "http" and not loopback:
