@@ -106,6 +106,15 @@ def _disguise(text: str, host: str) -> Finding | None:
     return None
 
 
+def _is_a_key(text: str) -> bool:
+    """A key (its halves joined) where a URL should be: no scheme, dot or slash, and a key's shape."""
+    if any(c in text for c in "./:@"):
+        return False
+    from gridctl.secrets import looks_like_key
+
+    return text.lower().startswith(("gk-", "sk-")) and len(text) >= 12 or looks_like_key(text)
+
+
 def _typo_target(host: str) -> str | None:
     """The Grid host `host` is a near miss of, if any."""
     if host in KNOWN_HOSTS or host in grid.NON_PROD_HOSTS:
@@ -166,6 +175,14 @@ def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:  
         text = cleaned
     if not text:
         add(finding("url.invalid", "The base URL is empty."))
+        return result
+    if _is_a_key(text):
+        # A key where the URL goes: no host, no canonical URL built from it (that would print it back)
+        from gridctl.secrets import register
+
+        register(text)
+        add(finding("url.invalid", "This is an API key, not a URL: the base URL goes here (the key goes in "
+                    "--api-key or THEGRID_API_KEY).", fix=f"Use {grid.DEFAULT_BASE_URL}."))
         return result
     bad_sep = _BAD_SEPARATOR.match(text)
     if bad_sep:

@@ -23,6 +23,8 @@ def shown(value: str) -> str:
 
 def why_unusable(value: str) -> str | None:
     """Why this proxy URL cannot be used, or None when it looks usable."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value.strip()):
+        return "it has a control character in it"
     url = value.strip() if "://" in value else "http://" + value.strip()
     try:
         parts = urlsplit(url)
@@ -44,7 +46,7 @@ def why_unusable(value: str) -> str | None:
         import httpx
 
         httpx.Proxy(url)
-    except (ValueError, TypeError, ImportError) as exc:
+    except (ValueError, TypeError, ImportError, httpx.InvalidURL) as exc:
         return str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
     return None
 

@@ -130,8 +130,9 @@ def usage_report(settings: Settings, request_id: str) -> Report:
     from gridctl.probe.usage import fetch_receipt
 
     rid = request_id.strip()
-    if not rid or len(rid) > 200 or any(c.isspace() or ord(c) < 32 for c in rid):
-        raise UsageError("REQUEST_ID must be one request ID (no spaces), as printed by `gridctl ping`")
+    if not rid or len(rid) > 200 or not rid.isascii() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in rid):
+        # isascii(): undecodable argument bytes arrive as surrogates, and no request ID has them
+        raise UsageError("REQUEST_ID must be one request ID (ASCII, no spaces), as printed by `gridctl ping`")
     timer = Timer()
     with _net(settings, retries=0) as net:
         check = fetch_receipt(net, target_for(settings), rid)
