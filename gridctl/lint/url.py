@@ -98,10 +98,13 @@ def _disguise(text: str, host: str) -> Finding | None:
                        "gridctl sends nothing to it.", fix="Remove the # and what follows it.")
     if grid.is_grid_host(host) or grid.is_loopback_host(host):
         return None
-    named = _GRID_NAME.search(f"{parts.path}?{parts.query}")
+    # Where a reader expects the host to go on (`evil.com/api.thegrid.ai/v1`, `evil.com?api.thegrid.ai/v1`);
+    # a gateway that names the upstream deeper in its path (`/providers/api.thegrid.ai/v1`) is not dressed up.
+    first = parts.path.lstrip("/").split("/", 1)[0]
+    named = _GRID_NAME.fullmatch(first) or _GRID_NAME.match(parts.query)
     if named:
-        return finding("url.host_typo", f"The URL names {named.group(0)} only in its path or query; its host is "
-                       f"{host}, where requests (and your key) would go; gridctl will not send your key there.",
+        return finding("url.host_typo", f"The URL puts {named.group(0)} right after its real host, {host}, where "
+                       "requests (and your key) would go; gridctl will not send your key there.",
                        fix=f"Use https://{grid.API_HOST}/v1.", expected=grid.API_HOST)
     return None
 

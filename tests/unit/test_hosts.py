@@ -52,7 +52,7 @@ DISGUISED = {
     "https://api.thegrid.ai:443@evil.example/v1": "url.invalid",
     "https://evil.example#api.thegrid.ai/v1": "url.invalid",
     "https://evil.example/api.thegrid.ai/v1": "url.host_typo",
-    "https://evil.example/v1?host=api.thegrid.ai": "url.host_typo",
+    "https://evil.example?api.thegrid.ai/v1": "url.host_typo",
     "https://grid-ai.com/v1": "url.host_typo",
     "https://gridai.net/v1": "url.host_typo",
     "https://thegrid-ai.com/v1": "url.host_typo",
@@ -71,7 +71,8 @@ def test_a_disguised_url_is_linted_and_refused(url: str, code: str) -> None:
 
 @pytest.mark.parametrize("url", ["https://api.thegrid.ai/v1", "http://localhost:8080/api.thegrid.ai/v1",
                                  "https://my-gateway.example/v1", "http://localhost:4000/v1",
-                                 "https://mygridair.example/v1", "https://gateway.example/grid/v1"])
+                                 "https://mygridair.example/v1", "https://gateway.example/grid/v1",
+                                 "https://gateway.example/providers/api.thegrid.ai/v1"])
 def test_honest_urls_are_not_called_disguised(url: str) -> None:
     assert no_contact(url) is None
     assert not any(f.severity == "error" for f in lint_url(url).findings)
