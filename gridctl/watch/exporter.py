@@ -16,6 +16,7 @@ functions that need it, like every heavy import; `available()` says whether it i
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -40,6 +41,7 @@ SCRAPE_MARGIN_S = 0.5  # blackbox_exporter's default offset: answer before Prome
 MAX_PROBES = 4
 MAX_CONNECTIONS = 64  # open connections; past it a client gets an immediate 503 (loopback.TrackedServer)
 IDLE_S = 15.0  # a connection that sends nothing (between requests, or mid-request) is closed after this
+HEAD_S = 10.0  # a request's line and headers (and the wait for them) whole within this, trickled or not
 _INSTRUMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 # Instruments come from the scrape URL, so a caller could name new ones without end, each a new series
 # kept for the exporter's life. Past this many (instrument, api) pairs a new one is probed, not counted.
@@ -183,6 +185,28 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # scrapes every few seconds would drown stderr
+
+    def handle_one_request(self) -> None:
+        # The socket timeout restarts with every byte: a client trickling its headers would hold a
+        # connection (and a thread) for ever. The whole head gets HEAD_S, then the connection is cut.
+        import socket
+
+        def cut() -> None:
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+        self._head_timer = threading.Timer(HEAD_S, cut)
+        self._head_timer.daemon = True
+        self._head_timer.start()
+        try:
+            super().handle_one_request()
+        finally:
+            self._head_timer.cancel()
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        self._head_timer.cancel()  # the head is in: the probe has its own deadline
+        return parsed
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)

@@ -91,6 +91,25 @@ def test_an_idle_connection_is_closed(exporter: ExporterServer, monkeypatch: pyt
         assert time.monotonic() - t0 < 8
 
 
+def test_a_trickled_request_head_is_cut(exporter: ExporterServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A byte every 0.1 s keeps a per-read timeout happy for ever; the head as a whole has a deadline."""
+    monkeypatch.setattr(module, "HEAD_S", 0.5)
+    with socket.create_connection(("127.0.0.1", exporter.server_port), timeout=10) as sock:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\n")
+        sock.settimeout(0.1)
+        closed = False
+        for _ in range(100):  # a byte every 0.1 s for 10 s, far past the head's 0.5 s
+            try:
+                sock.sendall(b"x")
+                closed = sock.recv(1) == b""  # b"": the server hung up
+            except TimeoutError:  # nothing came back within 0.1 s: still open
+                continue
+            except OSError:  # reset, broken pipe: the server cut it
+                closed = True
+            break
+        assert closed
+
+
 def test_beyond_loopback_needs_yes(monkeypatch: pytest.MonkeyPatch) -> None:
     from gridctl.settings import Flags, from_env
 
