@@ -351,6 +351,14 @@ _ENTRIES: tuple[Entry, ...] = (
     _e("http.unexpected", E, "Unexpected answer",
        "The server answered something gridctl did not expect (an odd status, truncated or non-JSON body).",
        f"Retry; if it persists, send the request ID to {grid.SUPPORT_EMAIL}.", X.GRID_FAILING, _T),
+    # issue 20: the client read something that is not JSON (a proxy page, a website, a captive portal)
+    _e("http.not_json", E, "The answer was not JSON",
+       "The client expected The Grid's JSON and got something else (an HTML or plain-text page, or nothing): "
+       "what usually sends it is a proxy or captive portal, a base URL that points at a website instead of "
+       "the API, or a gateway's own error page.",
+       f"Check the base URL (it is {grid.DEFAULT_BASE_URL}) and any proxy between you and {grid.API_HOST}; "
+       "`gridctl doctor` shows what answers.", X.NETWORK, _T,
+       phrases=("not json", "expecting value", "has no attribute 'choices'")),
     _e("http.oversized", E, "The answer was too large to read",
        "The server sent more than gridctl reads from one answer (a body, an event-stream line or a whole "
        "stream): not The Grid's JSON, or something in between rewrites or inflates it.",
@@ -427,6 +435,15 @@ _ENTRIES: tuple[Entry, ...] = (
        "stopped reading before the end.",
        "Raise the client's read timeout for streams, and check the program does not abandon the stream.",
        X.NETWORK, _T),
+    _e("trace.proxy_answered", E, "gridctl trace answered this call itself",
+       "The request never reached the upstream: gridctl trace refused it (a request target that is not a path, "
+       "an invalid Content-Length, a request not received in time, a body over trace's memory budget, or its "
+       "connection limit), so the status the program saw came from trace, not from The Grid.",
+       "Send a well-formed request (a path such as /v1/chat/completions, one valid Content-Length) and fewer at "
+       "once; the message says which limit it was.", X.NETWORK, _T),
+    _e("trace.body_not_checked", N, "A body too large for trace to read whole",
+       "The body was longer than gridctl trace reads whole for its verdict, so it was passed on unchanged and not "
+       "checked; the record keeps its first part only.", "Nothing to fix.", X.OK),
     # body
     _e("body.invalid_json", E, "The request body is not valid JSON",
        "The body does not parse as JSON (trailing commas, single quotes, unescaped newlines).",
@@ -439,9 +456,38 @@ _ENTRIES: tuple[Entry, ...] = (
     _e("body.content_type", E, "The body is not sent as JSON",
        "curl -d without `Content-Type: application/json` sends the body form-encoded; the API answers 400.",
        "Add -H 'Content-Type: application/json' (or use --json).", X.BAD_REQUEST, _CHAT),
+    _e("body.context_length", E, "The conversation is longer than the context window",
+       "The prompt (messages, tools and the room asked for the answer) has more tokens than the instrument "
+       "accepts; the API answers 400 whatever the wording (`maximum context length`, `prompt is too long`).",
+       "Send less: trim or summarise the message history and large tool results, lower max_tokens, or use a "
+       "`-max` instrument (large context).", X.BAD_REQUEST, _CHAT,
+       phrases=("context length", "context window", "prompt is too long", "maximum context length",
+                "context_length_exceeded")),
     _e("body.out_of_range", E, "A parameter is out of range",
        "A parameter's value is outside its allowed range; the API answers 422.", "Use a value in range.",
        X.BAD_REQUEST, _CHAT),
+    _e("body.tool_schema", E, "A tool without a valid JSON schema",
+       "A `tools` entry is not a function tool with a name and a JSON schema as its `parameters` (a wrong "
+       "`type`, `properties` that is not an object, `required` that is not a list of names).",
+       "Fix the schema of the tool the error names; `gridctl replay FILE.har --minimize` finds it in a traced call.",
+       X.BAD_REQUEST, _CHAT, phrases=("invalid schema for function", "invalid_tool_schema")),
+    _e("body.response_format", E, "A response_format the instrument does not support",
+       "`response_format` asks for a type the instrument does not offer (text, json_object and json_schema are "
+       "served), or a json_schema without a name and a schema.",
+       "Use json_object or json_schema (with `name` and `schema`), or drop response_format.", X.BAD_REQUEST, _CHAT,
+       phrases=("invalid response_format", "unsupported_response_format")),
+    # replay
+    _e("replay.rehosted", N, "Replayed on another host than the recorded one",
+       "The recorded URL's host is neither The Grid's nor this machine, so the call was sent to The Grid's host "
+       "(or --base-url) instead: the key never goes to a host gridctl does not trust.",
+       "To replay against your own gateway, name it with --base-url.", X.OK, _T),
+    _e("replay.not_reproduced", W, "The recorded failure did not happen again",
+       "The call, re-sent, got another answer than the one recorded: the failure depended on something that "
+       "changed (the key, the balance, a transient fault, the host).",
+       "Compare the two answers; `gridctl doctor` checks the rest of the path.", X.OK, _T),
+    _e("replay.budget", W, "The search stopped before its end",
+       "The request budget (--max-requests) or the time budget (--timeout) ran out before the smallest failing "
+       "request was certain.", "Raise --max-requests or --timeout and run it again.", X.OK, _T),
 )
 
 CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}
@@ -504,3 +550,55 @@ def confirmed_exit(code: str, status: int | None) -> ExitCode | None:
 
 
 Add = Callable[[Finding], None]  # a sink for findings, usually some list.append
+
+
+# --- issue 20: an answer that is honestly unsure, and fixes in the words of the user's own client ----
+
+# What a bare status can mean at The Grid, most likely first (api-facts "status meanings"; the signed
+# 307's second hop). explain offers these as candidates when a text shows the status and nothing more.
+STATUS_CANDIDATES: dict[int, tuple[str, ...]] = {
+    401: ("auth.rejected", "auth.missing_bearer", "http.redirect_rejected"),
+    402: ("balance.credits_empty", "balance.instrument_unavailable"),
+    403: ("auth.forbidden", "http.redirect_rejected", "http.blocked"),
+    404: ("http.not_found_path", "model.not_found"),
+    500: ("http.server_error", "status.incident"),
+    502: ("http.server_error", "http.html_body"),
+    503: ("http.replenishing", "http.server_error"),
+    504: ("http.server_error", "net.no_response"),
+}
+# The exit code of an answer that names candidates: the status's class (the contract's table).
+STATUS_EXIT: dict[int, ExitCode] = {401: X.AUTH, 403: X.AUTH, 402: X.PAYMENT, 404: X.NOT_FOUND,
+                                    429: X.RATE_LIMITED, 500: X.GRID_FAILING, 502: X.GRID_FAILING,
+                                    503: X.GRID_FAILING, 504: X.GRID_FAILING}
+UNSURE_MESSAGE = ("The text shows the status ({status}) but not the answer's body, which says why; at The Grid "
+                  "a {status} is one of: {candidates}.")
+UNSURE_HEADING = "{status}: one of these:"
+UNSURE_NEXT = "`{next}` tells them apart."
+NEXT_TRACE = "gridctl trace -- {command}"
+NEXT_MODELS = "gridctl models {model}"
+NEXT_BALANCE = "gridctl balance"
+NEXT_DOCTOR = "gridctl doctor"
+
+# The fix in the terms of the client that printed the text (gridctl/lint/client.py tells which):
+# {label} the client, {key_env}/{base_env} the variables it reads, {base_url} the base URL it wants,
+# {appends} what it adds to that base itself.
+CLIENT_FIXES: dict[str, str] = {
+    "config.no_key": ("{label} reads the key from {key_env}: `export {key_env}=<your consumption key>` (create "
+                      f"one at {grid.API_KEYS_URL}), and set {{base_env}}={{base_url}}."),
+    "auth.missing_key": "{label} sends the key it reads from {key_env}: set it (`export {key_env}=...`).",
+    "auth.placeholder_key": ("{key_env} holds example text: set it to a consumption key from "
+                             f"{grid.API_KEYS_URL}."),
+    "auth.foreign_key": f"Set {{key_env}} to a Grid consumption key from {grid.API_KEYS_URL}.",
+    "auth.rejected": (f"Check the key {{label}} reads from {{key_env}} (a consumption key from {grid.API_KEYS_URL}) "
+                      "and that {base_env} is {base_url}."),
+    "url.doubled_v1": "Set {base_env} (or base_url=) to {base_url}: {label} appends {appends} itself.",
+    "url.endpoint_appended": "Set {base_env} (or base_url=) to {base_url}: {label} appends {appends} itself.",
+    "url.missing_v1": "Set {base_env} (or base_url=) to {base_url}: {label} appends {appends} itself.",
+    "url.extra_path": "Set {base_env} (or base_url=) to {base_url}: {label} appends {appends} itself.",
+    "url.wrong_api_host": "Set {base_env} (or base_url=) to {base_url}: {label} appends {appends} itself.",
+    "url.docs_url": "Set {base_env} (or base_url=) to {base_url}: the API, not the website.",
+    "url.host_typo": "Set {base_env} (or base_url=) to {base_url}.",
+    "http.not_found_path": "Set {base_env} (or base_url=) to {base_url}: {label} appends {appends} itself.",
+}
+# trace knows the variable it rewrote and its value: the fix names both.
+VARIABLE_FIX = "{variable} is {value}: set it to {base_url}."

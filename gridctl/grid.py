@@ -226,7 +226,7 @@ def _near_domain(host: str) -> bool:
     tail = ".".join(labels[-2:])
     if tail == GRID_DOMAIN or abs(len(tail) - len(GRID_DOMAIN)) > 3:
         return False
-    from gridctl.lint.text import edit_distance
+    from gridctl.textsafe import edit_distance
 
     return edit_distance(tail, GRID_DOMAIN) <= 3
 

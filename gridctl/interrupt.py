@@ -10,11 +10,20 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from types import FrameType
 
 GRACE_S = 1.0  # time to write the partial report after the first Ctrl-C
 EXIT = 130
 _state = {"count": 0}
+_grace = {"s": GRACE_S, "since": 0.0}  # a command with more to do after Ctrl-C (trace: stop its child, write
+# its files) asks for more; `since` is when the first Ctrl-C came (0: not yet)
+
+
+def set_grace(seconds: float) -> None:
+    """The watchdog's grace for this run, counted from the first Ctrl-C (it may be raised after it: the
+    command bounds its own clean-up and asks for what that needs)."""
+    _grace["s"] = seconds
 
 
 def install() -> None:
@@ -44,7 +53,13 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     _state["count"] += 1
     if _state["count"] > 1:
         _hard_exit()
-    watchdog = threading.Timer(GRACE_S, _hard_exit)
-    watchdog.daemon = True
+    _grace["since"] = time.monotonic()
+    watchdog = threading.Thread(target=_watch, name="gridctl-interrupt-watchdog", daemon=True)
     watchdog.start()
     raise KeyboardInterrupt
+
+
+def _watch() -> None:
+    while (left := _grace["since"] + _grace["s"] - time.monotonic()) > 0:
+        time.sleep(min(left, 0.05))
+    _hard_exit()

@@ -44,11 +44,15 @@ class TrackedServer(ThreadingHTTPServer):
             if not over:
                 self.connections.add(request)
         if over:  # refuse at once rather than queue without bound
-            with contextlib.suppress(OSError):
-                request.sendall(_BUSY)
+            self.refuse_busy(request)
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
+
+    def refuse_busy(self, request: Any) -> None:
+        """Answer a connection over the cap (a subclass may say more, or record it)."""
+        with contextlib.suppress(OSError):
+            request.sendall(_BUSY)
 
     def shutdown_request(self, request: Any) -> None:
         with self.conn_lock:

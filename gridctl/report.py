@@ -48,8 +48,7 @@ def envelope(report: Report) -> dict[str, Any]:
         "command": report.command,
         "ok": report.ok,
         "exit_code": int(report.exit_code),
-        "diagnosis": None if cause is None else {"code": cause.code, "title": cause.entry.title,
-                                                 "message": cause.message, "fix": cause.fix},
+        "diagnosis": None if cause is None else _diagnosis(report, cause),
         "checks": [c.as_json() for c in report.checks],
         "request_ids": list(report.request_ids),
         "target": report.target,
@@ -57,6 +56,18 @@ def envelope(report: Report) -> dict[str, Any]:
         "duration_ms": round(report.duration_ms, 1),
     }
     doc.update(report.extra)
+    return doc
+
+
+def _diagnosis(report: Report, cause: Finding) -> dict[str, Any]:
+    """The root cause; additively (gridctl/1), how sure it is and what would settle it."""
+    doc: dict[str, Any] = {"code": cause.code, "title": cause.entry.title, "message": cause.message, "fix": cause.fix}
+    if report.certain is not None:
+        doc["certain"] = report.certain
+    if report.candidates:
+        doc["candidates"] = [{"code": f.code, "title": f.entry.title} for f in report.candidates]
+    if report.next_step:
+        doc["next"] = report.next_step
     return doc
 
 

@@ -108,6 +108,11 @@ class Report:
     human: dict[str, Any] = field(default_factory=dict)  # facts only the human renderer shows (never JSON)
     # doctor: evidence can change the exit code of a finding (url.doubled_v1 confirmed by a 404 is 6, not 3)
     exit_override: ExitCode | None = None
+    # explain (issue 20): whether the diagnosis is certain; when not, the candidates most likely first and
+    # the one command that tells them apart. None: the command does not say (doctor, trace: certain).
+    certain: bool | None = None
+    candidates: list[Finding] = field(default_factory=list)
+    next_step: str | None = None
 
     def root_cause(self) -> Finding | None:
         if self.diagnosis is not None:

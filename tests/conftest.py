@@ -47,7 +47,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 # 2026-11-27, from `pytest --durations=0`; a file not listed keeps its place after these.
 SLOW_FIRST = (
     "tests/e2e/test_trace.py",  # 34 s
+    "tests/e2e/test_trace_output.py",  # 25 s (Ctrl-C, a hung call, real SDK programs)
     "tests/e2e/test_exporter.py",  # 15
+    "tests/e2e/test_trace_hardening_e2e.py",  # 15
     "tests/e2e/test_no_key_leak.py",  # 15
     "tests/e2e/test_emulator.py",  # 14
     "tests/e2e/test_hostile.py",  # 12
@@ -56,6 +58,7 @@ SLOW_FIRST = (
     "tests/e2e/test_network_cli.py",  # 10
     "tests/e2e/test_doctor.py",  # 9
     "tests/e2e/test_watch.py",  # 9
+    "tests/e2e/test_replay.py",  # 7 (one traced openai program, then in-process replays)
     "tests/e2e/test_explain_sdk.py",  # 8
     "tests/e2e/test_packaging.py",  # 8
     "tests/e2e/test_auth_cli.py",  # 8

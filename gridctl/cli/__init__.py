@@ -16,7 +16,8 @@ from gridctl.cli.apps import app as _app
 COMMANDS = {"doctor": "doctor", "status": "status", "ping": "ping", "auth": "auth", "url": "url",
             "models": "models", "balance": "balance", "explain": "explain", "lint-curl": "lint_curl",
             "onboard": "onboard", "emulator": "emulator", "watch": "watch",
-            "exporter": "exporter", "usage": "usage", "trace": "trace"}
+            "exporter": "exporter", "usage": "usage", "trace": "trace",
+            "replay": "replay"}
 _loaded: set[str] = set()
 
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from gridctl import grid
-from gridctl.errors import ConfigProblem, UsageError
+from gridctl.errors import ConfigProblem, NetworkProblem, UsageError
 from gridctl.findings import ExitCode
 from gridctl.render import Text
 from gridctl.report import Output, closed_pipe, emit, emit_lines, envelope, error_envelope, error_line, write_json
@@ -172,6 +172,8 @@ def guard(opts: Opts, body: Callable[[], Any]) -> int:
         return _fail(opts, ExitCode.USAGE, str(exc))
     except (ConfigProblem, ConfigError, CredentialsUnreadable) as exc:
         return _fail(opts, ExitCode.CONFIG, str(exc))
+    except NetworkProblem as exc:
+        return _fail(opts, ExitCode.NETWORK, str(exc))
     except OSError as exc:
         if exc.filename is None:
             return _bug(opts, exc)

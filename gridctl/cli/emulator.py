@@ -52,8 +52,9 @@ def serve_cmd(
 @command(emulator_app, "list", cmd_name="emulator list", help="List the emulator's scenarios.")
 def list_cmd(opts: Opts) -> int:
     from gridctl.emulator.scenarios import SCENARIOS
+    from gridctl.emulator.validate import SUMMARY
     from gridctl.render.emulator import scenario_list
     from gridctl.report import emit_data
 
-    emit_data(*scenario_list({n: s.description for n, s in SCENARIOS.items()}), opts.out)
+    emit_data(*scenario_list({n: s.description for n, s in SCENARIOS.items()}, SUMMARY), opts.out)
     return 0

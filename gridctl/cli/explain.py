@@ -25,19 +25,23 @@ def explain_cmd(
 
     from gridctl.explain import explain
     from gridctl.render.explain import explain_lines, recognised, render
-    from gridctl.report import envelope, print_markup, write_json
+    from gridctl.report import closed_pipe, envelope, print_markup, write_json
 
     # Keys the user has set are registered by main() before anything runs: redacted here even without a key shape.
     stdin = getattr(sys.stdin, "buffer", None)  # None when stdin is closed (`<&-`)
     report = explain(query, file=file, stdin=stdin, piped=stdin is not None and not sys.stdin.isatty(),
                      list_all=list_all)
-    if opts.out.json:
-        doc = envelope(report)
-        if "table" not in report.human and report.root_cause() is None:
-            doc["recognised_text"] = recognised(report.extra.get("facts", {}))
-        write_json(doc, opts.out)
-    elif "table" in report.human:
-        print_markup(explain_lines(report.human["table"], report.human["list_all"]), opts.out)
-    elif not opts.out.quiet:
-        render(report, opts.out)
+    try:
+        if opts.out.json:
+            doc = envelope(report)
+            if "table" not in report.human and report.root_cause() is None:
+                doc["recognised_text"] = recognised(report.extra.get("facts", {}))
+            write_json(doc, opts.out)
+        elif "table" in report.human:
+            print_markup(explain_lines(report.human["table"], report.human["list_all"]), opts.out)
+        elif not opts.out.quiet:
+            render(report, opts.out)
+        opts.out.stdout.flush()
+    except BrokenPipeError:  # `gridctl explain ... | head -1`: the reader left; the diagnosis's exit code stands
+        closed_pipe()
     return int(report.exit_code)

@@ -45,6 +45,6 @@ def trace_cmd(
 
     topts = trace_options(list(cmd or []), dict(os.environ), emulate=emulate, har=har, listen=listen, yes=yes,
                           timeout=upstream_timeout, idle_warn_s=idle_warn, json=opts.out.json, exit_code=exit_code)
-    report, child_code, _calls = run_trace(topts)
-    diagnosis = opts.finish(report) if opts.out.json else int(report.exit_code)
-    return exit_status(topts, diagnosis, child_code)
+    result = run_trace(topts, verbose=opts.out.verbose)
+    diagnosis = opts.finish(result.report) if opts.out.json else int(result.report.exit_code)
+    return exit_status(topts, diagnosis, result.child_code, result.interrupted)

@@ -2,7 +2,7 @@
 
 Order matters and mirrors a real deployment: status page (another host, never affected) ->
 connection-level faults (hang, reset, slow) -> edge proxy (HTML errors, 307 routing) ->
-auth -> body -> instrument -> balance/rate/server faults -> the answer.
+auth -> body (validate.py, under every scenario) -> instrument -> balance/rate/server faults -> the answer.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from gridctl.emulator import payloads
+from gridctl.emulator import payloads, validate
 from gridctl.emulator.scenarios import INSTRUMENTS, PLACEHOLDER_KEYS, Scenario
 
 
@@ -56,10 +56,6 @@ STATUS_PATHS = {"/api/v2/status.json": False, "/api/v2/summary.json": True}
 CHAT, MESSAGES, MODELS, DIAGNOSTICS = "/v1/chat/completions", "/v1/messages", "/v1/models", "/v1/diagnostics"
 USAGE = "/v1/usage/"
 ROUTES = {CHAT: "POST", MESSAGES: "POST", MODELS: "GET", DIAGNOSTICS: "GET"}
-RANGES: dict[str, tuple[float, float | None]] = {
-    "temperature": (0, 2), "top_p": (0, 1), "max_tokens": (1, None),
-    "max_completion_tokens": (1, None), "n": (1, None),
-}
 Headers = Iterable[tuple[str, str]]
 
 
@@ -73,19 +69,6 @@ def _not_found(path: str) -> str:
     else:
         hint = "check your base URL is https://api.thegrid.ai/v1 with nothing appended"
     return f"Not found: {path} ({hint})"
-
-
-def _out_of_range(req: dict[str, Any]) -> str | None:
-    for name, (low, high) in RANGES.items():
-        value = req.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"Parameter '{name}' must be a number"
-        if value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-            return f"Parameter '{name}' is out of range: must be {bound}, got {value}"
-    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -232,9 +215,9 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(req.get(field), kind):
                 what = "missing" if field not in req else f"must be a {kind.__name__}"
                 return self._error(400, f"Required field '{field}' is {what}")
-        bad = _out_of_range(req)
-        if bad:
-            return self._error(422, bad)
+        rejected = validate.problem(req, messages_api)
+        if rejected:
+            return self._json(rejected.status, rejected.body())
         instrument = req["model"]
         if instrument not in INSTRUMENTS:
             names = ", ".join(list(INSTRUMENTS)[:9])

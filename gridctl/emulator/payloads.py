@@ -13,6 +13,7 @@ from typing import Any
 from gridctl.emulator.scenarios import COMPONENTS, INSTRUMENTS, Scenario, StatusPage
 
 REPLY = "pong"
+MAX_SAMPLE_STRING = 1 << 20  # a schema's minLength is honoured up to this many characters
 _STATUS_EPOCH = "2026-11-23T09:12:00.000Z"
 
 
@@ -33,6 +34,11 @@ def sample(schema: Any) -> Any:
     if kind == "object":
         props = schema.get("properties") or {}
         return {name: sample(sub) for name, sub in props.items()}
+    least = schema.get("minLength")
+    if kind == "string" and isinstance(least, int) and least > len(REPLY):
+        # A schema that asks for a long string gets one (bounded): the way to ask the emulator for a long answer.
+        n = min(least, MAX_SAMPLE_STRING)
+        return (REPLY * (n // len(REPLY) + 1))[:n]
     return {"string": REPLY, "integer": 1, "number": 1.0, "boolean": True, "array": []}.get(kind)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from gridctl import grid, secrets
 from gridctl.findings import ERROR, Finding, finding
+from gridctl.lint.error_lines import is_expression
 from gridctl.lint.redact import key_kinds, redact
 
 MAX_FACTS = 12
@@ -33,6 +34,9 @@ _SENT_MODEL = re.compile(r"unknown instrument [`'\"]([A-Za-z0-9][A-Za-z0-9._:/-]
 _REQUEST_ID = re.compile(r"(?:x-(?:grid-)?request-id|request[_ -]?id)[\"']?\s{0,3}[:=]\s{0,3}[\"']?"
                          r"([A-Za-z0-9][A-Za-z0-9_-]{5,79})|\b(req_[A-Za-z0-9]{8,60})\b", re.IGNORECASE)
 _HEADER = re.compile(r"\b(authorization|x-api-key)[\"']?\s{0,3}:\s{0,3}([^\r\n]{0,400})", re.IGNORECASE)
+# a key variable in an environment dump, a .env file or a log: `OPENAI_API_KEY=your_api_key_here`
+_KEY_VAR = re.compile(r"\b((?:openai|anthropic|thegrid|thegridai)_api_key|anthropic_auth_token|api_key)[\"']?"
+                      r"\s{0,3}[=:]\s{0,3}[\"']?([^\s\"',;)}]{1,80})", re.IGNORECASE)
 _ENDPOINT_TWICE = re.compile(r"/chat/completions/.{0,40}(?:chat/)?completions|/messages/.{0,20}messages",
                              re.IGNORECASE)
 _UNSUPPORTED = re.compile(r"/v1/(completions|responses|embeddings|images|audio|assistants|threads|files|"
@@ -98,6 +102,9 @@ class Scan:
     matches: dict[str, Match] = field(default_factory=dict)
     facts: Facts = field(default_factory=Facts)
     signal_404: bool = False
+    command: str | None = None  # the program's command line, as the text shows it
+    client: str | None = None   # the client that printed the text (gridctl/lint/client.py)
+    right_path: bool = False    # the text shows the request went to /v1/chat/completions or /v1/messages
 
     def hit(self, m: Match) -> None:
         old = self.matches.get(m.code)
@@ -118,6 +125,8 @@ def scan_facts(scan: Scan, n: int, raw: str, line: str, quote: str) -> None:
         facts.add("keys", {"kind": kind, "key": masked})
     for h in list(_HEADER.finditer(raw))[:2]:
         _lint_header(scan, n, h.group(1), h.group(2), quote)
+    for v in list(_KEY_VAR.finditer(raw))[:2]:
+        _lint_key_var(scan, n, v, raw, quote)
     for m in _URL.finditer(line):
         url = m.group(0).rstrip(".,;:!'\"")
         if facts.add("urls", url):
@@ -136,6 +145,8 @@ def scan_facts(scan: Scan, n: int, raw: str, line: str, quote: str) -> None:
 def _models_and_ids(scan: Scan, n: int, raw: str, line: str, quote: str) -> None:
     for m in _MODEL.finditer(line):
         name = m.group(1).rstrip(".,:;/")
+        if is_expression(line, m.start(1), m.start(1) + len(name)):
+            continue  # `model=args.model`, `model: process.env.MODEL`: code, not the name that was sent
         if scan.facts.add("models", name):
             _lint_model(scan, n, name, quote)
     for m in _SENT_MODEL.finditer(line):
@@ -154,6 +165,12 @@ def _lint_header(scan: Scan, n: int, name: str, value: str, quote: str) -> None:
     value = value.strip().strip("'\",}")
     if _ADVICE.search(quote):
         return  # an error message telling what to send, not the header that was sent
+    if value.lower() in ("bearer", "bearer:") or (not value and quote.startswith(">")):
+        # `> Authorization: Bearer ` in a curl -v transcript: the variable behind the key was empty
+        scan.hit(Match("auth.missing_key", LINT, n, quote, "lint auth header",
+                       finding("auth.missing_key", "The request's auth header carried no key after the scheme "
+                               "(an empty variable: `Bearer $THEGRID_API_KEY` with the variable unset).")))
+        return
     if not value or "…" in value or "***" in value or value.lower() in ("bearer", "[redacted]"):
         return
     # lint_header registers the key it reads for scrubbing; pasted text is already redacted here, and a
@@ -169,10 +186,27 @@ def _lint_header(scan: Scan, n: int, name: str, value: str, quote: str) -> None:
     scan.facts.add("headers", redact(f"{name}: {value}")[:120])
     for f in result.findings:
         if f.severity == ERROR and f.code in _HEADER_CODES:
-            scan.hit(Match(f.code, LINT, n, quote, "lint auth header", _redacted(f)))
+            # what the key is (example text, another vendor's) before how it was sent
+            weight = LINT + 1 if f.code in ("auth.placeholder_key", "auth.foreign_key", "auth.missing_key") else LINT
+            scan.hit(Match(f.code, weight, n, quote, "lint auth header", _redacted(f)))
+
+
+def _lint_key_var(scan: Scan, n: int, m: re.Match[str], raw: str, quote: str) -> None:
+    from gridctl.lint.header import is_placeholder
+
+    value = m.group(2)
+    after = raw[m.end(2):m.end(2) + 1]
+    if re.fullmatch(r"[A-Za-z_]\w{0,60}(?:\.[A-Za-z_]\w{0,60}){1,6}", value) or after in ("(", "[", ".") \
+            or _ADVICE.search(quote):
+        return  # `api_key=os.environ[...]`, `api_key=settings.KEY`: code, not a value
+    if not value.startswith("$") and is_placeholder(value):
+        scan.hit(Match("auth.placeholder_key", LINT, n, quote, "lint key variable",
+                       finding("auth.placeholder_key", f"{m.group(1)} holds example text, not a key.")))
 
 
 def _lint_path(scan: Scan, n: int, path: str, quote: str) -> None:
+    if path.rstrip("/") in ("/v1/chat/completions", "/v1/messages"):
+        scan.right_path = True  # a 404 on the right path is about the instrument
     if "/v1/v1/" in path or path.endswith("/v1/v1"):
         scan.hit(Match("url.doubled_v1", URL_LINT + 2, n, quote, "lint url path"))
     if _ENDPOINT_TWICE.search(path):

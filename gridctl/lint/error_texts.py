@@ -50,7 +50,7 @@ _CHROME = "Chromium net error list (net_error_list.h)"
 PATTERNS: tuple[Pattern, ...] = (
     # --- The Grid's own error bodies: the most specific words there are -------------------------
     _p("balance.instrument_unavailable", SPECIFIC, r"no available consumption tokens|no tokens (?:available )?for "
-       r"(?:the )?instrument", _GRID),
+       r"(?:the )?instrument|no token capacity", _GRID),
     _p("balance.credits_empty", SPECIFIC, r"insufficient credits|credit balance is too low|"
        r"exceeded your current quota|insufficient_quota|insufficient balance|insufficient funds", _GRID + "; Anthropic/OpenAI billing errors"),
     _p("http.replenishing", SPECIFIC, r"balance replenishment|replenishment in progress", _GRID),
@@ -88,6 +88,35 @@ PATTERNS: tuple[Pattern, ...] = (
        r"gateway time-?out|overloaded_error|server had an error|currently overloaded|model is overloaded|"
        r"upstream connect error or disconnect/reset before headers|no healthy upstream|upstream request timeout|"
        r"invalid response was received from the upstream server", _GRID + "; " + _OAI + "; Envoy/Kong gateway bodies"),
+    # --- issue 20: more shapes of the same causes ------------------------------------------------------
+    _p("auth.missing_key", SPECIFIC - 5, r"missing bearer or basic authentication|missing bearer token|"
+       r"missing authorization header|no authorization header|authorization header is missing|"
+       r"missing authentication token|no auth credentials found", "gateways and proxies (Kong, OpenRouter, "
+       "LiteLLM proxy) answering a request without a key"),
+    _p("auth.key_quoted", SPECIFIC + 2, r"incorrect api key provided: [\"'`]|invalid api key: [\"'`]{2}|"
+       r"api key provided: [\"'`]", _OPENAI_API + " (the key echoed back starts with a quote character)"),
+    _p("body.context_length", SPECIFIC, r"context_length_exceeded|maximum context length|prompt is too long|"
+       r"contextwindowexceedederror|exceeds? the context window|input is too long|too many (?:input )?tokens|"
+       r"tokens? > \d{1,9} maximum|context length of|reduce the length of the messages",
+       _OPENAI_API + "; Anthropic API (`prompt is too long: 202609 tokens > 200000 maximum`); litellm"),
+    _p("url.missing_v1", SPECIFIC + 3, r"invalid url \((?:post|get) /(?:chat/completions|completions|models|"
+       r"embeddings|responses)\)", "OpenAI-compatible servers' 404 body for a path without /v1"),
+    _p("http.not_found_path", CAUSE, r"invalid url \((?:post|get|put|delete) /v1/",
+       "OpenAI API's 404 body for a path or method it does not serve (chatboxai/chatbox#199)"),
+    _p("net.connect_timeout", CAUSE + 2, r"err_socket_connection_timeout|socket connection timeout|"
+       r"und_err_connect_timeout|connecttimeouterror", _NODE + " (net: the connect phase)"),
+    _p("http.not_json", CAUSE - 5, r"'str' object has no attribute '(?:choices|content|model_dump|usage|id|data|"
+       r"get)'|expecting value: line 1 column 1 \(char 0\)|is not valid json|unexpected end of json input|"
+       r"invalid json response body|content-type: text/html|mimetype=text/html|unexpected mimetype|"
+       r"unexpected content-type", "python (an SDK handed back the raw text); json; node fetch/undici; aiohttp"),
+    _p("trace.redirect_not_followed", CAUSE, r"you are being (?:<a [^>]{0,300}>)?redirected|<title>redirecting|moved temporarily|"
+       r"redirect response '307", "Rails/CDN redirect pages; " + _HTTPX + " (a 307 the client did not follow)"),
+    # Anthropic's and OpenAI's error types in a body: {"type":"error","error":{"type":"...","message":...}}
+    _p("auth.forbidden", STATUS, r"permission_error|permission_denied", "Anthropic API error types"),
+    _p("http.not_found_path", STATUS, r"not_found_error", "Anthropic API error types"),
+    _p("http.server_error", STATUS, r"\bapi_error\b", "Anthropic API error types"),
+    _p("http.too_large", STATUS + 5, r"request_too_large", "Anthropic API error types"),
+    _p("balance.credits_empty", STATUS, r"billing_error", "Anthropic API error types"),
     # --- SDK and tool configuration --------------------------------------------------------------
     _p("config.no_key", SPECIFIC, r"missing credentials\. please pass an `api_key`|the api_key client option "
        r"must be set|could not resolve authentication method|environment variable is missing or empty|"
@@ -157,7 +186,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("stream.cut", CAUSE, r"error occurred during streaming|stream ended unexpectedly|"
        r"incomplete chunked encoding", _OAI + " streaming; browsers"),
     _p("url.invalid", SPECIFIC, r"curl: \(3\)|unsupportedprotocol|missing an 'http://' or 'https://' protocol|"
-       r"missingschema|no scheme supplied|invalid url|err_invalid_url|curl: \(1\) protocol",
+       r"missingschema|no scheme supplied|invalid url(?! \()|err_invalid_url|curl: \(1\) protocol",
        _HTTPX + "; " + _REQ + "; " + _CURL + "; node URL"),
     _p("url.whitespace", SPECIFIC, r"url can't contain control characters|non-printable ascii character in url",
        "python http.client; " + _HTTPX),
@@ -177,8 +206,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("http.html_body", HINT + 5, r"<!doctype html|<html|<title>|<body", "proxy and website HTML pages"),
     _p("http.html_body", CAUSE - 5, r"unexpected token '?<'?,? ?(?:\"<|in json)", "V8 JSON.parse on an HTML page"),
     _p("http.unexpected", CAUSE - 10, r"jsondecodeerror|unterminated string starting at|expecting value: line|"
-       r"apiresponsevalidationerror|unexpected token .{1,20} in json|is not valid json|curl: \(1\) received http/0\.9|"
-       r"unexpected end of json input", _OAI + " (truncated body, emulator truncated-json); node JSON.parse"),
+       r"apiresponsevalidationerror|unexpected token .{1,20} in json|curl: \(1\) received http/0\.9", _OAI + " (truncated body, emulator truncated-json); node JSON.parse"),
     # --- generic wrappers: a connection failed, the cause is elsewhere --------------------------
     _p("net.connection_error", WRAPPER, r"apiconnectionerror|connection error\.|fetch failed|"
        r"failed to fetch|networkerror when attempting|connecterror|err_internet_disconnected|"
@@ -191,8 +219,7 @@ PATTERNS: tuple[Pattern, ...] = (
     # the class is less precise than the number: InternalServerError covers 500, 502, 503, 504
     _p("http.server_error", STATUS - 5, r"internalservererror|apistatuserror: error code: 5", _OAI + "; " + _ANT),
     _p("balance.credits_empty", STATUS, r"paymentrequirederror|payment required", _ANT),
-    _p("http.bad_request", STATUS - 5, r"badrequesterror|invalid_request_error|context_length_exceeded|"
-       r"maximum context length|contextwindowexceedederror", _OAI + "; " + _OPENAI_API),
+    _p("http.bad_request", STATUS - 5, r"badrequesterror|invalid_request_error", _OAI + "; " + _OPENAI_API),
     _p("http.unprocessable", STATUS, r"unprocessableentityerror", _OAI),
     _p("http.replenishing", STATUS - 5, r"serviceunavailableerror", _ANT),
     _p("http.conflict", STATUS, r"conflicterror", _OAI),
@@ -225,8 +252,20 @@ STATUS_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(r) for r in (  # on t
     r"|method not allowed)\b",
     r"\" ([1-5]\d\d) \d{1,12}\b",
     r"\b([1-5]\d\d), message=",                                       # aiohttp ClientResponseError
-    r"\bstatus ([1-5]\d\d)\b",                                      # access log: "POST /v1/... HTTP/1.1" 404 123
+    r"\bstatus ([1-5]\d\d)\b",
+    r"\berror ([1-5]\d\d):",                                           # `ChatGPT error 404: {...}`
+    r"[\"']code[\"']\s{0,3}:\s{0,3}[\"']?([1-5]\d\d)\b",               # {"error": {"code": 401, ...}}
+    r"\[([1-5]\d\d)\] ",                                             # `API error: [403] Forbidden <!doctype html>`                                      # access log: "POST /v1/... HTTP/1.1" 404 123
 ))
+
+# Exception classes that carry a status the text may not print (`openai.NotFoundError`, LiteLLM's
+# wrapped `litellm.exceptions.AuthenticationError`, anthropic's PaymentRequiredError): on the lower-cased line.
+# Not BadRequestError and its kin: LiteLLM raises those before any request is sent.
+EXCEPTION_CLASSES: dict[str, int] = {
+    "authenticationerror": 401, "paymentrequirederror": 402, "permissiondeniederror": 403, "notfounderror": 404,
+    "ratelimiterror": 429, "internalservererror": 500, "serviceunavailableerror": 503,
+}
+EXCEPTION_STATUS: re.Pattern[str] = re.compile(r"(?:^|[\s:\[(.])(" + "|".join(EXCEPTION_CLASSES) + r")(?=[:\s(\]'\"]|$)")
 
 # What a status means when nothing more specific is known.
 STATUS_CODES: dict[int, str] = {

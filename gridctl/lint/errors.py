@@ -13,9 +13,36 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from gridctl.findings import CATALOGUE, ERROR, INFO, ExitCode, Finding, confirmed_exit, finding
+from gridctl.findings import (
+    CATALOGUE,
+    ERROR,
+    INFO,
+    NEXT_BALANCE,
+    NEXT_DOCTOR,
+    NEXT_MODELS,
+    NEXT_TRACE,
+    STATUS_CANDIDATES,
+    STATUS_EXIT,
+    UNSURE_MESSAGE,
+    ExitCode,
+    Finding,
+    confirmed_exit,
+    finding,
+)
 from gridctl.lint.error_facts import AUTH_FAILURES, LINT, Match, Scan, correct_endpoint, scan_facts
-from gridctl.lint.error_texts import ANY_STATUS, HINT, PATTERNS, STATUS, STATUS_ANY, STATUS_CODES, could_match
+from gridctl.lint.error_lines import EXCEPTION, FRAME, SOURCE, TEXT, Lines
+from gridctl.lint.error_texts import (
+    ANY_STATUS,
+    CAUSE,
+    EXCEPTION_CLASSES,
+    EXCEPTION_STATUS,
+    HINT,
+    PATTERNS,
+    STATUS,
+    STATUS_ANY,
+    STATUS_CODES,
+    could_match,
+)
 from gridctl.lint.redact import redact
 from gridctl.result import CheckResult, Report
 
@@ -59,7 +86,7 @@ def read_stream(stream: Any, chunk: int = 1 << 20) -> Iterator[str]:
         yield from _pieces(text.rstrip("\r\n"))
 
 
-def _scan_line(scan: Scan, n: int, raw: str) -> None:
+def _scan_line(scan: Scan, n: int, raw: str, kind: str = TEXT) -> None:
     line = clean(raw)
     quote = _quote(line)
     low = line.lower()
@@ -67,17 +94,26 @@ def _scan_line(scan: Scan, n: int, raw: str) -> None:
         for p in PATTERNS:
             if p.regex.search(low):
                 scan.hit(Match(p.code, p.weight, n, quote, f"text ({p.source})", severity=p.severity))
+    numbered = False
     if ANY_STATUS.search(low):
         for m in STATUS_ANY.finditer(low):
             status = int(next(g for g in m.groups() if g))
+            numbered = True
             scan.facts.add("statuses", status)
             _status(scan, n, status, quote)
+    if not numbered and kind in (EXCEPTION, TEXT):
+        # `openai.NotFoundError`, `anthropic.AuthenticationError`: the class says the status the text leaves out
+        cls = EXCEPTION_STATUS.search(low)
+        if cls:
+            status = EXCEPTION_CLASSES[cls.group(1)]
+            scan.facts.add("statuses", status)
+            _status(scan, n, status, quote, f"status {status} (the exception class)")
     if "404" in low and ("model" in low or "instrument" in low):
         scan.signal_404 = True
     scan_facts(scan, n, raw, line, quote)  # after the statuses: a signed URL with a 401 is its own finding
 
 
-def _status(scan: Scan, n: int, status: int, quote: str) -> None:
+def _status(scan: Scan, n: int, status: int, quote: str, via: str | None = None) -> None:
     code = STATUS_CODES.get(status)
     if code is None:
         if 500 <= status <= 599:
@@ -88,15 +124,29 @@ def _status(scan: Scan, n: int, status: int, quote: str) -> None:
             code = "http.redirect"
         else:
             return
-    scan.hit(Match(code, 60, n, quote, f"status {status}"))
+    scan.hit(Match(code, 60, n, quote, via or f"status {status}"))
 
 
 def scan_lines(lines: Iterable[str]) -> Scan:
+    from gridctl.lint.client import from_lines
+
     scan = Scan()
+    reader = Lines()
+    shown: list[str] = []  # lines that may name the client (bounded: the first ones of each kind say it)
     for n, raw in enumerate(lines, 1):
         scan.facts.lines = n
-        if raw.strip():
-            _scan_line(scan, n, raw)
+        if not raw.strip():
+            continue
+        kind = reader.kind(raw[:MAX_LINE])
+        if len(shown) < 400:
+            shown.append(raw[:400])
+        if kind in (SOURCE, FRAME):
+            continue  # code and stack frames: what a program says, not what happened
+        _scan_line(scan, n, raw, kind)
+    command = reader.command()
+    scan.command = clean(command) if command else None
+    client = from_lines(shown)
+    scan.client = client.name if client else None
     _adjust(scan)
     return scan
 
@@ -111,11 +161,17 @@ def _adjust(scan: Scan) -> None:
     if "http.not_found_path" in m and (scan.signal_404 or "model.not_found" in m):
         m["http.not_found_path"].weight -= 5  # a 404 that talks about a model is the model's
     rejected = m.get("http.redirect_rejected")
-    if rejected is not None and 307 not in scan.facts.statuses and not any("token=" in u for u in scan.facts.urls):
+    if rejected is not None and 307 not in scan.facts.statuses and not any("token=" in u for u in scan.facts.urls) \
+            and "redirect" not in rejected.quote.lower() and "/r/v1/" not in rejected.quote:
         # "invalid token" without a signed redirect in sight is how many APIs word a bad key
         del m["http.redirect_rejected"]
         scan.hit(Match("auth.rejected", rejected.weight, rejected.line, rejected.quote, rejected.via))
     html = m.get("http.html_body")
+    if html is not None and "http.not_json" in m:
+        html.weight = max(html.weight, m["http.not_json"].weight + 1)  # not JSON because it is a page: the page
+    if html is not None and 403 in scan.facts.statuses and "http.blocked" not in m:
+        # The Grid answers 403 in JSON: an HTML 403, wrapped by whatever tool printed it, is a block page
+        scan.hit(Match("http.blocked", CAUSE, html.line, html.quote, "an HTML page with a 403"))
     if html is not None and "http.unexpected" in m:
         html.weight = max(html.weight, m["http.unexpected"].weight + 1)  # the JSON parse failed on the page
     if html is not None and any(s in (400, 401, 403, 404, 405) for s in scan.facts.statuses) and not any(
@@ -154,14 +210,32 @@ def _as_info(f: Finding) -> Finding:
 
 def explain_lines(lines: Iterable[str]) -> Report:
     """The diagnosis of a pasted text, log or traceback, as a Report (see module docstring)."""
+    from gridctl.lint.client import CLIENTS, in_client_terms
+
     scan = scan_lines(lines)
     best = ranked(scan)
-    # the runners-up are listed as alternatives (info): only the diagnosis decides the exit code
-    findings = [_finding(m) for m in best[:1]] + [_as_info(_finding(m)) for m in best[1:6]]
+    client = CLIENTS.get(scan.client or "")
     facts = scan.facts
+    unsure = _unsure(scan, best)
+    if unsure is not None:
+        status, codes = unsure
+        titles = "; ".join(f"{re.sub(r' [(][0-9]{3}[)]$', '', CATALOGUE[c].title)} ({c})" for c in codes)
+        top = finding(codes[0], UNSURE_MESSAGE.format(status=status, candidates=titles))
+        candidates = [finding(c) for c in codes]
+        rest = [_as_info(_finding(m)) for m in best if m.code not in codes][:5]
+        findings = [in_client_terms(top, client)] + rest
+        override: ExitCode | None = STATUS_EXIT.get(status, ExitCode.GRID_FAILING if status >= 500 else None)
+    else:
+        # the runners-up are listed as alternatives (info): only the diagnosis decides the exit code
+        findings = [in_client_terms(_finding(m), client) for m in best[:1]] + [_as_info(_finding(m)) for m in best[1:6]]
+        candidates = []
+        override = _confirmed(best[0].code, facts.statuses) if best else None
     check = CheckResult("text", "Pasted text", findings)
-    report = Report("explain", checks=[check], diagnosis=findings[0] if findings else None,
-                    exit_override=_confirmed(best[0].code, facts.statuses) if best else None)
+    report = Report("explain", checks=[check], diagnosis=findings[0] if findings else None, exit_override=override)
+    if findings:
+        report.certain = unsure is None
+        report.candidates = candidates
+        report.next_step = _next(scan, unsure[0]) if unsure is not None else None
     for rid in facts.request_ids:
         report.add_request_id(rid)
     report.extra = {
@@ -171,8 +245,56 @@ def explain_lines(lines: Iterable[str]) -> Report:
                     for m in best[:6]],
         "facts": facts.as_json(),
         "recognised": bool(best) or bool(facts.recognised()),
+        "client": client.name if client else None,
+        "program": scan.command,
     }
+    if unsure is not None:
+        report.human["unsure_status"] = unsure[0]
     return report
+
+
+# a status-only match: the status itself, an exception class, a reason phrase or a body that only says "Not Found"
+_STATUS_ONLY = STATUS + 5
+
+
+def _unsure(scan: Scan, best: list[Match]) -> tuple[int, list[str]] | None:
+    """(status, candidates most likely first) when the text shows a status and nothing that says which
+    of its meanings at The Grid it is; None when the evidence names one cause."""
+    if not best or best[0].weight > _STATUS_ONLY or best[0].via == "status 404 on the right URL":
+        return None
+    top = best[0]
+    status = next((s for s in scan.facts.statuses if s in STATUS_CANDIDATES and top.code in STATUS_CANDIDATES[s]),
+                  None)
+    if status is None:
+        return None
+    codes = list(STATUS_CANDIDATES[status])
+    if status == 404 and (scan.signal_404 or scan.right_path):
+        # the 404's line talks about the model, or the path was the right one: the instrument first
+        codes = ["model.not_found", "http.not_found_path"]
+    if status == 402 and any(m.lower().endswith("-max") for m in scan.facts.models):
+        codes.reverse()  # the *-max instruments are the ones that run out of tokens
+    if status in (401, 403) and (307 in scan.facts.statuses or any("token=" in u for u in scan.facts.urls)):
+        codes.remove("http.redirect_rejected")
+        codes.insert(0, "http.redirect_rejected")
+    if scan.client == "anthropic" and "auth.missing_bearer" in codes:
+        codes[codes.index("auth.missing_bearer")] = "auth.wrong_header"
+    elif scan.client in ("openai", "litellm") and "auth.missing_bearer" in codes:
+        codes.remove("auth.missing_bearer")  # the SDK writes `Bearer` itself: the header is not the suspect
+    return status, codes
+
+
+def _next(scan: Scan, status: int) -> str:
+    """The one command that tells the candidates apart."""
+    import shlex
+
+    if scan.command:
+        return NEXT_TRACE.format(command=scan.command)
+    models = [m for m in scan.facts.models if m.lower() not in ("gpt", "claude")]
+    if status == 404 and models:
+        return NEXT_MODELS.format(model=shlex.quote(models[0]))
+    if status == 402:
+        return NEXT_BALANCE
+    return NEXT_DOCTOR
 
 
 def _confirmed(code: str, statuses: list[int]) -> ExitCode | None:

@@ -175,6 +175,8 @@ def is_placeholder(key: str) -> bool:
         return True
     if "YOUR_" in folded or folded.startswith("YOUR") or (key.startswith("<") and key.endswith(">")):
         return True
+    if re.fullmatch(r"(?:INSERT|ENTER|PUT|PASTE|ADD|SET)_\w{0,40}|\w{0,40}_HERE", folded):
+        return True  # INSERT_API_KEY_HERE, PASTE_KEY_HERE, ENTER_YOUR_TOKEN
     # Masked or elided keys: `xxxx`, `sk-...`, `gk-xxxxxxxx`, `****`, `…`, `sk-xxxx...xxxx`.
     body = re.sub(r"^[a-z]{1,6}[-_]", "", key.strip(), flags=re.IGNORECASE)
     masked = "[xX*.\u2026\u2022_-]"

@@ -73,7 +73,11 @@ def _prefixed(match: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     """`text` with every key-shaped token replaced by `…` and its last 4 characters at most."""
-    text = scrub(text)
+    return redact_shapes(scrub(text))
+
+
+def redact_shapes(text: str) -> str:
+    """redact() without the registered keys (for a caller that scrubs once itself): the key shapes only."""
     text = _PREFIXED.sub(_prefixed, text)
     text = _VALUE.sub(_value, text)
     return _RUN.sub(_generic, text)

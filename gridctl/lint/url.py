@@ -271,7 +271,12 @@ def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:  
 
 def _trailing_slash(sdk: str | None) -> Finding:
     """What a trailing slash really does depends on who joins the path (checked against openai 3.x, anthropic 2.x)."""
-    if sdk in ("openai", "litellm", "langchain", "anthropic"):
+    if sdk == "litellm":
+        # litellm 1.60.6 requested `.../v1//chat/completions` for OpenRouter (issue 20): not always normalised
+        return finding("url.trailing_slash", "The URL ends in a slash. LiteLLM does not always normalise it (litellm "
+                       "1.60.6 requested `/v1//chat/completions`), which can answer 404.",
+                       severity="warning", fix="Remove the trailing slash: api_base=https://api.thegrid.ai/v1.")
+    if sdk in ("openai", "langchain", "anthropic"):
         who = "The Anthropic SDK" if sdk == "anthropic" else f"The OpenAI SDK{' (under ' + sdk + ')' if sdk != 'openai' else ''}"
         return finding("url.trailing_slash", f"The URL ends in a slash. {who} normalises it, so this SDK is fine; "
                        "curl and hand-built clients that read the same variable request `//chat/completions`.",

@@ -200,12 +200,33 @@ def classify_status(status: int, body: bytes, content_type: str, url: str,
         return []
     if status >= 500 and html and status != 503:
         return _html_5xx(status, detail, url, proxy)
-    out.append(finding(_status_code(status, detail.lower(), html), f"HTTP {status}"
-                       f"{' at ' + url if status == 404 else ''}.{said}"))
+    code = (body_code(body) if status in (400, 422) and not html else None) or _status_code(status, detail.lower(), html)
+    out.append(finding(code, f"HTTP {status}{' at ' + url if status == 404 else ''}.{said}",
+                       **({"severity": "error"} if code.startswith("body.") else {})))
     if html:
         out.append(finding("http.html_body", f"The {status} came as an HTML page ({detail}), not The Grid's JSON "
                            "error: a proxy or load balancer answered.", severity="warning"))
     return out
+
+
+# The machine-readable code of a 400/422 body (`errors.code`, or `error.code` in the older shape) -> the finding
+# that names the part of the body at fault. Without one, the status's own code stands (http.bad_request...).
+BODY_CODES = {"unknown_parameter": "body.unknown_param", "unrecognized_request_argument": "body.unknown_param",
+              "out_of_range": "body.out_of_range", "invalid_tool_schema": "body.tool_schema",
+              "unsupported_response_format": "body.response_format",
+              "context_length_exceeded": "body.context_length", "missing_required_parameter": "body.missing_field"}
+
+
+def body_code(body: bytes) -> str | None:
+    """The body.* finding an error body's own code names, or None."""
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        return None
+    for key in ("errors", "error"):
+        err = data.get(key)
+        if isinstance(err, dict) and isinstance(err.get("code"), str):
+            return BODY_CODES.get(err["code"])
+    return None
 
 
 # A status whose meaning needs no reading of the body (402 and 404 do; see _status_code).

@@ -135,8 +135,10 @@ class Net:
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str] | None = None, json: Any = None,
              auth: tuple[str, str] | None = None, retry: bool = True,
-             on_stream: Callable[[httpx.Response, Outcome], None] | None = None) -> Outcome:
-        """One logical request. `auth` is (header, value): it is sent only where may_carry_key() allows."""
+             on_stream: Callable[[httpx.Response, Outcome], None] | None = None,
+             content: bytes | None = None) -> Outcome:
+        """One logical request. `auth` is (header, value): it is sent only where may_carry_key() allows.
+        `content`: the body as bytes, sent as is (replay), instead of `json`."""
         out = Outcome(url=url)
         if self.proxy_problem is not None:
             out.findings.append(self.proxy_problem)
@@ -154,7 +156,8 @@ class Net:
         while out.attempts < attempts_allowed:
             out.attempts += 1
             out.findings, out.status_code = [], None
-            response = self._follow(method, url, headers or {}, json, auth, out, proxy, on_stream)
+            response = self._follow(method, url, headers or {}, json if content is None else content, auth, out,
+                                    proxy, on_stream)
             if response is None:  # a network failure, already classified
                 if out.attempts < attempts_allowed and _retryable_net(out.findings) and self._backoff(out, None):
                     continue
@@ -212,7 +215,8 @@ class Net:
                     out.key_sent_to.append(host)
             trace = _Trace()
             try:
-                request = self.client.build_request(method, current, headers=send_headers, json=body,
+                request = self.client.build_request(method, current, headers=send_headers,
+                                                    **({"content": body} if isinstance(body, bytes) else {"json": body}),
                                                     timeout=self._timeout(), extensions={"trace": trace})
                 if httplog.enabled():
                     self.log("*", f"{'via proxy ' + proxy if proxy else 'direct'}; time budget left "
@@ -368,11 +372,17 @@ def _hop_reading(out: Outcome, findings: list[Finding]) -> list[Finding]:
     """A 401/403 from a signed redirect's target rejects the token, not the key: the first hop accepted it."""
     if not (out.hop and out.signed_hop and out.status_code in (401, 403)):
         return findings
+    return rejected_hop(out.status_code, _short(out.url), "which gridctl reached with the signed token from the 307 "
+                        "(no key sent there)", findings)
+
+
+def rejected_hop(status: int, where: str, reached: str, findings: list[Finding]) -> list[Finding]:
+    """The one reading of a 401/403 on a signed redirect's target (doctor's ping and trace's calls): the token was
+    rejected, not the key, so no auth.* advice comes with it. `reached`: how that hop was made, in a clause."""
     said = next((f.message.split("The server said: ", 1)[1] for f in findings
                  if "The server said: " in f.message), "")
-    rejected = finding("http.redirect_rejected", f"HTTP {out.status_code} on the redirect target "
-                       f"{_short(out.url)}, which gridctl reached with the signed token from the 307 (no key "
-                       "sent there); the first hop accepted the key." + (f" The server said: {said}" if said else ""))
+    rejected = finding("http.redirect_rejected", f"HTTP {status} on the redirect target {where}, {reached}; the first "
+                       "hop accepted the key." + (f" The server said: {said}" if said else ""))
     return [rejected] + [f for f in findings if not f.code.startswith("auth.")]
 
 

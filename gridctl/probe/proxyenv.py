@@ -23,8 +23,8 @@ def shown(value: str) -> str:
 
 def why_unusable(value: str) -> str | None:
     """Why this proxy URL cannot be used, or None when it looks usable."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value.strip()):
-        return "it has a control character in it"
+    if any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value.strip()):
+        return "it has a space or a control character in it"
     url = value.strip() if "://" in value else "http://" + value.strip()
     try:
         parts = urlsplit(url)

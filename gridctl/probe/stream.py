@@ -76,23 +76,29 @@ IDLE_CUT_S = 25.0  # silences this long before a cut match proxy idle timeouts (
 
 def cut_reading(stats: StreamStats) -> Finding:
     """stream.cut with a cause and fix proportional to the evidence: when it was cut, and after what silence."""
-    why = f" ({stats.error})" if stats.error else ""
-    when = (f"The stream stopped after {stats.events} events, {_dur(stats.elapsed_s)} in and "
-            f"{_dur(stats.quiet_s)} after the last event, without a finish reason or [DONE]{why}.")
-    if stats.quiet_s >= IDLE_CUT_S:
-        fix = (f"The cut came after {_dur(stats.quiet_s)} of silence, like a proxy idle timeout: raise the idle "
+    return stream_cut(stats.events, stats.elapsed_s, stats.quiet_s, stats.error)
+
+
+def stream_cut(events: int, elapsed_s: float, quiet_s: float, error: str | None = None) -> Finding:
+    """The one reading of a cut stream, for doctor's stream step and trace's calls alike: `elapsed_s` from the
+    response headers to the cut, `quiet_s` the silence between the last event and the cut."""
+    why = f" ({error})" if error else ""
+    when = (f"The stream stopped after {events} events, {_dur(elapsed_s)} in and "
+            f"{_dur(quiet_s)} after the last event, without a finish reason or [DONE]{why}.")
+    if quiet_s >= IDLE_CUT_S:
+        fix = (f"The cut came after {_dur(quiet_s)} of silence, like a proxy idle timeout: raise the idle "
                "timeout on whatever sits between your client and api.thegrid.ai above that (some corporate proxies "
                "cut at 30-60 s), or keep the stream busy.")
-    elif stats.elapsed_s >= IDLE_CUT_S:
-        fix = (f"Not an idle timeout (only {_dur(stats.quiet_s)} of silence), but {_dur(stats.elapsed_s)} into the "
+    elif elapsed_s >= IDLE_CUT_S:
+        fix = (f"Not an idle timeout (only {_dur(quiet_s)} of silence), but {_dur(elapsed_s)} into the "
                "stream: look for a maximum response or connection duration on a proxy or load balancer in "
                "between; retry, and send the request ID to support@thegrid.ai if it repeats.")
     else:
         fix = (f"Too early and too short a silence for an idle timeout: the connection was closed actively "
-               f"({_dur(stats.elapsed_s)} in). Retry; if it repeats, check for a proxy, VPN or antivirus that "
+               f"({_dur(elapsed_s)} in). Retry; if it repeats, check for a proxy, VPN or antivirus that "
                "inspects streams, try another network, and send the request ID to support@thegrid.ai.")
-    return finding("stream.cut", when, fix=fix, elapsed_ms=round(stats.elapsed_s * 1000, 1),
-                   quiet_ms=round(stats.quiet_s * 1000, 1))
+    return finding("stream.cut", when, fix=fix, elapsed_ms=round(elapsed_s * 1000, 1),
+                   quiet_ms=round(quiet_s * 1000, 1))
 
 
 def _dur(seconds: float) -> str:

@@ -18,6 +18,8 @@ def serve(scenario: str, base_url: str, root_url: str, demo_key: str) -> tuple[d
     return doc, lines
 
 
-def scenario_list(descriptions: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
-    doc = simple_envelope("emulator list", scenarios=[{"name": n, "description": d} for n, d in descriptions.items()])
-    return doc, [f"{name:22} {d}" for name, d in descriptions.items()]
+def scenario_list(descriptions: Mapping[str, str], validation: str = "") -> tuple[dict[str, Any], list[str]]:
+    doc = simple_envelope("emulator list", scenarios=[{"name": n, "description": d} for n, d in descriptions.items()],
+                          **({"validation": validation} if validation else {}))
+    lines = [f"{name:22} {d}" for name, d in descriptions.items()]
+    return doc, lines + ([f"Request validation: {validation}."] if validation else [])

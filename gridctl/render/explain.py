@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gridctl.findings import CATALOGUE, Entry
+from gridctl.findings import CATALOGUE, UNSURE_HEADING, UNSURE_NEXT, Entry
 from gridctl.report import Output, console, esc
 from gridctl.result import Report
 
@@ -26,7 +26,16 @@ def render(report: Report, out: Output) -> None:
         con.print("  next: run `gridctl doctor` to test the whole path to The Grid step by step.")
         return
     entry = cause.entry
-    con.print(f"[bold]{esc(cause.code)}[/]  {esc(entry.title)}  [dim](exit {int(report.exit_code)})[/]")
+    if report.candidates:
+        # not certain (issue 20): the candidates, most likely first, and the command that settles it
+        status = report.human.get("unsure_status") or ""
+        con.print(f"[bold]{esc(UNSURE_HEADING.format(status=status).lstrip(': '))}[/]  [dim](exit {int(report.exit_code)})[/]")
+        for n, f in enumerate(report.candidates, 1):
+            con.print(f"  {n}. {esc(f.code):32} {esc(f.entry.title)}")
+        if report.next_step:
+            con.print(f"  [bold]next:[/]  {esc(UNSURE_NEXT.format(next=report.next_step))}")
+    else:
+        con.print(f"[bold]{esc(cause.code)}[/]  {esc(entry.title)}  [dim](exit {int(report.exit_code)})[/]")
     con.print(f"  [bold]cause:[/] {esc(cause.message)}")
     con.print(f"  [cyan]fix:[/]   {esc(cause.fix)}")
     if matches:

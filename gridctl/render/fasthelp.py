@@ -29,6 +29,8 @@ SUMMARIES = {
     "exporter": "Serve Prometheus metrics: /probe?instrument=text-prime&api=chat runs one probe per scrape.",
     "usage": "Show the usage receipt of a request (GET /v1/usage/{id}); fails soft.",
     "trace": "Run your own program through a loopback recording proxy and diagnose every call it makes.",
+    "replay": "Re-send a call recorded by `trace --har`; shrink a failing one to the field that breaks it "
+              "(--minimize), or diff it against gridctl's own ping (--diff).",
     "auth": "Check the auth header; store, show and remove the key.",
     "emulator": "A local emulator of The Grid with named fault scenarios.",
 }

@@ -14,7 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 from gridctl.findings import ERROR, URL_404_CAUSES, WARNING, ExitCode, Finding, confirmed_exit, finding
 from gridctl.result import CheckResult, Report
 from gridctl.secrets import redact_url
+from gridctl.textsafe import clean
 from gridctl.trace.record import Call, StreamStats
+from gridctl.trace.terms import in_user_terms
 
 ENDPOINTS = ("/chat/completions", "/messages", "/models", "/completions", "/embeddings", "/responses")
 RETRYABLE = (402, 408, 409, 429, 500, 502, 503, 504)
@@ -50,8 +52,11 @@ def lint_call(call: Call) -> dict[str, list[Finding]]:
     api = api_of(call)
     sdk = "anthropic" if api == "messages" and call.slot == "a" else None
     out: dict[str, list[Finding]] = {"url": [], "auth": [], "model": [], "body": []}
+    if call.proxy_answer is not None:  # trace answered before routing: no upstream URL to read
+        return out
     base = base_of(call.sdk_url, sdk)
     out["url"] = [f for f in lint_url(base, api=api, sdk=sdk).findings if f.severity != "info"]
+    out["url"] = in_user_terms(call, base, out["url"])  # issue 20: the fix names the variable trace rewrote
     if call.hop_of is None and call.method == "POST":
         if call.raw_auth is None:
             out["auth"] = [finding("auth.missing_key", "The request carried no Authorization (or x-api-key) header.")]
@@ -63,9 +68,12 @@ def lint_call(call: Call) -> dict[str, list[Finding]]:
                 out["auth"] = [f for f in lint_header(call.raw_auth, api=api).findings if f.severity in keep]
             except HeaderSyntaxError:
                 out["auth"] = [finding("auth.missing_key")]
+        out["auth"] = in_user_terms(call, base, out["auth"])  # issue 20: OPENAI_API_KEY, not THEGRID_API_KEY
         if call.model is not None:
             out["model"] = [f for f in lint_model(call.model).findings if f.severity != "info"]
-        if api == "chat" and call.raw_body:
+        if api == "chat" and call.body_lint is not None:  # read whole when it arrived: the capture is cut
+            out["body"] = list(call.body_lint)
+        elif api == "chat" and call.raw_body:
             out["body"] = [f for f in lint_body(call.raw_body.decode("utf-8", "replace"), check_model=False)
                            if f.severity != "info"]
     return out
@@ -73,8 +81,8 @@ def lint_call(call: Call) -> dict[str, list[Finding]]:
 
 def answer_findings(call: Call, idle_warn_ms: float = IDLE_WARN_MS) -> list[Finding]:
     """What the upstream's answer (or its absence) says, as doctor's ping step would read it."""
-    from gridctl.probe.classify import classify_status
-
+    if call.proxy_answer is not None:
+        return [call.proxy_answer]
     if call.refused is not None:
         return [call.refused]
     if call.upstream_error is not None:
@@ -89,11 +97,27 @@ def answer_findings(call: Call, idle_warn_ms: float = IDLE_WARN_MS) -> list[Find
         return _stream_findings(call, call.stream, idle_warn_ms)
     if call.upstream_cut:
         return [_cut_body(call)]
-    body, ctype = call.raw_response, call.content_type.lower()
+    if call.client_gone:  # the program hung up before the end: what was read is a cut copy, not the answer
+        return [finding("trace.body_not_checked", f"The program stopped reading after {call.response_bytes} bytes, "
+                        "before the answer ended: not checked.")]
+    if call.body_verdict is not None:  # read whole as it went by: the record keeps only its first part
+        return _hop_reading(call, list(call.body_verdict))
+    if call.response_bytes > len(call.raw_response) and not call.content_type.lower().startswith("text/html"):
+        # Only a cut copy was kept (the client went before the end): never judged on it.
+        return [finding("trace.body_not_checked", f"The answer was {call.response_bytes} bytes and only its first "
+                        f"{len(call.raw_response)} were kept: not checked.")]
+    return _hop_reading(call, body_reading(call, call.raw_response))
+
+
+def body_reading(call: Call, body: bytes) -> list[Finding]:
+    """What an answer's whole body says, as doctor's ping reads it ([] for a good 2xx)."""
+    from gridctl.probe.classify import classify_status
+
+    ctype = call.content_type.lower()
     jsonish = "json" in ctype or body[:1] in (b"{", b"[")
-    if 200 <= call.status < 300 and not jsonish and not (body and "html" in ctype):
+    if call.status is None or 200 <= call.status < 300 and not jsonish and not (body and "html" in ctype):
         return []  # a 2xx that is not meant to be JSON (an empty answer, a file): nothing to read into it
-    return _hop_reading(call, classify_status(call.status, body, call.content_type, call.sdk_url))
+    return classify_status(call.status, body, call.content_type, call.sdk_url)
 
 
 def _header(call: Call, name: str) -> str:
@@ -130,22 +154,20 @@ def _signed_hop(call: Call) -> bool:
 def _hop_reading(call: Call, findings: list[Finding]) -> list[Finding]:
     """doctor's reading: a 401/403 from a signed redirect's target rejects the token, not the key (the first
     hop accepted the key), so no auth.* advice comes with it."""
+    from gridctl.probe.client import rejected_hop
+
     if call.status not in (401, 403) or not _signed_hop(call):
         return findings
-    said = next((f.message.split("The server said: ", 1)[1] for f in findings if "The server said: " in f.message), "")
     parts = urlsplit(call.upstream_url)
     where = f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
-    rejected = finding("http.redirect_rejected", f"HTTP {call.status} on the redirect target {where}, the signed "
-                       f"URL of call #{call.hop_of}'s 307, whose `token` is that hop's credential; the first hop "
-                       "accepted the key." + (f" The server said: {said}" if said else ""))
-    return [rejected] + [f for f in findings if not f.code.startswith("auth.")]
+    return rejected_hop(call.status, where, f"the signed URL of call #{call.hop_of}'s 307, whose `token` is that "
+                        "hop's credential", findings)
 
 
 def _stream_findings(call: Call, stream: StreamStats, idle_warn_ms: float) -> list[Finding]:
     out: list[Finding] = []
     if call.upstream_cut or (not stream.done and not call.client_gone):
-        out.append(finding("stream.cut", f"The stream ended after {stream.events} events without a finish "
-                           "reason or [DONE]."))
+        out.append(stream_cut_of(call, stream))
     elif call.client_gone:
         state = "was complete" if stream.done else "was still coming"
         out.append(finding("trace.stream_cut_downstream", f"The Grid's stream {state}, but the client "
@@ -153,6 +175,16 @@ def _stream_findings(call: Call, stream: StreamStats, idle_warn_ms: float) -> li
     if stream.max_gap_ms >= idle_warn_ms:
         out.append(finding("stream.idle_gap", f"The stream was silent for {stream.max_gap_ms / 1000:.1f} s."))
     return out
+
+
+def stream_cut_of(call: Call, stream: StreamStats) -> Finding:
+    """doctor's reading of a cut stream (probe.stream.stream_cut), from what the proxy saw of this one."""
+    from gridctl.probe.stream import stream_cut
+
+    total = call.total_ms or 0.0
+    headers = call.ttfb_ms if call.ttfb_ms is not None else 0.0
+    last = stream.last_event_ms if stream.last_event_ms is not None else headers
+    return stream_cut(stream.events, max(total - headers, 0.0) / 1000, max(total - last, 0.0) / 1000)
 
 
 def root_of(call: Call, answer: list[Finding], lints: dict[str, list[Finding]]) -> tuple[Finding | None,
@@ -164,6 +196,8 @@ def root_of(call: Call, answer: list[Finding], lints: dict[str, list[Finding]]) 
     def errs(step: str, codes: tuple[str, ...] | None = None) -> list[Finding]:
         return [f for f in lints[step] if f.severity == ERROR and (codes is None or f.code in codes)]
 
+    if call.proxy_answer is not None:
+        return call.proxy_answer, None
     if call.refused is not None:
         return call.refused, None
     status = call.status
@@ -184,7 +218,7 @@ def root_of(call: Call, answer: list[Finding], lints: dict[str, list[Finding]]) 
 
 
 def _signature(call: Call) -> tuple[str, str, str, bytes]:
-    return call.slot, call.method, call.path, call.raw_body
+    return call.slot, call.method, call.path, call.body_key or call.raw_body
 
 
 def traffic_findings(call: Call, earlier: Sequence[Call]) -> tuple[list[Finding], Call | None]:
@@ -203,6 +237,10 @@ def traffic_findings(call: Call, earlier: Sequence[Call]) -> tuple[list[Finding]
     if not _failed(prev):
         return out, None
     wait = call.started - prev.ended
+    if prev.answered_by_trace:  # what the client reacted to came from trace, not the upstream: say so
+        call.notes.append(f"retry of #{prev.id} after {wait * 1000:.0f} ms, which gridctl trace answered "
+                          f"{prev.status} itself")
+        return out, prev
     if prev.status is None and prev.upstream_error is None:
         call.notes.append(f"retry of #{prev.id}, which the client gave up waiting on")
         return out, prev
@@ -247,7 +285,7 @@ def diagnose(calls: Sequence[Call], final: bool = True, idle_warn_ms: float = ID
     followed = {c.hop_of for c in calls if c.hop_of is not None}
     retried: set[int] = set()
     for i, call in enumerate(calls):
-        call.notes = [n for n in call.notes if n.startswith("unfinished")]
+        call.notes = [n for n in call.notes if n.startswith(("unfinished", "gridctl trace"))]
         answer = answer_findings(call, idle_warn_ms)
         lints = lint_call(call)
         root, override = root_of(call, answer, lints)
@@ -266,13 +304,20 @@ def diagnose(calls: Sequence[Call], final: bool = True, idle_warn_ms: float = ID
         for f in answer + [f for step in lints.values() for f in step] + traffic:
             if all(f.code != g.code for g in found):
                 found.append(f)
-        call.findings = found
+        # Server and client words (an error detail, a path) reach lines: no terminal control in any of them.
+        call.findings = [_clean(f) for f in found]
         call.exit_override = override
     for call in calls:
         if call.id in retried:
             # A retried attempt is evidence, not the outcome: the last attempt of the chain decides.
             call.findings = [replace(f, severity=WARNING, message=f.message + " (the client retried)")
                              if f.severity == ERROR else f for f in call.findings]
+
+
+def _clean(f: Finding) -> Finding:
+    """A finding whose words may quote a server or client (an error detail, a path) with no terminal control."""
+    message, fix = clean(f.message, newlines=False), clean(f.fix, newlines=False) if f.fix else f.fix
+    return f if (message, fix) == (f.message, f.fix) else replace(f, message=message, fix=fix)
 
 
 def root_cause(call: Call) -> Finding | None:

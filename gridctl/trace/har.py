@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from gridctl import __version__
-from gridctl.secrets import scrub
 from gridctl.trace.record import Call
 
 
@@ -51,7 +48,3 @@ def entry(call: Call) -> dict[str, Any]:
 def har(calls: Sequence[Call]) -> dict[str, Any]:
     return {"log": {"version": "1.2", "creator": {"name": "gridctl trace", "version": __version__},
                     "pages": [], "entries": [entry(c) for c in calls]}}
-
-
-def write(calls: Sequence[Call], path: Path) -> None:
-    path.write_text(scrub(json.dumps(har(calls), indent=1, ensure_ascii=False)) + "\n", encoding="utf-8")

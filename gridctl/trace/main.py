@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import Literal
 
 from gridctl import grid
 from gridctl.errors import UsageError
@@ -17,6 +16,7 @@ from gridctl.trace import diagnose as diag
 from gridctl.trace.proxy import Proxy
 from gridctl.trace.record import Call
 from gridctl.trace.session import Plan, run
+from gridctl.trace.terminal import Terminal
 
 LIVE_WINDOW = 64  # the calls before a live line that its diagnosis reads
 
@@ -49,6 +49,10 @@ def trace_options(argv: list[str], env: Mapping[str, str], *, emulate: str | Non
         if emulate not in SCENARIOS:
             raise UsageError(f"unknown scenario {emulate!r}; `gridctl emulator list` shows them")
     host, port = listen_address(listen, yes)
+    if har is not None:
+        from gridctl.trace.files import check_writable
+
+        check_writable(har)
     return TraceOptions(argv=argv, env=env, emulate=emulate, har=har, host=host, port=port, timeout=timeout,
                         idle_warn_s=idle_warn_s, json=json, exit_code=exit_code)
 
@@ -68,33 +72,53 @@ def listen_address(listen: str | None, yes: bool) -> tuple[str, int]:
     return host, port
 
 
-def run_trace(opts: TraceOptions) -> tuple[Report, int | None, list[Call]]:
-    """trace() with its lines and closing summary on stderr; under --json the program's stdout goes to stderr too, so
-    stdout holds only the JSON document. A program that cannot start is a usage error."""
-    from gridctl.trace.session import ChildError
+@dataclass
+class Traced:
+    """One trace run's result: the report, the program's exit code, the calls, and whether Ctrl-C ended it."""
 
-    child_stdout: int | None = None
-    if opts.json:
-        try:
-            child_stdout = sys.stderr.fileno()
-        except (AttributeError, OSError, ValueError):  # a captured stderr (tests): the child's output is dropped
-            child_stdout = subprocess.DEVNULL
+    report: Report
+    child_code: int | None
+    calls: list[Call]
+    interrupted: bool = False
+
+
+INTERRUPT_GRACE_S = 3.0  # the Ctrl-C watchdog's grace for trace; its own stop-and-write is bounded well within it
+PER_CALL_S = 0.01  # and this much more per call kept (a 1,000-call --listen session's files take ~0.3 s on a quiet machine)
+
+
+def run_trace(opts: TraceOptions, verbose: bool = False) -> Traced:
+    """trace() with its lines and closing summary on stderr (between the program's own lines, see
+    trace/terminal.py); under --json the program's stdout joins its stderr, so stdout holds only the JSON
+    document. A program that cannot start is a usage error."""
+    from gridctl import interrupt
+    from gridctl.trace.session import ChildError, ProxyError
+    from gridctl.trace.terminal import Terminal
+
+    interrupt.set_grace(INTERRUPT_GRACE_S)
+    term = Terminal(sys.stderr)
     try:
-        report, code, calls = trace(opts, stderr_say, child_stdout)
+        result = trace(opts, term, verbose=verbose)
     except ChildError as exc:
         raise UsageError(str(exc)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot start the proxy on {opts.host}:{opts.port}: {exc.strerror or exc}") from None
+    except ProxyError as exc:
+        raise UsageError(f"cannot start the proxy on {opts.host}:{opts.port}: {exc}") from None
+    finally:
+        term.close()
     if not opts.json:
         from gridctl.render.trace import summary_lines
 
-        for line in summary_lines(report, calls, code):
+        for line in summary_lines(result.report, result.calls, result.child_code):
             stderr_say(line)
-    return report, code, calls
+    return result
 
 
-def exit_status(opts: TraceOptions, diagnosis: int, child: int | None) -> int:
-    """The program's own exit code (like `time`), or gridctl's diagnosis with --exit-code diagnosis."""
+def exit_status(opts: TraceOptions, diagnosis: int, child: int | None, interrupted: bool = False) -> int:
+    """The program's own exit code (like `time`), or gridctl's diagnosis with --exit-code diagnosis; 130
+    after Ctrl-C whatever the mode (the files and the summary are written first)."""
+    if interrupted:
+        from gridctl.interrupt import EXIT
+
+        return EXIT
     if opts.exit_code == "diagnosis" or child is None:
         return diagnosis
     return child
@@ -115,24 +139,32 @@ def is_loopback(host: str) -> bool:
     return grid.is_loopback_host(host)
 
 
-def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] | int | None = None
-          ) -> tuple[Report, int | None, list[Call]]:
-    from gridctl.render.trace import call_line, export_lines
+def trace(opts: TraceOptions, term: Terminal, verbose: bool = False) -> Traced:
+    from gridctl.render.trace import exchange_lines, export_lines, interrupted_line
+    from gridctl.trace.live import Live
 
+    say = term.say
+    _register_keys(opts.env)
     lock = threading.Lock()
     holder: list[Proxy] = []
+    live = Live(say, lambda: holder[0].recent(1 << 30) if holder else [])
 
     def on_call(call: Call) -> None:
         # A live line reads the calls just before it (retries, redirect hops); diagnosing the whole session
         # for each one grew with its length (260 ms of CPU per call after 2,000 calls).
-        with lock:
-            window = [c for c in (holder[0].recent(LIVE_WINDOW) if holder else []) if c.done.is_set() and c is not call]
-            diag.diagnose(sorted([*window, call], key=lambda c: c.id), final=False,
-                          idle_warn_ms=opts.idle_warn_s * 1000)
-            say(call_line(call))
+        lines = [f"trace #{call.id} {call.method} {call.path}"]
+        try:
+            with lock:
+                window = [c for c in (holder[0].recent(LIVE_WINDOW) if holder else []) if c.done.is_set() and c is not call]
+                diag.diagnose(sorted([*window, call], key=lambda c: c.id), final=False,
+                              idle_warn_ms=opts.idle_warn_s * 1000)
+                lines = live.line(call, exchange_lines(call) if verbose else ())
+        finally:
+            live.ended(call.id, lines)  # always: a later call's line never waits on this one
 
     def on_ready(proxy: Proxy, exports: dict[str, str]) -> None:
         holder.append(proxy)
+        live.start()
         if not opts.argv:
             for line in export_lines(exports):
                 say(line)
@@ -143,17 +175,33 @@ def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] 
         from gridctl.emulator.server import start
 
         emu = start(scenario=opts.emulate)
+    if verbose:
+        from gridctl.probe import httplog
+
+        httplog.enable(say)  # trace's own requests (the status page) too, between the program's lines
     try:
         plan = Plan(argv=list(opts.argv), env=opts.env, emulate_root=emu.root_url if emu else None,
                     host=opts.host, port=opts.port, timeout=opts.timeout, on_call=on_call, on_ready=on_ready,
-                    stdout=child_stdout)  # type: ignore[arg-type]
-        calls, code = run(plan)
+                    stdout_to_stderr=opts.json, terminal=term)
+        outcome = run(plan)
+        if outcome.interrupted:  # the files of a long session take longer to write: the watchdog waits for them
+            from gridctl import interrupt
+
+            interrupt.set_grace(INTERRUPT_GRACE_S + PER_CALL_S * len(outcome.calls))
+        calls, code = outcome.calls, outcome.code
         with lock:
             rep = diag.report(calls, opts.argv, code, _target(opts), idle_warn_ms=opts.idle_warn_s * 1000,
-                              expect_calls=bool(opts.argv))
-        status_url = emu.root_url if emu else (opts.env.get(grid.ENV_STATUS_URL) or grid.DEFAULT_STATUS_URL)
-        _incident(rep, status_url)
+                              expect_calls=False)
+        live.stop([c for c in calls if not c.done.is_set()])
+        if not calls and opts.argv and not outcome.interrupted:
+            _no_calls(rep, opts.argv, code, term.program_text())
+        if outcome.interrupted:  # no status-page question after Ctrl-C: the files come first
+            _interrupted(rep, outcome.in_flight)
+            say(interrupted_line(outcome.in_flight, program=bool(opts.argv)))
+        else:
+            _incident(rep, emu.root_url if emu else (opts.env.get(grid.ENV_STATUS_URL) or grid.DEFAULT_STATUS_URL))
     finally:
+        live.stop()
         if emu is not None:
             emu.stop()
     if opts.emulate:
@@ -162,10 +210,44 @@ def trace(opts: TraceOptions, say: Callable[[str], None], child_stdout: IO[str] 
     if holder and holder[0].forgotten:
         rep.extra["calls_not_kept"] = holder[0].forgotten  # the oldest, beyond MAX_KEPT
     if opts.har is not None:
-        from gridctl.trace.har import write
+        from gridctl.trace.files import write_har
 
-        write(calls, opts.har)
-    return rep, code, calls
+        write_har(calls, opts.har)
+    return Traced(rep, code, calls, outcome.interrupted)
+
+
+KEY_VARS = ("THEGRID_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "AZURE_OPENAI_API_KEY")
+
+
+def _register_keys(env: Mapping[str, str]) -> None:
+    """The keys the program will read: redacted wherever they show, its own output (a traceback) included."""
+    from gridctl.secrets import register
+
+    for name in KEY_VARS:
+        register(env.get(name))
+
+
+def _no_calls(rep: Report, argv: Sequence[str], code: int | None, program_err: str) -> None:
+    """No call reached trace: what the program said first (explain's reader), then its source, then its exit."""
+    from gridctl.result import CheckResult
+    from gridctl.trace.nocalls import reading
+
+    rep.checks.append(CheckResult("traffic", "Traffic", reading(argv, code, program_err)))
+
+
+def _interrupted(rep: Report, in_flight: list[int]) -> None:
+    from gridctl.findings import finding
+    from gridctl.result import CheckResult
+
+    message = "trace was stopped (Ctrl-C); every call recorded until then is here"
+    if in_flight:
+        message += "; still in flight: " + ", ".join(f"#{n}" for n in in_flight)
+    rep.checks.append(CheckResult("interrupted", "Interrupted", [finding("run.interrupted", message + ".")]))
+    from gridctl.findings import ExitCode
+
+    rep.exit_override = ExitCode.INTERRUPTED  # the document says what the process exits with
+    rep.extra["interrupted"] = True
+    rep.extra["in_flight"] = list(in_flight)
 
 
 def _incident(rep: Report, status_url: str) -> None:

@@ -4,27 +4,33 @@ Each client path starts with a slot prefix (`/_g/<slot>`) that names the environ
 the URL came from, so the proxy knows the upstream the user's own setting named and forwards
 there, with the user's path after the prefix unchanged. Redirect Locations are rewritten to
 `/_g/r/<n>` so the second hop of The Grid's 307 is seen too. Bounded everywhere: connection
-cap, body caps, upstream timeouts, and stop() disconnects whatever is still open.
+cap, one memory budget for the bodies of every connection, a deadline for receiving each request,
+upstream timeouts, and stop() disconnects whatever is still open.
+
+Per request: `_proxy` receives (target checked as a path, body whole or not at all), routes, and hands
+the parsed request to `serve(route, body, ...)`, the one path that records, forwards and relays; any
+other entry point that has a Route (a request arriving on a terminated CONNECT tunnel) calls it too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from gridctl import grid
-from gridctl.findings import Finding
+from gridctl.errors import NetworkProblem
+from gridctl.findings import Finding, finding
 from gridctl.loopback import TrackedServer
-from gridctl.secrets import redact_header, redact_url
-from gridctl.trace.record import CAPTURE_CAP, Call, StreamStats, redact_body
+from gridctl.trace.record import CAPTURE_CAP, Call, StreamStats, redact_body, shown_header, shown_text, shown_url
 
 PREFIX = "/_g/"
 MAX_CONNECTIONS = 256
@@ -32,6 +38,13 @@ MAX_CONNECTIONS = 256
 # session keeps the latest ones and counts the rest, so its memory and its final diagnosis stay bounded.
 MAX_KEPT = 1000
 MAX_REQUEST_BODY = 32 * 1024 * 1024
+# One memory budget for every body held at once, across connections: request bodies (held until forwarded) and
+# answers read whole for their verdict. Past it a request gets 503 from trace at once.
+BODY_BUDGET = 64 * 1024 * 1024
+VERDICT_CAP = 2 * 1024 * 1024  # an answer up to this long is judged whole; a longer one is "not checked"
+# Seconds to receive one request (line, headers and body) from when the connection starts waiting for it: a
+# deadline, not a per-read timeout, so a client that trickles bytes cannot hold a place under the cap.
+REQUEST_DEADLINE = 60.0
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
                         "upgrade", "host", "content-length", "expect"})
 AUTH_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "x-consumption-key", "api-key"})
@@ -53,9 +66,78 @@ class Upstream:
 class Route:
     upstream: Upstream
     url: str              # the full upstream URL
-    sdk_url: str          # the URL as the user's own setting built it
+    sdk_url: str          # the URL as the user's own setting built it (redacted when recorded)
     hop_of: int | None = None
     send_auth: bool = True
+    refused: Finding | None = None  # the joined URL's host is a look-alike: nothing is forwarded
+
+
+class Refusal(Exception):
+    """The request cannot be forwarded: trace answers it itself with this status (and says so)."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+        self.why = why
+
+
+class Incomplete(Exception):
+    """The request did not arrive whole (the client went, or its deadline passed): nothing is forwarded."""
+
+
+def reverse_target(method: str, target: str) -> str:
+    """The request target as a path for the reverse proxy, or Refusal(400).
+
+    The one place that decides what a target may be here: origin-form (`/path?query`) only. Absolute-form
+    (`http://host/...`) and CONNECT's authority-form belong to a forward proxy; anything else (`.evil.example`,
+    `@169.254.169.254/`, `//host/`) could move the upstream host once joined onto its origin."""
+    if method == "CONNECT":
+        raise Refusal(400, "CONNECT is not served by trace's reverse proxy")
+    if not target.startswith("/") or target.startswith("//"):
+        raise Refusal(400, "the request target is not a path (only /path?query is forwarded)")
+    if "\\" in target or any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F for c in target):
+        raise Refusal(400, "the request target has a backslash or a control character")
+    return target
+
+
+def same_origin(url: str, origin: str) -> bool:
+    """Does `url` (as httpx will send it) go to exactly `origin`'s scheme, host and port?"""
+    import httpx
+
+    try:
+        a, b = httpx.URL(url), httpx.URL(origin)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return False
+    return (a.scheme, a.host, a.port, a.userinfo) == (b.scheme, b.host, b.port, b.userinfo)
+
+
+def lookalike(url: str) -> Finding | None:
+    """The look-alike refusal (probe.ping.no_contact) for a URL a redirect joined: only a host that imitates
+    The Grid's, or no usable URL, stops it."""
+    from gridctl.probe.ping import no_contact
+
+    bad = no_contact(url)
+    return bad if bad is not None and bad.code in ("url.host_typo", "url.invalid") else None
+
+
+class Budget:
+    """Bytes of bodies held at once across every connection: one memory bound for the whole proxy."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bool:
+        with self._lock:
+            if self.used + n > self.total:
+                return False
+            self.used += n
+            return True
+
+    def give(self, n: int) -> None:
+        with self._lock:
+            self.used = max(0, self.used - n)
 
 
 def origin_of(url: str) -> str:
@@ -66,9 +148,16 @@ def origin_of(url: str) -> str:
 class Proxy:
     def __init__(self, upstreams: list[Upstream], host: str = "127.0.0.1", port: int = 0,
                  timeout: float = 300.0, on_call: Callable[[Call], None] | None = None,
-                 max_connections: int = MAX_CONNECTIONS, trust_env: bool = True) -> None:
+                 max_connections: int = MAX_CONNECTIONS, trust_env: bool = True,
+                 request_deadline: float = REQUEST_DEADLINE, body_budget: int = BODY_BUDGET) -> None:
         import httpx
 
+        if trust_env:  # a proxy variable httpx cannot use would crash its client: say which, exit 9
+            from gridctl.probe.proxyenv import proxy_problem
+
+            bad = proxy_problem()
+            if bad is not None:
+                raise NetworkProblem(f"{bad.message} (net.proxy)")
         self.upstreams = {u.slot: u for u in upstreams}
         self.default_slot = upstreams[0].slot
         self.on_call = on_call
@@ -80,6 +169,8 @@ class Proxy:
         self._hop_ids = itertools.count(1)
         self._stopped = threading.Event()
         self.timeout = timeout
+        self.budget = Budget(body_budget)
+        self.request_deadline = request_deadline
         # Every upstream call is bounded: connect, each read, each write, and the wait for a pooled connection.
         self.client = httpx.Client(follow_redirects=False, trust_env=trust_env,
                                    timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
@@ -141,14 +232,17 @@ class Proxy:
         self.stop()
 
     def route(self, path: str) -> Route | None:
-        """Map a client path to its upstream; None when it names no slot or redirect."""
+        """Map a client path (checked by reverse_target) to its upstream; None when it names no slot or redirect;
+        Refusal when the joined URL would leave the upstream's origin."""
         if path.startswith(PREFIX + "r/"):
             n = path[len(PREFIX) + 2:].split("/", 1)[0].split("?", 1)[0]
             hop = self._hops.get(int(n)) if n.isdigit() else None
             if hop is None:
                 return None
-            url, slot, same_origin, call_id = hop
-            return Route(self.upstreams[slot], url, redact_url(url), hop_of=call_id, send_auth=same_origin)
+            url, slot, same, call_id = hop
+            # The look-alike refusal after every join: a Location may name any host.
+            return Route(self.upstreams[slot], url, url, hop_of=call_id, send_auth=same,
+                         refused=lookalike(url))
         if path.startswith(PREFIX):
             slot, _, rest = path[len(PREFIX):].partition("/")
             up = self.upstreams.get(slot)
@@ -157,7 +251,10 @@ class Proxy:
             rest = "/" + rest
         else:
             up, rest = self.upstreams[self.default_slot], path
-        return Route(up, up.origin + rest, up.shown_origin + rest)
+        url = up.origin + rest
+        if not same_origin(url, up.origin):  # a request never changes the upstream host
+            raise Refusal(400, "the request target would change the upstream host")
+        return Route(up, url, up.shown_origin + rest)
 
     def remember_hop(self, location: str, base: str, route: Route, call_id: int) -> str:
         """Rewrite a redirect Location to come back through the proxy; remember where it pointed."""
@@ -189,6 +286,19 @@ class Proxy:
                 kept.append(call)
         self.calls[:] = kept
 
+    def answered(self, method: str, target: str, status: int, why: str) -> Call:
+        """A call trace answered itself (a refused target, an invalid or unreceivable request, its own limits):
+        recorded, and diagnosed as trace's answer, never as the upstream's."""
+        call = self.new_call(slot="-", method=shown_text(method)[:16] or "-", url=shown_url(target)[:300],
+                             upstream_url="", sdk_url="", started=time.time(), status=status,
+                             answered_by_trace=True)
+        call.proxy_answer = finding("trace.proxy_answered", f"gridctl trace answered {status} itself: {why}. "
+                                    "Nothing was forwarded to the upstream.")
+        call.total_ms = 0.0
+        call.handled = True
+        self.finished(call)
+        return call
+
     def recent(self, n: int) -> list[Call]:
         """The latest `n` calls, a snapshot: the list changes as calls come and go."""
         with self._lock:
@@ -207,7 +317,46 @@ class Proxy:
 class _Server(TrackedServer):
     def __init__(self, address: tuple[str, int], proxy: Proxy, cap: int) -> None:
         self.proxy = proxy  # clients that vanish mid-answer are recorded on the call, not printed
+        self._deadlines: dict[socket.socket, float] = {}
+        self._next_sweep = 0.0
         super().__init__(address, _Handler, max_connections=cap)
+
+    def arm(self, conn: socket.socket) -> None:
+        with self.conn_lock:
+            self._deadlines[conn] = time.monotonic() + self.proxy.request_deadline
+
+    def disarm(self, conn: socket.socket) -> bool:
+        """Stop the clock on a request now received; False when its deadline had already passed."""
+        with self.conn_lock:
+            deadline = self._deadlines.pop(conn, None)
+        return deadline is not None and time.monotonic() < deadline
+
+    def service_actions(self) -> None:
+        """Between accepts (every 50 ms, swept every 250): close the connections whose request is overdue."""
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + min(0.25, self.proxy.request_deadline / 4)
+        with self.conn_lock:
+            overdue = [c for c, d in self._deadlines.items() if d <= now]
+            for conn in overdue:
+                del self._deadlines[conn]
+        for conn in overdue:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def refuse_busy(self, request: socket.socket) -> None:
+        """Its own connection cap: trace answers 503 (and says so in the answer, the live line and the diagnosis)."""
+        text = b"gridctl trace: too many open connections"
+        with contextlib.suppress(OSError):
+            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                            b"X-Gridctl-Trace: proxy\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+                            % (len(text), text))
+        self.proxy.answered("-", "-", 503, f"its {self.max_connections} connections were all in use, so the "
+                            "request was not read")
+
+
+HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -215,75 +364,176 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body leave in separate small writes: with Nagle on, the second waits for the
     # client's delayed ACK (~40 ms on Linux), which alone would break the 2 ms budget (bench P6).
     disable_nagle_algorithm = True
-    # A client that connects and sends nothing, or stops reading a long answer, frees its thread
-    # (and its place under the connection cap) after this long instead of never.
+    # A client that stops reading a long answer frees its thread (and its place under the connection cap)
+    # after this long instead of never; receiving a request has its own deadline (REQUEST_DEADLINE).
     timeout = 120
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def handle_one_request(self) -> None:
+        # The request line, headers and body arrive within one deadline, counted from when the connection starts
+        # waiting for them (an idle keep-alive connection is closed when it passes).
+        self.server.arm(self.connection)
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.disarm(self.connection)
+
+    def parse_request(self) -> bool:
+        """http.server's parse, and one more rule: headers ended by the connection closing, not by their blank
+        line, are a half-received request, never forwarded."""
+        real = self.rfile
+        self.rfile = watch = _EofWatch(real)  # type: ignore[assignment]
+        try:
+            ok = super().parse_request()
+        finally:
+            self.rfile = real
+        if ok and watch.cut:
+            self.close_connection = True
+            return False
+        return ok
+
     def do_GET(self) -> None:
         self._proxy()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
-
-    def _read_body(self) -> bytes | None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            out = bytearray()
-            while True:
-                size = int(self.rfile.readline(64).split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(out)
-                if len(out) + size > MAX_REQUEST_BODY:
-                    return None
-                out += self.rfile.read(size)
-                self.rfile.readline(8)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_REQUEST_BODY:
-            return None
-        return self.rfile.read(length) if length else b""
+    do_CONNECT = do_GET  # refused (400) by reverse_target: the forward proxy's entry point serves CONNECT
 
     def _proxy(self) -> None:
-        proxy = self.server.proxy
-        started = time.time()
-        t0 = time.perf_counter()
+        """The reverse proxy's entry point: receive the request whole, route its path, serve it."""
+        started, t0 = time.time(), time.perf_counter()
+        held = 0
         try:
-            body = self._read_body()
-        except ValueError:
-            body = None
-        if body is None:
-            self._plain(413, b"request body too large for gridctl trace")
-            return
-        route = proxy.route(self.path)
-        if route is None:
-            self._plain(404, b"gridctl trace: this path names no upstream")
-            return
+            try:
+                target = reverse_target(self.command, self.path)
+                body, held = self._receive()
+                if not self.server.disarm(self.connection):
+                    raise Incomplete
+                route = self.server.proxy.route(target)
+                if route is None:
+                    raise Refusal(404, "this path names no upstream")
+            except Refusal as r:
+                self._refuse(r)
+                return
+            except Incomplete:  # never forwarded: the client gets its connection closed, as a server would
+                self.close_connection = True
+                return
+            self.serve(route, body, started, t0)
+        finally:
+            self.server.proxy.budget.give(held)
+
+    def _refuse(self, r: Refusal) -> None:
+        self.close_connection = True  # the rest of the request (its body) was never read
+        self.server.proxy.answered(self.command, self.path, r.status, r.why)
+        self._plain(r.status, f"gridctl trace: {r.why}".encode())
+
+    def _receive(self) -> tuple[bytes, int]:
+        """The whole request body and the budget bytes it holds; Refusal when invalid or over a limit, Incomplete
+        when it did not arrive whole."""
+        te = self.headers.get_all("Transfer-Encoding") or []
+        lengths = [v.strip() for h in self.headers.get_all("Content-Length") or [] for v in h.split(",")]
+        if te:
+            if lengths:
+                raise Refusal(400, "the request has both Transfer-Encoding and Content-Length")
+            if ",".join(te).strip().lower() != "chunked":
+                raise Refusal(400, "the only Transfer-Encoding trace reads is chunked")
+            return self._chunked()
+        if len(set(lengths)) > 1:
+            raise Refusal(400, "the request has two different Content-Length values")
+        value = lengths[0] if lengths else "0"
+        if not (value.isascii() and value.isdigit()):
+            raise Refusal(400, "the request's Content-Length is not a number")
+        if len(value) > 12 or int(value) > MAX_REQUEST_BODY:
+            raise Refusal(413, f"the request body is larger than trace's {MAX_REQUEST_BODY // 2**20} MiB limit")
+        length = int(value)
+        if not self.server.proxy.budget.take(length):
+            raise Refusal(503, "the memory trace keeps for request bodies is in use by other connections")
+        try:
+            data = self.rfile.read(length) if length else b""
+        except OSError:
+            data = b""
+        if len(data) < length:
+            self.server.proxy.budget.give(length)
+            raise Incomplete
+        return data, length
+
+    def _chunked(self) -> tuple[bytes, int]:
+        budget = self.server.proxy.budget
+        out, held = bytearray(), 0
+        try:
+            while True:
+                line = self.rfile.readline(1026)
+                if not line.endswith(b"\n"):
+                    raise Incomplete
+                size_text = line.split(b";", 1)[0].strip()
+                if not size_text or len(size_text) > 8 or not set(size_text) <= HEX:
+                    raise Refusal(400, "a chunk size of the request body is not a hex number")
+                size = int(size_text, 16)
+                if size == 0:
+                    for _ in range(64):  # trailers, up to the blank line
+                        end = self.rfile.readline(1026)
+                        if end in (b"\r\n", b"\n"):
+                            return bytes(out), held
+                        if not end.endswith(b"\n"):
+                            raise Incomplete
+                    raise Refusal(400, "too many trailer lines")
+                if len(out) + size > MAX_REQUEST_BODY:
+                    raise Refusal(413, f"the request body is larger than trace's {MAX_REQUEST_BODY // 2**20} MiB limit")
+                if not budget.take(size):
+                    raise Refusal(503, "the memory trace keeps for request bodies is in use by other connections")
+                held += size
+                chunk = self.rfile.read(size)
+                if len(chunk) < size:
+                    raise Incomplete
+                out += chunk
+                if self.rfile.readline(8) not in (b"\r\n", b"\n"):
+                    raise Incomplete
+        except OSError:
+            budget.give(held)
+            raise Incomplete from None
+        except BaseException:
+            budget.give(held)
+            raise
+
+    def serve(self, route: Route, body: bytes, started: float, t0: float, client_url: str | None = None) -> None:
+        """Record and forward one parsed request, its body received whole, to the upstream `route` names, and relay
+        the answer. The one per-request path: every entry point that has a Route calls it."""
+        proxy = self.server.proxy
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP]
         auth = next((f"{k}: {v}" for k, v in headers if k.lower() in ("authorization", "x-api-key")), None)
         call = proxy.new_call(
-            slot=route.upstream.slot, method=self.command, url=proxy.root + redact_url(self.path),
-            upstream_url=redact_url(route.url), sdk_url=route.sdk_url, started=started,
-            request_headers=[(k, redact_header(k, v)) for k, v in self.headers.items()],
-            request_body=redact_body(body), request_bytes=len(body), raw_auth=auth,
+            slot=route.upstream.slot, method=self.command, url=shown_url(client_url or proxy.root + self.path),
+            upstream_url=shown_url(route.url), sdk_url=shown_url(route.sdk_url), started=started,
+            request_headers=[(k, shown_header(k, v, shapes=True)) for k, v in self.headers.items()],
+            request_body=redact_body(body, shapes=True), request_bytes=len(body), raw_auth=auth,
             raw_body=body[:CAPTURE_CAP], hop_of=route.hop_of)
-        _read_model(call, body)
+        large = len(body) > CAPTURE_CAP
+        if not large:
+            _read_request(call, body)
         if not route.send_auth:
             # The second hop goes to another host: the signed token is its credential, and the key
             # stays with the host the user's own setting named.
             headers = [(k, v) for k, v in headers if k.lower() not in AUTH_HEADERS]
         try:
-            if route.upstream.refused is not None:
-                call.refused = route.upstream.refused
+            refused = route.refused or route.upstream.refused
+            if refused is not None:
+                call.refused = replace(refused, message=f"{refused.message} gridctl trace answered 502 itself; "
+                                       "nothing was sent to that host.")
+                call.status, call.answered_by_trace = 502, True
+                call.notes.append("gridctl trace answered 502 itself: nothing was sent to that host")
                 self._plain(502, b"gridctl trace: refused to forward the key to a look-alike host")
                 call.handled = True
                 return
             self._forward(call, route, headers, body, t0)
         finally:
             call.total_ms = call.total_ms or (time.perf_counter() - t0) * 1000
-            proxy.finished(call)
+            try:
+                if large:  # read whole after it went on: a long body's lints do not delay the call they judge
+                    _read_request(call, body)
+            finally:
+                proxy.finished(call)
 
     def _forward(self, call: Call, route: Route, headers: list[tuple[str, str]], body: bytes, t0: float) -> None:
         import httpx
@@ -297,19 +547,24 @@ class _Handler(BaseHTTPRequestHandler):
         except httpx.HTTPError as exc:
             if proxy.stopping:  # our own shutdown closed the upstream call: it stays "no answer"
                 return
-            call.upstream_error = classify_exception(exc)
+            err = classify_exception(exc)  # its words may quote the server's: no terminal controls in a line
+            call.upstream_error = replace(err, message=shown_text(err.message))
             call.total_ms = (time.perf_counter() - t0) * 1000
-            if isinstance(exc, httpx.TimeoutException):
+            if isinstance(exc, httpx.TimeoutException):  # trace's own --upstream-timeout: trace answers
+                call.upstream_error = replace(call.upstream_error, message=f"{call.upstream_error.message} gridctl "
+                                              "trace answered 504 itself (--upstream-timeout).")
+                call.status, call.answered_by_trace = 504, True
+                call.notes.append("gridctl trace answered 504 itself: the upstream passed --upstream-timeout")
                 self._plain(504, b"gridctl trace: the upstream did not answer in time")
             else:
-                self._abort()  # mirror the reset: the client sees its connection dropped, as it would have
+                self._abort()  # mirror the reset or refusal: the client sees its connection dropped, as it would have
             call.handled = True
             return
         try:
             call.ttfb_ms = (time.perf_counter() - t0) * 1000
             self._answer(call, route, resp, t0)
         finally:
-            resp.close()
+            resp.close()  # an answer not read to its end closes its upstream connection too
 
     def _answer(self, call: Call, route: Route, resp: Any, t0: float) -> None:
         """Pass the upstream's answer back as it comes, recording it on the way."""
@@ -317,8 +572,11 @@ class _Handler(BaseHTTPRequestHandler):
 
         chunked, no_body = self._head(call, route, resp)
         captured = bytearray()
+        whole = _Whole(self.server.proxy.budget) if call.stream is None and not no_body else None
         try:
             for chunk in ([] if no_body else resp.iter_raw()):
+                if whole is not None:
+                    whole.add(chunk)
                 if chunk and not self._relay(call, chunk, chunked, captured, t0):
                     break
             if chunked and not call.client_gone:
@@ -335,17 +593,23 @@ class _Handler(BaseHTTPRequestHandler):
                     call.cut_by = classify_exception(exc)
             self._abort()
         finally:
-            call.raw_response = bytes(captured)
-            call.response_body = redact_body(_decoded(bytes(captured), resp.headers.get("content-encoding", "")))
+            encoding = resp.headers.get("content-encoding", "")
+            call.raw_response = _decoded(bytes(captured), encoding, CAPTURE_CAP)
+            call.response_body = redact_body(call.raw_response)
             call.total_ms = (time.perf_counter() - t0) * 1000
+            if whole is not None:
+                if call.handled and not call.client_gone and (call.response_bytes > CAPTURE_CAP or encoding):
+                    call.body_verdict = whole.verdict(call, encoding)
+                whole.release()
 
     def _head(self, call: Call, route: Route, resp: Any) -> tuple[bool, bool]:
         """Record the status line and headers and send them on (Location rewritten); (chunked, no body)."""
         call.status = resp.status_code
-        call.content_type = resp.headers.get("content-type", "")
-        call.request_id = next((resp.headers[h] for h in grid.REQUEST_ID_HEADERS if h in resp.headers), None)
+        call.content_type = shown_text(resp.headers.get("content-type", ""), shapes=False)
+        rid = next((resp.headers[h] for h in grid.REQUEST_ID_HEADERS if h in resp.headers), None)
+        call.request_id = None if rid is None else shown_text(rid, shapes=False)[:200]
         call.retry_after_s = _retry_after(resp.headers)
-        call.response_headers = [(k, redact_header(k, v) if k.lower() != "location" else redact_url(v))
+        call.response_headers = [(k, shown_header(k, v) if k.lower() != "location" else shown_url(v))
                                  for k, v in resp.headers.multi_items()]
         if "event-stream" in call.content_type:
             call.stream = StreamStats()
@@ -357,7 +621,7 @@ class _Handler(BaseHTTPRequestHandler):
             if k.lower() in HOP_BY_HOP:
                 continue
             if k.lower() == "location" and 300 <= resp.status_code < 400:
-                call.location = redact_url(urljoin(route.url, v))
+                call.location = shown_url(urljoin(route.url, v))
                 v = self.server.proxy.remember_hop(v, route.url, route, call.id)
             self.send_header(k, v)
         if length is not None:
@@ -368,19 +632,18 @@ class _Handler(BaseHTTPRequestHandler):
         return chunked, no_body
 
     def _relay(self, call: Call, chunk: bytes, chunked: bool, captured: bytearray, t0: float) -> bool:
-        """Record one piece of the body and pass it on; False when there is no point reading on."""
+        """Record one piece of the body and pass it on; False when the client is gone: the upstream answer is
+        closed at once (a cancelled generation must not run on, and be billed, for nobody)."""
         call.response_bytes += len(chunk)
         if len(captured) < CAPTURE_CAP:
             captured += chunk[:CAPTURE_CAP - len(captured)]
         if call.stream is not None:
             call.stream.feed(chunk, time.perf_counter(), t0)
-        if call.client_gone:
-            return True
         try:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
         except OSError:
             call.client_gone = True
-            return call.stream is not None  # a stream is read on: was the upstream's answer whole?
+            return False
         return True
 
     def _plain(self, code: int, text: bytes) -> None:
@@ -389,6 +652,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/plain; charset=utf-8")
             self.send_header("Content-Length", str(len(text)))
             self.send_header("X-Gridctl-Trace", "proxy")
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(text)
 
@@ -398,14 +663,66 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
 
-def _read_model(call: Call, body: bytes) -> None:
+class _EofWatch:
+    """A file's readline that remembers a line cut short (the connection closed before its newline)."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.cut = False
+
+    def readline(self, size: int = -1) -> bytes:
+        line: bytes = self.f.readline(size)
+        self.cut = self.cut or not line.endswith(b"\n")
+        return line
+
+
+class _Whole:
+    """An answer kept whole (up to VERDICT_CAP, out of the shared budget) so its verdict reads all of it."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.data = bytearray()
+        self.over = False
+
+    def add(self, chunk: bytes) -> None:
+        if self.over:
+            return
+        if len(self.data) + len(chunk) > VERDICT_CAP or not self.budget.take(len(chunk)):
+            self.over = True
+            self.release()
+            return
+        self.data += chunk
+
+    def release(self) -> None:
+        self.budget.give(len(self.data))
+        self.data = bytearray()
+
+    def verdict(self, call: Call, encoding: str) -> list[Finding]:
+        from gridctl.trace.diagnose import body_reading
+
+        body = b"" if self.over else _decoded(bytes(self.data), encoding, VERDICT_CAP + 1)
+        if self.over or len(body) > VERDICT_CAP:
+            return [finding("trace.body_not_checked", f"The answer was {call.response_bytes} bytes, more than the "
+                            f"{VERDICT_CAP // 2**20} MiB trace reads whole: passed on, not checked.")]
+        return body_reading(call, body)
+
+
+def _read_request(call: Call, body: bytes) -> None:
+    """The facts the diagnosis needs from the whole request body (the record keeps only its first part)."""
     from gridctl.probe.classify import parse_json
 
-    doc = parse_json(body[:CAPTURE_CAP]) if body[:1] in (b"{", b" ", b"\n") else None
+    doc = parse_json(body) if body.lstrip()[:1] == b"{" else None
     if isinstance(doc, dict):
         model = doc.get("model")
-        call.model = model if isinstance(model, str) else None
+        call.model = shown_text(model, shapes=False)[:200] if isinstance(model, str) else None
         call.stream_requested = doc.get("stream") is True
+    if len(body) > CAPTURE_CAP:
+        call.body_key = hashlib.blake2b(body, digest_size=16).digest()
+        if call.method == "POST":
+            from gridctl.lint.body import lint_body
+
+            call.body_lint = [f for f in lint_body(body.decode("utf-8", "replace"), check_model=False)
+                              if f.severity != "info"]
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -419,12 +736,12 @@ def _retry_after(headers: Any) -> float | None:
     return None
 
 
-def _decoded(data: bytes, encoding: str) -> bytes:
+def _decoded(data: bytes, encoding: str, limit: int) -> bytes:
     if "gzip" not in encoding.lower():
-        return data
+        return data[:limit]
     import zlib
 
     try:
-        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, CAPTURE_CAP)
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, limit)
     except zlib.error:
         return b""

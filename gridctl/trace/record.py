@@ -15,12 +15,24 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gridctl.findings import ExitCode, Finding
-from gridctl.secrets import REDACTED, SECRET_QUERY, redact_url, register, scrub
+from gridctl.lint import redact as _lint_redact
+from gridctl.secrets import REDACTED, SECRET_QUERY, looks_like_key, redact_header, redact_url, register, scrub
+from gridctl.textsafe import clean
 
-CAPTURE_CAP = 16 * 1024  # bytes of each request and response body kept for diagnosis and HAR (a long
-# --listen session keeps every call: ~64 KB each at most)
-_BODY_SECRET = re.compile(r'("(?:api_?key|apiKey|token|access_token|password|secret|authorization)"\s*:\s*")'
-                          r'([^"\\]{4,})(")', re.IGNORECASE)
+CAPTURE_CAP = 16 * 1024  # bytes of each request and response body kept for the record (HAR, --json); the
+# verdict is taken on the whole body (see proxy.py), never on this cut copy
+# Names whose value is a credential wherever they appear: a query parameter, a JSON field, a form field, a
+# header. Compared lower-case with `-` read as `_` (Azure spells it `api-key`).
+KEY_NAMES = frozenset({"api_key", "apikey", "key", "token", "access_token", "refresh_token", "id_token",
+                       "auth_token", "secret", "client_secret", "password", "passwd", "authorization", "auth",
+                       "x_api_key", "bearer", "session_token", "sig", "signature", "credential", "credentials"})
+_NAME = r"(?:x[-_]?api[-_]?key|api[-_]?key|key|(?:access|refresh|id|auth|session)[-_]?token|token|client[-_]?secret" \
+        r"|secret|passw(?:or)?d|authorization|auth|bearer|sig|signature|credentials?)"
+_BODY_SECRET = re.compile(r'("' + _NAME + r'"\s*:\s*")((?:[^"\\]|\\.){1,4000})(")', re.IGNORECASE)
+_LONG = re.compile(r"[A-Za-z0-9_\-+/=*]{16,}")  # no key is shorter: below it the shape pass is skipped
+_ANY_NAME = re.compile(r"key|token|secret|passw|auth|bearer|sig|credential", re.IGNORECASE)
+# a form body or a query string: `api_key=...&`
+_FORM_SECRET = re.compile(r"((?:^|[?&;\s])" + _NAME + r"=)([^&\s#\"'<>]+)", re.IGNORECASE)
 # A signed URL quoted in a body (The Grid's "You are being redirected" page names the Location).
 _QUERY_SECRET = re.compile(r"([?&](?:amp;)?(?:" + "|".join(map(re.escape, sorted(SECRET_QUERY))) +
                            r")=)([^&\s\"'<>]+)", re.IGNORECASE)
@@ -28,15 +40,82 @@ _TAIL = 96  # bytes of the previous chunk kept so a marker split across chunks i
 _FINISH = re.compile(rb'"(?:finish_reason|stop_reason)"\s*:\s*"[a-z_]+"')
 
 
-def redact_body(data: bytes) -> str:
-    """Captured body text with JSON secret fields and registered keys removed."""
-    text = data[:CAPTURE_CAP].decode("utf-8", "replace")
-    for m in _BODY_SECRET.finditer(text):
-        register(m.group(2))
-    for m in _QUERY_SECRET.finditer(text):
-        register(m.group(2))
+def key_name(name: str) -> bool:
+    """Does a field, parameter or header of this name carry a credential?"""
+    return name.strip().lower().replace("-", "_") in KEY_NAMES
+
+
+def redact_shapes(text: str) -> str:
+    """Key-shaped tokens masked (gridctl.lint.redact's shapes), the common case (no long token) kept cheap."""
+    return _lint_redact.redact_shapes(text) if _LONG.search(text) else text
+
+
+def _register(value: str) -> None:
+    """Remember a credential found by position so scrub() removes it elsewhere too: only what could be one (key-shaped
+    or long), never a redaction mark, a placeholder, or a word (`"token": "Hello"` in logprobs)."""
+    if REDACTED in value or "…" in value or value.startswith(("$", "<")):
+        return
+    if looks_like_key(value) or len(value) >= 16:
+        register(value)
+
+
+def _positional(text: str) -> str:
+    """Credentials by position: JSON and form fields and query parameters with key-like names. What is found is
+    registered, so scrub() removes it from any other text too."""
+    if not _ANY_NAME.search(text):
+        return text  # no key-like name at all: the common case, one cheap search
+    for rx in (_BODY_SECRET, _FORM_SECRET, _QUERY_SECRET):
+        for m in rx.finditer(text):
+            _register(m.group(2))
     text = _QUERY_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
-    return scrub(_BODY_SECRET.sub(lambda m: m.group(1) + REDACTED + m.group(3), text))
+    text = _FORM_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    return _BODY_SECRET.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+
+
+def redact_text(text: str) -> str:
+    """Text fit for the record: credentials by position (_positional), by shape (gridctl.lint.redact: vendor
+    prefixes, long mixed tokens) and every key seen so far by value."""
+    return redact_shapes(scrub(_positional(text)))
+
+
+def redact_body(data: bytes, shapes: bool = False) -> str:
+    """Captured body text with its credentials removed: by position and by value, and by shape too for what the
+    client sent (`shapes`; an answer's text is kept as the server wrote it, its echo of a key goes by value)."""
+    text = data[:CAPTURE_CAP].decode("utf-8", "replace")
+    return redact_text(text) if shapes else scrub(_positional(text))
+
+
+def shown_url(url: str) -> str:
+    """A URL fit for the record and the live line: credentials in its query gone (by name and by shape; the
+    path is kept as sent, the lints read it), no terminal controls."""
+    url = redact_url(url)  # scrubbed, signed tokens gone
+    base, sep, query = url.partition("?")
+    if sep:
+        query = redact_shapes(_positional("?" + query))[1:]
+    return _line(base + sep + query)
+
+
+def shown_header(name: str, value: str, shapes: bool = False) -> str:
+    """A header value fit for the record: auth headers as their fingerprint, other key-named headers too,
+    key-shaped tokens masked in what the client sent (`shapes`), no terminal controls."""
+    from gridctl.secrets import fingerprint
+
+    if key_name(name) and name.lower() != "authorization":
+        register(value.strip())
+        return fingerprint(value)
+    value = redact_header(name, value)
+    return _line(redact_shapes(value) if shapes else value)
+
+
+def _line(text: str) -> str:
+    """clean(), with the common case (printable ASCII: nothing to remove) kept cheap."""
+    return text if text.isascii() and text.isprintable() else clean(text, newlines=False)
+
+
+def shown_text(text: str, shapes: bool = True) -> str:
+    """Client or server words (an error message; a model name or request ID without `shapes`, which would mask a
+    long mixed-case name the lints must read as sent) fit for a line: no key, no terminal control."""
+    return _line(redact_shapes(scrub(text)) if shapes else scrub(text))
 
 
 # the scheme is part of the prefix: `Authorization: Bearer KEY` must reach KEY, not stop at "Bearer"
@@ -68,6 +147,7 @@ class StreamStats:
     events: int = 0
     done: bool = False
     first_event_ms: float | None = None
+    last_event_ms: float | None = None  # from the request's start, like first_event_ms: the cut's silence
     max_gap_ms: float = 0.0
     _last: float | None = None
     _tail: bytes = b""
@@ -80,6 +160,8 @@ class StreamStats:
         n = chunk.count(b"data:")
         if n and self.first_event_ms is None:
             self.first_event_ms = (now - started) * 1000
+        if n:
+            self.last_event_ms = (now - started) * 1000
         self.events += n
         if b"[DONE]" in seen or b"message_stop" in seen or _FINISH.search(seen):
             self.done = True
@@ -101,13 +183,16 @@ class Call:
     request_body: str = ""
     request_bytes: int = 0
     raw_auth: str | None = None   # the auth header line for the lint; never serialised
-    raw_body: bytes = b""         # capped request body for the lints; never serialised
+    raw_body: bytes = b""         # capped request body; never serialised
+    body_key: bytes = b""         # digest of the whole request body when it was longer than the capture
+    body_lint: list[Finding] | None = None  # the body lints on the whole body, when longer than the capture
     model: str | None = None
     stream_requested: bool = False
     status: int | None = None
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     response_body: str = ""
-    raw_response: bytes = b""     # capped, for classify_status; never serialised
+    raw_response: bytes = b""     # capped; never serialised
+    body_verdict: list[Finding] | None = None  # the answer's reading on its whole body, when longer than the capture
     response_bytes: int = 0
     content_type: str = ""
     request_id: str | None = None
@@ -119,6 +204,8 @@ class Call:
     cut_by: Finding | None = None  # what stopped it when it was not a close (a read timeout)
     client_gone: bool = False     # the client stopped reading before the upstream finished
     refused: Finding | None = None  # not forwarded: a look-alike host
+    answered_by_trace: bool = False  # the status the client saw came from gridctl trace, not the upstream
+    proxy_answer: Finding | None = None  # why trace answered itself (a bad request target, its own limits)
     location: str | None = None   # the original Location of a redirect (redacted)
     hop_of: int | None = None     # this call is the second hop of that call's redirect
     retry_after_s: float | None = None
@@ -130,6 +217,9 @@ class Call:
 
     @property
     def path(self) -> str:
+        """The path the SDK built; for a request trace refused before routing, its target as received (cleaned)."""
+        if not self.sdk_url and self.answered_by_trace:
+            return self.url or "-"
         return urlsplit(self.sdk_url).path or "/"
 
     @property
@@ -152,7 +242,7 @@ class Call:
                          "bytes": self.response_bytes},
             "stream": None if s is None else {"events": s.events, "complete": s.done and not self.upstream_cut,
                                               "max_gap_ms": _r(s.max_gap_ms)},
-            "redirect_to": self.location, "hop_of": self.hop_of,
+            "redirect_to": self.location, "hop_of": self.hop_of, "answered_by_trace": self.answered_by_trace,
             "client_gone": self.client_gone, "notes": list(self.notes),
             "findings": [f.as_json() for f in self.findings],
         }

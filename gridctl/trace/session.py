@@ -8,19 +8,22 @@ and forwards to the origin of the user's original value, so a doubled /v1 or a p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from gridctl import grid
 from gridctl.trace.proxy import Proxy, Upstream, origin_of
 from gridctl.trace.record import Call
+from gridctl.trace.terminal import Terminal, is_terminal
 
 # slot -> (variable, default when unset)
 SLOTS: dict[str, tuple[str, str]] = {
@@ -30,6 +33,7 @@ SLOTS: dict[str, tuple[str, str]] = {
     "g": (grid.ENV_BASE_URL, grid.DEFAULT_BASE_URL),
 }
 LOOPBACK_NAMES = "127.0.0.1,localhost,::1"
+POSIX = os.name == "posix"  # process groups, a pty, select() on a pipe
 
 
 @dataclass
@@ -41,6 +45,8 @@ class Plan:
     port: int = 0
     timeout: float = 300.0
     stdout: IO[str] | None = None    # where the child's stdout goes (None: inherited)
+    stdout_to_stderr: bool = False   # --json: the child's stdout joins its stderr, so stdout holds the document
+    terminal: Terminal | None = None  # owns the child's stderr (None: inherited)
     on_call: Callable[[Call], None] | None = None
     on_ready: Callable[[Proxy, dict[str, str]], None] | None = None
     extra_upstreams: list[Upstream] = field(default_factory=list)
@@ -51,6 +57,8 @@ def upstreams(env: Mapping[str, str], emulate_root: str | None) -> list[Upstream
     from gridctl.probe.ping import no_contact
 
     chosen = [s for s, (var, _) in SLOTS.items() if env.get(var, "").strip()] or list(SLOTS)
+    if emulate_root is not None:  # no real upstream to protect: every SDK's variable points at the emulator
+        chosen = list(SLOTS)
     out: list[Upstream] = []
     for slot in sorted(chosen, key=lambda s: s != "g"):  # THEGRID first: it serves unprefixed paths
         var, default = SLOTS[slot]
@@ -93,60 +101,203 @@ def exports(proxy: Proxy) -> dict[str, str]:
     return {up.env: proxy.base_for(up.slot) for up in proxy.upstreams.values()}
 
 
-def run(plan: Plan) -> tuple[list[Call], int | None]:
-    """Serve, run the child to its end (or Ctrl-C), stop everything; (calls, child exit code)."""
+@dataclass
+class Outcome:
+    """What one run left: the calls, the child's exit code, whether Ctrl-C ended it, the calls still open."""
+
+    calls: list[Call]
+    code: int | None
+    interrupted: bool = False
+    in_flight: list[int] = field(default_factory=list)
+
+
+GROUP_GRACE_S = 0.4   # each of SIGINT and SIGTERM gets this long before the next signal (the group's whole stop < 1.3 s)
+STOP_BUDGET_S = 0.6   # after Ctrl-C: the proxy's own stop may take no longer (its calls are recorded as they stand)
+IN_FLIGHT = "unfinished: in flight when trace was interrupted (Ctrl-C); nothing after that point is recorded"
+
+
+def run(plan: Plan) -> Outcome:
+    """Serve, run the child to its end (or Ctrl-C), stop everything, the child's whole process group too."""
     ups = upstreams(plan.env, plan.emulate_root) + plan.extra_upstreams
-    proxy = Proxy(ups, host=plan.host, port=plan.port, timeout=plan.timeout, on_call=plan.on_call,
-                  trust_env=plan.emulate_root is None)
+    try:
+        proxy = Proxy(ups, host=plan.host, port=plan.port, timeout=plan.timeout, on_call=plan.on_call,
+                      trust_env=plan.emulate_root is None)
+    except OSError as exc:
+        raise ProxyError(exc.strerror or str(exc)) from None
     code: int | None = None
-    with proxy.start():
+    interrupted = False
+    proxy.start()
+    try:
         if plan.on_ready is not None:
             plan.on_ready(proxy, exports(proxy))
         if not plan.argv:
-            _serve_until_interrupt()
-            return list(proxy.calls), None
-        try:
-            child = subprocess.Popen(plan.argv, env=child_env(plan.env, proxy, plan.emulate_root is not None),
-                                     stdout=plan.stdout)
-        except OSError as exc:
-            raise ChildError(f"cannot run {plan.argv[0]}: {exc.strerror or exc}") from None
-        try:
-            code = child.wait()
-        except KeyboardInterrupt:
-            code = _stop_child(child)
-            raise
-        finally:
-            if child.poll() is None:
-                _stop_child(child)
-    return list(proxy.calls), _shell_code(code)
+            interrupted = _serve_until_interrupt()
+        else:
+            code, interrupted = _run_child(plan, proxy)
+    except KeyboardInterrupt:  # Ctrl-C before the child started, or while it was being stopped
+        interrupted = True
+    finally:
+        in_flight = _mark_in_flight(proxy) if interrupted else []
+        _stop_proxy(proxy, STOP_BUDGET_S if interrupted else None)
+    return Outcome(list(proxy.calls), _shell_code(code), interrupted, in_flight)
+
+
+def _run_child(plan: Plan, proxy: Proxy) -> tuple[int | None, bool]:
+    """The child in its own process group, its stderr through `plan.terminal`; (exit code, interrupted)."""
+    env = child_env(plan.env, proxy, plan.emulate_root is not None)
+    err_fd = plan.terminal.child_stderr(tty=is_terminal(sys.stderr)) if plan.terminal is not None and POSIX else None
+    out: int | IO[str] | None = plan.stdout
+    if plan.stdout_to_stderr:
+        out = err_fd if err_fd is not None else subprocess.DEVNULL
+    try:
+        # its own process group (POSIX): Ctrl-C's stop reaches whatever it starts, grandchildren too
+        group: dict[str, Any] = {"process_group": 0} if POSIX else {}
+        child = subprocess.Popen(plan.argv, env=env, stdout=out, stderr=err_fd, **group)
+    except OSError as exc:
+        raise ChildError(f"cannot run {plan.argv[0]}: {exc.strerror or exc}") from None
+    finally:
+        if err_fd is not None:
+            os.close(err_fd)
+    give_back = _hand_terminal(child.pid) if POSIX else None
+    interrupted = False
+    try:
+        code: int | None = _wait(child, give_back)
+        # On a terminal the child's group has the keyboard: its Ctrl-C is the user's Ctrl-C.
+        interrupted = give_back is not None and code == -signal.SIGINT
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if give_back is not None:
+            give_back()
+        _stop_group(child, first=signal.SIGINT if interrupted else signal.SIGTERM)
+        if plan.terminal is not None:
+            plan.terminal.finish(0.3 if interrupted else 1.0)
+    return child.returncode, interrupted
 
 
 class ChildError(Exception):
     """The command could not be started."""
 
 
-def _serve_until_interrupt() -> None:
+class ProxyError(Exception):
+    """The proxy could not listen (the address is taken, not ours, or not allowed)."""
+
+
+def _serve_until_interrupt() -> bool:
     stop = threading.Event()
     try:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
+        return True
+    return False
+
+
+def _mark_in_flight(proxy: Proxy) -> list[int]:
+    """Ctrl-C: every call still waiting for (or reading) its answer says so in its record."""
+    ids = []
+    for call in proxy.recent(1 << 30):
+        if not call.done.is_set() and not call.handled:
+            call.notes.append(IN_FLIGHT)
+            ids.append(call.id)
+    return ids
+
+
+def _stop_proxy(proxy: Proxy, budget: float | None) -> None:
+    """proxy.stop(), bounded after Ctrl-C: the calls stand as recorded when the budget runs out."""
+    if budget is None:
+        proxy.stop()
         return
+    stopper = threading.Thread(target=proxy.stop, name="gridctl-trace-stop", daemon=True)
+    stopper.start()
+    stopper.join(budget)
 
 
-def _stop_child(child: subprocess.Popen[bytes]) -> int:
-    """SIGINT (it may have had its own already), then SIGTERM, then SIGKILL: no orphan survives."""
-    for sig, wait in ((signal.SIGINT, 2.0), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
-        if child.poll() is not None:
-            break
-        try:
-            child.send_signal(sig)
-            child.wait(wait)
-        except subprocess.TimeoutExpired:
-            continue
-        except OSError:
-            break
-    return child.returncode if child.returncode is not None else 1
+def _stop_group(child: subprocess.Popen[bytes], first: signal.Signals = signal.SIGINT) -> None:
+    """Stop the child's whole process group (grandchildren too): `first`, then SIGTERM, then SIGKILL,
+    each after GROUP_GRACE_S. After a normal exit this only ends what the program left running."""
+    if not POSIX:
+        if child.poll() is None:
+            child.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(GROUP_GRACE_S * 2)
+            child.kill()
+        return
+    pgid = child.pid
+    sigs = [first] + [s for s in (signal.SIGTERM, signal.SIGKILL) if s != first]
+    for sig in sigs:
+        if not _group_alive(child, pgid):
+            return
+        with contextlib.suppress(OSError):
+            os.killpg(pgid, sig)
+        deadline = time.monotonic() + (GROUP_GRACE_S if sig != signal.SIGKILL else 1.0)
+        while time.monotonic() < deadline and _group_alive(child, pgid):
+            time.sleep(0.01)
+
+
+def _group_alive(child: subprocess.Popen[bytes], pgid: int) -> bool:
+    child.poll()  # reap the child itself: a zombie still counts as a member of its group
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return child.returncode is None
+    return True
+
+
+def _wait(child: subprocess.Popen[bytes], give_back: Callable[[], None] | None) -> int:
+    """child.wait(); on a terminal, Ctrl-Z stops the child's group and then gridctl, as a shell would."""
+    if give_back is None:
+        return child.wait()
+    while True:
+        _, status = os.waitpid(child.pid, os.WUNTRACED)
+        if not os.WIFSTOPPED(status):
+            child.returncode = os.waitstatus_to_exitcode(status)
+            return child.returncode
+        give_back()
+        os.kill(os.getpid(), signal.SIGSTOP)  # the shell sees the job stop; `fg` continues here
+        _foreground(child.pid)
+        with contextlib.suppress(OSError):
+            os.killpg(child.pid, signal.SIGCONT)
+
+
+def _hand_terminal(pgid: int) -> Callable[[], None] | None:
+    """When gridctl has the terminal's keyboard, the child's group gets it (Ctrl-C, Ctrl-Z, reading
+    stdin all behave as without trace); the returned function takes it back."""
+    try:
+        fd = sys.stdin.fileno()
+        if not os.isatty(fd) or os.tcgetpgrp(fd) != os.getpgrp():
+            return None
+    except (AttributeError, OSError, ValueError):
+        return None
+    if not _foreground(pgid):
+        return None
+    # gridctl now writes from a background group: with the terminal's `tostop` set, that would stop it.
+    # Ignored after the child started, so the program itself keeps the default.
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN) if _main_thread() else None
+
+    def give_back() -> None:
+        _foreground(os.getpgrp())
+        if previous is not None:
+            signal.signal(signal.SIGTTOU, previous)
+
+    return give_back
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _foreground(pgid: int) -> bool:
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})  # a background group may not otherwise
+    try:
+        os.tcsetpgrp(sys.stdin.fileno(), pgid)
+        return True
+    except (AttributeError, OSError, ValueError):
+        return False
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _shell_code(code: int | None) -> int | None:

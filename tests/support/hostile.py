@@ -19,12 +19,18 @@ Modes (every path answers in the mode's way; /api/v2/status.json answers a statu
   quote-key      an error whose detail quotes the key it was sent: `quote` picks how (see QUOTES)
   hang           reads the request, never answers
   empty          200 with the JSON body `{}`: a success that says nothing
+  redirect       307 to `location` (a look-alike host, another origin...)
+  reset          reads the request, then resets the connection (RST, no answer)
+
+`sent` counts the body bytes a mode managed to write (what a client that hung up still cost).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import socket
+import struct
 import threading
 import time
 import zlib
@@ -35,7 +41,8 @@ from urllib.parse import quote as urlquote
 
 from gridctl.loopback import TrackedServer
 
-MODES = ("trickle", "header-trickle", "endless-line", "huge-body", "gzip-bomb", "escapes", "quote-key", "hang", "empty")
+MODES = ("trickle", "header-trickle", "endless-line", "huge-body", "gzip-bomb", "escapes", "quote-key", "hang",
+         "empty", "redirect", "reset")
 # What a terminal obeys: clear screen, retitle the window (OSC 0), write the clipboard (OSC 52), 8-bit CSI,
 # a bell, a carriage return that overwrites the line, a bidi override that reorders it.
 ESCAPES = ("\x1b[2J\x1b[H", "\x1b]0;pwned\x07", "\x1b]52;c;cHduZWQ=\x07", "\x9b31m", "\x07", "\r", "\u202e")
@@ -125,6 +132,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
+        with self.server.hostile.lock:
+            self.server.hostile.sent += len(data)
 
     def _trickle(self, stream: bool) -> None:
         h = self.server.hostile
@@ -221,6 +230,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _hang(self, stream: bool) -> None:
         self.server.hostile.stopped.wait()
 
+    def _redirect(self, stream: bool) -> None:
+        self._head(307, "text/plain", length=0, extra={"location": self.server.hostile.location})
+
+    def _reset(self, stream: bool) -> None:
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()  # linger 0: an RST, no answer
+        self.close_connection = True
+
 
 _BOMBS: dict[int, bytes] = {}
 
@@ -246,7 +263,7 @@ class Hostile:
     """The server; a context manager that starts it and stops it."""
 
     def __init__(self, mode: str, *, interval: float = 1.0, size: int = 0, status: int = 200,
-                 html: bool = False, quote: str = "full") -> None:
+                 html: bool = False, quote: str = "full", location: str = "") -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
         if quote not in QUOTES:
@@ -256,6 +273,8 @@ class Hostile:
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.hits = 0
+        self.sent = 0  # body bytes written (streaming modes)
+        self.location = location
         self.keys: list[str] = []  # the credentials received (the tests' own canaries)
         # [request read, answer ended] per request (monotonic): an endless answer ends when the client leaves
         self.spans: list[list[float | None]] = []

@@ -15,14 +15,21 @@ import pytest
 
 from gridctl import __version__
 from tests.support.cli import Run, gridctl, invoke
-from tests.support.contract import CHECK_KEYS, ENVELOPE_KEYS, FINDING_KEYS
+from tests.support.contract import (
+    CANDIDATE_KEYS,
+    CHECK_KEYS,
+    DIAGNOSIS_KEYS,
+    DIAGNOSIS_OPTIONAL_KEYS,
+    ENVELOPE_KEYS,
+    FINDING_KEYS,
+)
 
 KEY = "Zk3pQ9vX2mL7nR4tY8wB1cD6fH0jK5sA3eG9uI2oP7q"
 ROOT = Path(__file__).resolve().parents[2]
 
 # Command-specific top-level fields the contract lets a command add.
-EXTRAS = {"url": {"canonical"}, "explain": {"query", "entries", "matches", "facts", "recognised", "recognised_text"}, "auth lint": set(), "lint-curl": set(),
-          "emulator list": {"scenarios"}, "ping": {"curl"}}
+EXTRAS = {"url": {"canonical"}, "explain": {"query", "entries", "matches", "facts", "recognised", "recognised_text", "client", "program"}, "auth lint": set(), "lint-curl": set(),
+          "emulator list": {"scenarios", "validation"}, "ping": {"curl"}}
 
 
 def run(*args: str, input: str | None = None) -> Run:
@@ -71,6 +78,10 @@ def check_envelope(doc: dict[str, Any], command: str, exit_code: int) -> None:
         assert doc["diagnosis"] is None
     elif exit_code != 2:
         assert {"code", "title", "fix"} <= set(doc["diagnosis"])
+        assert set(doc["diagnosis"]) <= DIAGNOSIS_KEYS | DIAGNOSIS_OPTIONAL_KEYS
+        for candidate in doc["diagnosis"].get("candidates", []):
+            assert set(candidate) == CANDIDATE_KEYS
+        assert doc["diagnosis"].get("certain", True) is not False or doc["diagnosis"]["candidates"]
         # the diagnosis is the first error finding, in check order
         errors = [f for c in doc["checks"] for f in c["findings"] if f["severity"] == "error"]
         assert errors and doc["diagnosis"]["code"] == errors[0]["code"]

@@ -138,6 +138,15 @@ def test_every_contract_code_is_catalogued() -> None:
     assert missing == []
 
 
+def test_no_code_is_catalogued_twice() -> None:
+    from collections import Counter
+
+    from gridctl.findings import _ENTRIES
+
+    twice = sorted(code for code, n in Counter(e.code for e in _ENTRIES).items() if n > 1)
+    assert twice == []  # a second entry would silently replace the first in CATALOGUE
+
+
 @pytest.mark.parametrize("code", sorted(CATALOGUE))
 def test_catalogue_entry_is_complete(code: str) -> None:
     entry = CATALOGUE[code]

@@ -81,7 +81,7 @@ CASES: list[tuple[str, str, int, str]] = [
      "to be set. Or for the `Authorization` header to be explicitly omitted\"", "config.no_key", 3,
      "py anthropic 2.14.0 no key"),
     ("anthropic.AuthenticationError: Error code: 401 - {'errors': {'detail': \"Missing Authorization header: send "
-     "'Authorization: Bearer YOUR_KEY'\"}}", "auth.rejected", 4, "py anthropic 2.14.0 redirect-cross-host"),
+     "'Authorization: Bearer YOUR_KEY'\"}}", "auth.missing_key", 4, "py anthropic 2.14.0 redirect-cross-host"),
     # httpx 0.28.1
     ("httpx.HTTPStatusError: Client error '401 Unauthorized' for url 'http://127.0.0.1:44115/v1/chat/completions'"
      "\nFor more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/401",
@@ -102,7 +102,7 @@ CASES: list[tuple[str, str, int, str]] = [
     ("httpx.ProxyError: 407 Proxy Authentication Required", "net.proxy", 9, "httpx 0.28.1 ProxyError"),
     ("Redirect location: 'http://localhost:46799/r/v1/chat/completions?token=xO0d5RC0VFtW0G-1'\nhttpx."
      "HTTPStatusError: Redirect response '307 Temporary Redirect' for url 'http://127.0.0.1:46799/v1/chat/"
-     "completions'", "http.redirect", 0, "py httpx 0.28.1 redirect (not followed)"),
+     "completions'", "trace.redirect_not_followed", 9, "py httpx 0.28.1 redirect (not followed)"),
     ("UnicodeEncodeError: 'ascii' codec can't encode character '\\u2013' in position 14: ordinal not in range(128)",
      "auth.non_ascii", 3, "py httpx 0.28.1 en dash in key"),
     # requests 2.34.2 / urllib3 2.8.0
@@ -294,14 +294,14 @@ OTHER_STACKS: list[tuple[str, str, int, str]] = [
     ('DOMException [TimeoutError]: The operation was aborted due to timeout', 'net.client_timeout', 9, 'node 20 AbortSignal.timeout'),
     ('<html><head><title>Access Denied</title></head><body><h1>Access Denied</h1>You don\'t have permission to access "http://api.thegrid.ai/v1/chat/completions" on this server.<p>Reference #18.2d351ab8.1557333295.a4e16ab</p></body></html>', 'http.blocked', 9, 'proxy / CDN HTML pages'),
     ('openai.PermissionDeniedError: <html><head><title>Attention Required! | Cloudflare</title>', 'http.blocked', 9, 'openai-python exception texts'),
-    ('json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)', 'http.unexpected', 8, 'node / openai npm error texts'),
+    ('json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)', 'http.not_json', 9, 'node / openai npm error texts'),
     ('openai.APIStatusError: Error code: 307', 'http.redirect', 0, 'openai-python exception texts'),
     ('curl: (35) error:0A000126:SSL routines::unexpected eof while reading', 'net.tls', 9, 'curl 8 (man curl, EXIT CODES)'),
     ('ECONNREFUSED 127.0.0.1:11434', 'net.refused', 9, 'node 20 net errors'),
     ('ProxyError: Cannot connect to proxy.', 'net.proxy', 9, 'node / openai npm error texts'),
     ('raise APIConnectionError(request=request) from err\nopenai.APIConnectionError: Connection error.\nhttpcore.ConnectError: [Errno 111] Connection refused', 'net.refused', 9, 'openai-python exception texts'),
     ('Error: 401 Incorrect API key provided: sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789. You can find your API key at https://platform.openai.com/account/api-keys.', 'auth.foreign_key', 4, 'openai-python exception texts'),
-    ('openai.BadRequestError: Error code: 400 - {\'error\': {\'message\': "This model\'s maximum context length is 8192 tokens.", \'code\': \'context_length_exceeded\'}}', 'http.bad_request', 10, 'openai-python exception texts'),
+    ('openai.BadRequestError: Error code: 400 - {\'error\': {\'message\': "This model\'s maximum context length is 8192 tokens.", \'code\': \'context_length_exceeded\'}}', 'body.context_length', 10, 'openai-python exception texts'),
     ("openai.BadRequestError: Error code: 400 - {'error': {'message': 'Unrecognized request argument supplied: foo'}}", 'body.unknown_param', 10, 'openai-python exception texts'),
     ('curl: (92) HTTP/2 stream 1 was not closed cleanly: INTERNAL_ERROR (err 2)', 'net.reset', 9, 'curl 8 (man curl, EXIT CODES)'),
     ('openai.APIConnectionError: Connection error.\nssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)', 'net.tls', 9, 'openai-python exception texts'),
