@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,6 +44,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str, int]] = {
     "auth status": (("auth", "status"), "net.no_response", 9),
     "auth login": (("auth", "login", "--api-key-stdin", "--insecure-storage", "--no-input"), "net.no_response", 9),
     "doctor": (("doctor",), "net.no_response", 9),
+    "replay": (("replay", "{har}", "--yes"), "net.no_response", 9),  # a recorded call, re-sent to the trickle
 }
 
 
@@ -56,11 +58,25 @@ def trickle() -> Iterator[Hostile]:
         yield srv
 
 
+def har_for(base_url: str, path: Path) -> str:
+    """A one-call HAR (as a browser or `gridctl trace --har` writes it) of a chat completion to `base_url`."""
+    body = json.dumps({"model": "text-prime", "messages": [{"role": "user", "content": "hi"}]})
+    entry = {"request": {"method": "POST", "url": f"{base_url}/chat/completions", "httpVersion": "HTTP/1.1",
+                         "headers": [{"name": "content-type", "value": "application/json"}],
+                         "postData": {"mimeType": "application/json", "text": body}},
+             "response": {"status": 500, "headers": [], "content": {"text": "{}", "mimeType": "application/json"}}}
+    path.write_text(json.dumps({"log": {"version": "1.2", "creator": {"name": "test", "version": "1"},
+                                        "entries": [entry]}}), encoding="utf-8")
+    return str(path)
+
+
 @pytest.fixture(scope="module")
-def runs(trickle: Hostile) -> Iterator[dict[str, Future[Run]]]:
+def runs(trickle: Hostile, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Run]]]:
     env = clean_env(THEGRID_API_KEY=CANARY, THEGRID_BASE_URL=trickle.base_url, THEGRID_STATUS_URL=trickle.root_url)
+    har = har_for(trickle.base_url, tmp_path_factory.mktemp("deadline") / "call.har")
+    argv = {name: tuple(a.format(har=har) for a in args) for name, (args, _code, _exit) in COMMANDS.items()}
     jobs = {name: (lambda args=args, name=name: run_one(args, env, CANARY if name == "auth login" else None))
-            for name, (args, _code, _exit) in COMMANDS.items()}
+            for name, args in argv.items()}
     futures = in_parallel(jobs)
     yield futures
     for fut in futures.values():
