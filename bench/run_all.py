@@ -1,4 +1,4 @@
-"""Run every gridctl benchmark (P0-P6) once, print the tables and write the results files.
+"""Run every gridctl benchmark (P0-P7) once, print the tables and write the results files.
 
 Writes bench/results.md and bench/results.json (overwritten: the latest run only), with the
 machine the numbers came from. Exit 0 if every target is met, 1 if any is missed, 2 if any
@@ -25,6 +25,7 @@ import p3_doctor  # noqa: E402
 import p4_ping_all  # noqa: E402
 import p5_timeout  # noqa: E402
 import p6_trace  # noqa: E402
+import p7_latency  # noqa: E402
 
 # (module, id, title, runs, quick runs): ~2 minutes in all on a 2-core machine. P6 runs in this process
 # (emulator, proxy and client on loopback, no subprocess per call): ~5 s of the total.
@@ -36,6 +37,7 @@ BENCHES = [
     (p4_ping_all, "P4", "ping --all round trips", 7, 3),
     (p5_timeout, "P5", "doctor --timeout overshoot (hang)", 5, 2),
     (p6_trace, "P6", "trace proxy overhead", 300, 60),
+    (p7_latency, "P7", "watch/exporter latency accuracy", 20, 10),
 ]
 
 

@@ -55,7 +55,11 @@ def read_key(from_stdin: bool) -> str:
     if from_stdin:
         if sys.stdin is None:  # closed (`<&-`)
             raise UsageError("--api-key-stdin: standard input is closed")
-        key = sys.stdin.readline(64 * 1024)
+        try:
+            key = sys.stdin.readline(64 * 1024)
+        except (UnicodeDecodeError, ValueError) as exc:  # bytes the input encoding cannot decode (LC_ALL=C)
+            raise ConfigProblem(f"--api-key-stdin: the key is not text in the input's encoding ({exc.__class__.__name__}); "
+                                "a key is plain ASCII") from None
     elif sys.stdin is not None and sys.stdin.isatty():
         import getpass
 

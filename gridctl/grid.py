@@ -6,6 +6,7 @@ module does I/O, so offline lints can import it for free.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -209,7 +210,14 @@ def looks_alike(host: str) -> bool:
         if not folded.isascii() or folded != decoded:
             return "grid" in folded.replace("-", "") or _near_domain(folded) or not decoded.isascii()
     compact = "".join(c for c in folded if c.isalnum())
-    return "thegrid" in compact or _near_domain(folded)
+    return "thegrid" in compact or _grid_ai(folded) or _near_domain(folded)
+
+
+def _grid_ai(host: str) -> bool:
+    """`grid-ai.com`, `gridai.net`, `api.grid.ai.example`: "grid" then "ai" as words of the name."""
+    words = [w for w in re.split(r"[.\-_]+", host) if w]
+    return any(w in ("gridai", "thegridai") for w in words) or any(
+        a == "grid" and b == "ai" for a, b in zip(words, words[1:], strict=False))
 
 
 def _near_domain(host: str) -> bool:
@@ -224,8 +232,26 @@ def _near_domain(host: str) -> bool:
 
 
 def is_loopback_host(host: str) -> bool:
-    host = host.lower().strip("[]")
-    return host in ("localhost", "::1") or host.startswith("127.")
+    """This machine: an address in 127.0.0.0/8, ::1 (or ::ffff:127.x), or the name `localhost`.
+
+    Decided after parsing, never by prefix: `127.0.0.1.thegrid-ai.com` is a name anyone can register
+    (and point anywhere), not loopback. The one test of "local" in gridctl (URL lints, the key's
+    plain-http rule, trace's and the exporter's listen addresses)."""
+    import ipaddress
+
+    name = host.strip().lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    name = name.rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def sdk_base(sdk: str, base_url: str) -> str:

@@ -24,3 +24,18 @@ def choose(question: str, choices: Sequence[str], default: str, out: Output | No
 def confirm(question: str, out: Output | None = None) -> bool:
     """yes/no, default no; anything else asks again."""
     return choose(f"{question} [y/N]", ("y", "yes", "n", "no"), "n", out) in ("y", "yes")
+
+
+def allow_listen(host: str, yes: bool, question: str, option: str = "--listen") -> None:
+    """The one rule for a server gridctl starts for the user (trace --listen, exporter): loopback by
+    default; another address only with --yes, or a yes typed at a terminal. UsageError (exit 2) else."""
+    import sys
+
+    from gridctl.errors import UsageError
+    from gridctl.grid import is_loopback_host
+
+    if is_loopback_host(host) or yes:
+        return
+    if sys.stdin is not None and sys.stdin.isatty() and confirm(question):
+        return
+    raise UsageError(f"{option} {host}: not a loopback address; add --yes to confirm")

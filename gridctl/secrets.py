@@ -64,9 +64,13 @@ def register_argv(args: list[str]) -> None:
     """Register anything key-shaped in the command line: a key given where it does not belong
     (`ping KEY`, `--timeout KEY`, a pasted curl's header or query string) must not be echoed back."""
     for arg in args:
-        for token in _KEY_SHAPED.findall(arg):
-            if looks_like_key(token):
-                register(token)
+        # ...and the key split by a space (`--api-key "gk-abc def"`): the URL lint joins the halves back
+        # (whitespace out, host lower-cased), so the joined form is the one to scrub, in any case
+        joined = "".join(arg.split())
+        for text in {arg, joined}:
+            for token in _KEY_SHAPED.findall(text):
+                if looks_like_key(token):
+                    register(token)
 
 
 def looks_like_key(token: str) -> bool:
@@ -343,6 +347,23 @@ def file_get(config_dir: Path, profile: str) -> str | None:
     return value or None
 
 
+def private_dir(directory: Path) -> None:
+    """Create `directory` and every missing parent 0700, whatever the umask: mkdir's mode is masked by
+    it (`umask 000` alone is harmless there), but parents=True makes the parents with the umask's
+    default, so under `umask 000` the config directory itself came out 0777."""
+    missing: list[Path] = []
+    here = directory
+    while not here.exists() and here != here.parent:
+        missing.append(here)
+        here = here.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile (another gridctl): checked by the caller like any other
+            continue
+        os.chmod(path, 0o700)  # ours, just made: exactly 0700
+
+
 def file_set(config_dir: Path, profile: str, key: str) -> Path:
     """Write the key to a 0600 file. Another local user must not be able to read it or redirect it:
     the temporary file is created new (O_EXCL) and never through a symlink (O_NOFOLLOW), and the
@@ -351,7 +372,7 @@ def file_set(config_dir: Path, profile: str, key: str) -> Path:
 
     path = credentials_path(config_dir, profile)
     directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(directory)
     info = os.lstat(directory)
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise CredentialsUnreadable(f"{directory}: not a directory (a symlink or a file); refusing to store the key")

@@ -314,7 +314,7 @@ def save_profile(settings: Settings, profile: str, values: Mapping[str, str | No
             prof[k] = v
     data["profiles"] = profiles
     path = settings.config_path
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secrets.private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

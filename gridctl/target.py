@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gridctl import grid
+
+if TYPE_CHECKING:
+    from gridctl.settings import Settings
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -43,6 +46,20 @@ class Target:
         if not self.key:
             return None
         return ("x-api-key", self.key) if self.api == "messages" else ("authorization", f"Bearer {self.key}")
+
+
+def base_url_for(settings: Settings) -> str:
+    """The base URL in effect; on the messages API the default is the messages-beta host."""
+    base = settings.base_url
+    if settings.api.value == "messages" and base.source == "default":
+        return f"{grid.MESSAGES_ROOT}/v1"
+    return base.value or grid.DEFAULT_BASE_URL
+
+
+def target_for(settings: Settings, model: str | None = None, with_key: bool = True) -> Target:
+    """The Target the settings name (the key left out with `with_key=False`)."""
+    return Target(base_url=base_url_for(settings), key=settings.key.value if with_key else None,
+                  model=model or settings.model.value or grid.DEFAULT_MODEL, api=settings.api.value or "chat")
 
 
 def curl_command(target: Target, stream: bool = False) -> str:

@@ -54,6 +54,7 @@ SLOW_FIRST = (
     "tests/e2e/test_no_key_leak.py",  # 15
     "tests/e2e/test_emulator.py",  # 14
     "tests/e2e/test_hostile.py",  # 12
+    "tests/e2e/test_deadline.py",  # 12: every network command against a header trickle, as processes
     "tests/e2e/test_hardening.py",  # 11
     "tests/e2e/test_network_cli.py",  # 10
     "tests/e2e/test_doctor.py",  # 9

@@ -121,7 +121,8 @@ def write_report(report: Report, path: Path, sources: dict[str, Any]) -> None:
     else:
         # `cat report.md` must not let a server's escape codes reach the terminal either
         text = clean(scrub(_markdown(report, meta, path)))
-    path.write_text(text + "\n", encoding="utf-8")
+    # errors="replace": a path (or text) that came from undecodable bytes is written with a ?, not a crash
+    path.write_text(text + "\n", encoding="utf-8", errors="replace")
 
 
 def _markdown(report: Report, meta: dict[str, Any], path: Path) -> str:

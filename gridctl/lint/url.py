@@ -73,6 +73,51 @@ def _split(text: str) -> tuple[str, str, str, str] | None:
     return parts.scheme.lower(), host, "" if port is None else str(port), parts.path
 
 
+_GRID_NAME = re.compile(r"(?<![a-z0-9-])(?:[a-z0-9-]+\.)*thegrid\.ai(?![a-z0-9-])", re.IGNORECASE)
+
+
+def _disguise(text: str, host: str) -> Finding | None:
+    """A URL dressed up to read as The Grid's while it goes elsewhere: user information before the host
+    (`https://api.thegrid.ai@evil.com`: the host is evil.com), a #fragment (clients drop it, and the path
+    joined after it), or a Grid host named only in the path or query of another host."""
+    candidate = text if "://" in text else "https://" + text
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        return None
+    if "@" in parts.netloc:
+        shown = parts.netloc.rpartition("@")[0]
+        named = _GRID_NAME.search(shown)
+        said = f" ({named.group(0)} there is a user name, not the host)" if named else ""
+        return finding("url.invalid", f"The URL has user information before @{said}: requests go to {host}, and "
+                       "a base URL carries no credentials; gridctl will not send your key there.",
+                       fix="Remove everything between :// and @; the key goes in the Authorization header.")
+    if "#" in candidate:
+        return finding("url.invalid", f"The URL has a #fragment ({candidate.partition('#')[2][:60]}): clients drop "
+                       f"it with every path joined after it, so requests would go to {host} and miss the API path; "
+                       "gridctl sends nothing to it.", fix="Remove the # and what follows it.")
+    if grid.is_grid_host(host) or grid.is_loopback_host(host):
+        return None
+    # Where a reader expects the host to go on (`evil.com/api.thegrid.ai/v1`, `evil.com?api.thegrid.ai/v1`);
+    # a gateway that names the upstream deeper in its path (`/providers/api.thegrid.ai/v1`) is not dressed up.
+    first = parts.path.lstrip("/").split("/", 1)[0]
+    named = _GRID_NAME.fullmatch(first) or _GRID_NAME.match(parts.query)
+    if named:
+        return finding("url.host_typo", f"The URL puts {named.group(0)} right after its real host, {host}, where "
+                       "requests (and your key) would go; gridctl will not send your key there.",
+                       fix=f"Use https://{grid.API_HOST}/v1.", expected=grid.API_HOST)
+    return None
+
+
+def _is_a_key(text: str) -> bool:
+    """A key (its halves joined) where a URL should be: no scheme, dot or slash, and a key's shape."""
+    if any(c in text for c in "./:@"):
+        return False
+    from gridctl.secrets import looks_like_key
+
+    return text.lower().startswith(("gk-", "sk-")) and len(text) >= 12 or looks_like_key(text)
+
+
 def _typo_target(host: str) -> str | None:
     """The Grid host `host` is a near miss of, if any."""
     if host in KNOWN_HOSTS or host in grid.NON_PROD_HOSTS:
@@ -134,6 +179,14 @@ def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:  
     if not text:
         add(finding("url.invalid", "The base URL is empty."))
         return result
+    if _is_a_key(text):
+        # A key where the URL goes: no host, no canonical URL built from it (that would print it back)
+        from gridctl.secrets import register
+
+        register(text)
+        add(finding("url.invalid", "This is an API key, not a URL: the base URL goes here (the key goes in "
+                    "--api-key or THEGRID_API_KEY).", fix=f"Use {grid.DEFAULT_BASE_URL}."))
+        return result
     bad_sep = _BAD_SEPARATOR.match(text)
     if bad_sep:
         add(finding("url.invalid", f"The scheme separator is malformed ({text[:bad_sep.end()]}); it must be "
@@ -146,6 +199,10 @@ def _lint_url(raw: str, api: str, sdk: str | None, endpoint: bool) -> UrlLint:  
     scheme, host, port, path = parts
     result.host = host
     loopback = grid.is_loopback_host(host)
+    disguise = _disguise(text, host)
+    if disguise is not None:
+        result.refuse_key = True
+        add(disguise)
     if "://" not in text:
         add(finding("url.invalid", "The URL has no scheme (https://).", fix="Write it with https:// in front."))
     elif scheme == "http" and not loopback:

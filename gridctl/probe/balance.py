@@ -127,6 +127,13 @@ def check_balance(net: Net, target: Target, models: Sequence[str] | None = None,
             findings.append(finding("balance.instrument_unavailable",
                                     f"{name} answers 402 while {len(paid)} other(s) work: no consumption tokens "
                                     f"for {name} right now.{alt}", model=name))
+    elif other and not paid and not recovered:
+        # No instrument answered at all (a timeout, a refusal, a reset): that failure is the verdict,
+        # not a pass with nine "no answer" rows.
+        why = next((f for res in results for f in res.findings if f.severity == "error"), None)
+        if why is not None:
+            findings.append(finding(why.code, f"No instrument answered ({len(other)} of {len(names)} probed): "
+                                    f"{why.message}"))
     for name in recovered:
         findings.append(finding("balance.recovered_after_retry", f"{name}: 402 cleared on retry (Auto-Reload / "
                                 "Auto Top Up).", model=name))

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -20,27 +20,20 @@ from gridctl import grid
 from gridctl.findings import Finding, finding
 from gridctl.probe import httplog
 from gridctl.probe.classify import classify_exception, classify_status, parse_json
+from gridctl.probe.deadline import Deadline as Deadline  # re-exported: the callers' one import for the seam
+from gridctl.probe.policy import may_carry_key as may_carry_key
+from gridctl.probe.policy import no_contact
+from gridctl.probe.policy import signed_redirect as signed_redirect
+from gridctl.probe.proxyenv import proxy_for as proxy_for
 from gridctl.secrets import redact_url
+
+if TYPE_CHECKING:
+    from gridctl.settings import Settings
 
 RETRY_STATUSES = (402, 429, 500, 502, 503, 504)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 5
 USER_AGENT = "gridctl"
-
-
-class Deadline:
-    """The command's whole time budget; every wait and every timeout is cut to what is left."""
-
-    def __init__(self, seconds: float) -> None:
-        self.total = seconds
-        self.end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return max(0.0, self.end - time.monotonic())
-
-    @property
-    def expired(self) -> bool:
-        return self.remaining() <= 0.0
 
 
 @dataclass
@@ -101,54 +94,6 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def signed_redirect(url: str) -> bool:
-    """Does this redirect target carry The Grid's signed `token` query parameter (the second hop's credential)?"""
-    from urllib.parse import parse_qs
-
-    try:
-        return bool(parse_qs(urlsplit(url).query).get("token", [""])[0])
-    except ValueError:
-        return False
-
-
-def may_carry_key(origin: str, target: str) -> bool:
-    """The key follows a redirect only to the same host, or to a thegrid.ai host over https."""
-    try:
-        o, t = urlsplit(origin), urlsplit(target)
-        same_port = t.port == o.port
-    except ValueError:  # a Location with a bad port or bracket: certainly not trusted with the key
-        return False
-    if (t.hostname or "") == (o.hostname or "") and same_port and (t.scheme == o.scheme or t.scheme == "https"):
-        return True
-    return t.scheme == "https" and grid.is_grid_host(t.hostname or "")
-
-
-def proxy_for(url: str) -> str | None:
-    """The proxy from the environment that applies to `url` (for reports: host and port, never a password)."""
-    import urllib.request
-
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:  # an unparseable URL is reported by the request itself, as url.invalid
-        return None
-    bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009 - missing from typeshed
-    if not host or bypass(host):
-        return None
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy:
-        return None
-    try:
-        p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-        port = p.port
-    except ValueError:  # port 99999, `http://[::1`: proxyenv reports it as net.proxy naming the variable
-        from gridctl.probe.proxyenv import shown
-
-        return shown(proxy)
-    return f"{p.scheme}://{p.hostname}{':' + str(port) if port else ''}"
-
-
 class Net:
     """One httpx client per run, shared by the threads of a run."""
 
@@ -166,9 +111,16 @@ class Net:
         self.client = httpx.Client(transport=transport, follow_redirects=False,
                                    trust_env=self.proxy_problem is None,
                                    headers={"user-agent": USER_AGENT, "accept-encoding": ACCEPT_ENCODING})
+        # The deadline holds every socket of this client (each proxy mount's too): a server trickling its
+        # headers a byte a second is cut at the deadline, not kept alive by per-read timeouts.
+        from gridctl.probe.budget import Budget
+
+        self.budget = Budget(deadline)
+        self.budget.install(self.client)
         self.log = httplog.emit  # -v: prints only when httplog.enable() was called
 
     def close(self) -> None:
+        self.budget.close()
         self.client.close()
 
     def __enter__(self) -> Net:
@@ -194,8 +146,6 @@ class Net:
         if auth is not None:
             # The one seam every keyed request passes: a look-alike host, or plain http to another
             # machine, never gets the key, whichever step asked (models, features, a future one).
-            from gridctl.probe.ping import no_contact
-
             refused = no_contact(url)
             if refused is not None:
                 out.findings.append(refused)
@@ -489,3 +439,8 @@ class _Trace:
         if heads:
             out["ttfb"] = round((m[heads[0]] - self.t0) * 1000, 1)
         return out
+
+
+def net_for(settings: Settings, retries: int = 2, deadline: Deadline | None = None) -> Net:
+    """The client for a command: its --timeout as the whole budget, unless a deadline is handed in."""
+    return Net(deadline or Deadline(settings.timeout), retries=retries)

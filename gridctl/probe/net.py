@@ -10,7 +10,8 @@ import time
 from urllib.parse import urlsplit
 
 from gridctl.findings import finding
-from gridctl.probe.client import Deadline, proxy_for
+from gridctl.probe.deadline import Deadline
+from gridctl.probe.proxyenv import proxy_for
 from gridctl.result import CheckResult, Timer
 
 

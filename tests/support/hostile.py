@@ -9,6 +9,8 @@ the exporter) can be pointed at it:
 
 Modes (every path answers in the mode's way; /api/v2/status.json answers a status page in it):
   trickle        200 JSON (or an event stream when asked for one), then one byte per `interval`, forever
+  header-trickle the status line, then header bytes one per `interval`, forever: the headers never end
+                 (every read gets a byte in time, so only a real deadline stops the client)
   endless-line   200 text/event-stream: `data: ` and then a line that never ends
   huge-body      200 JSON of `size` bytes (default 10 MB), valid to the last byte
   gzip-bomb      200 JSON, Content-Encoding gzip: `size` compressed bytes (default 2 MB) of zeros
@@ -30,6 +32,7 @@ import json
 import socket
 import struct
 import threading
+import time
 import zlib
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
@@ -38,8 +41,8 @@ from urllib.parse import quote as urlquote
 
 from gridctl.loopback import TrackedServer
 
-MODES = ("trickle", "endless-line", "huge-body", "gzip-bomb", "escapes", "quote-key", "hang", "empty", "redirect",
-         "reset")
+MODES = ("trickle", "header-trickle", "endless-line", "huge-body", "gzip-bomb", "escapes", "quote-key", "hang",
+         "empty", "redirect", "reset")
 # What a terminal obeys: clear screen, retitle the window (OSC 0), write the clipboard (OSC 52), 8-bit CSI,
 # a bell, a carriage return that overwrites the line, a bidi override that reorders it.
 ESCAPES = ("\x1b[2J\x1b[H", "\x1b]0;pwned\x07", "\x1b]52;c;cHduZWQ=\x07", "\x9b31m", "\x07", "\r", "\u202e")
@@ -98,15 +101,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         h = self.server.hostile
         body = self._read_body()
+        span: list[float | None] = [time.monotonic(), None]
         with h.lock:
             h.hits += 1
             h.keys.append(key_of(self.headers))
+            h.spans.append(span)
         wants_stream = b'"stream": true' in body or b'"stream":true' in body or \
             "event-stream" in (self.headers.get("accept") or "")
         try:
             getattr(self, "_" + h.mode.replace("-", "_"))(wants_stream)
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass  # the client gave up: good
+        finally:
+            span[1] = time.monotonic()
 
     # --- modes ---------------------------------------------------------------------------------
 
@@ -135,6 +142,17 @@ class _Handler(BaseHTTPRequestHandler):
         i = 0
         while not h.stopped.wait(h.interval):
             self._chunk(text[i % len(text): i % len(text) + 1])
+            i += 1
+
+    def _header_trickle(self, stream: bool) -> None:
+        h = self.server.hostile
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        self.wfile.flush()
+        line = b"x-trickle: still-coming\r\n"
+        i = 0
+        while not h.stopped.wait(h.interval):
+            self.wfile.write(line[i % len(line): i % len(line) + 1])
+            self.wfile.flush()
             i += 1
 
     def _endless_line(self, stream: bool) -> None:
@@ -258,6 +276,8 @@ class Hostile:
         self.sent = 0  # body bytes written (streaming modes)
         self.location = location
         self.keys: list[str] = []  # the credentials received (the tests' own canaries)
+        # [request read, answer ended] per request (monotonic): an endless answer ends when the client leaves
+        self.spans: list[list[float | None]] = []
         self._server = _Server(self)
         self.port: int = self._server.server_address[1]
         self.root_url = f"http://127.0.0.1:{self.port}"

@@ -1,34 +1,41 @@
-"""The injected latency truth shared by the watch and exporter tests, and how close is close enough."""
+"""The injected latency truth shared by the watch and exporter tests, and what a probe's figures must satisfy.
+
+Tests check that figures are ordered and no less than what was injected (a sleep never ends early;
+load only ever adds), never that a measured duration lies within a few milliseconds of the truth:
+on a busy machine that is a wall-clock assertion, and it went red with nothing wrong (issue 22).
+How exactly gridctl measures is a benchmark: bench/p7_latency.py.
+"""
 
 from __future__ import annotations
 
-# Seconds: small, so 20 probes take about 3 s.
+# Seconds: small, so a batch of probes takes well under a second.
 FIRST_BYTE, FIRST_TOKEN, TOKEN_GAP, TOKENS = 0.05, 0.05, 0.005, 5
-TOLERANCE_MS = 5.0
 FLOOR = 0.001  # the floor emulator's shapes: it sleeps and wakes like the shaped one, briefly
+CEILING_MS = 5000.0  # the probes' time budget: no figure can be larger
 
 
-def least(samples: list[float]) -> float:
-    """The figure compared with the truth: the least of a batch, in milliseconds.
+def implausible(ms: dict[str, float | None], tokens: int = TOKENS) -> list[str]:
+    """What is wrong with one streamed probe's figures (milliseconds) against the injected delays.
 
-    Noise on a shared machine only ever adds (a sleep never ends early; a busy CPU only delays a
-    wake-up), so the least of 20 probes is the one with the least noise in it, as `timeit` takes the
-    minimum. A median moved with the machine's load: on 2 cores running three test workers, more than
-    half of a batch could be late by 10 ms. A measuring error of gridctl's own is in every probe, the
-    least included, so it still shows.
+    - each phase no shorter than what the emulator waited before it: TTFB >= the first-byte delay,
+      TTFT >= first byte + first token, total >= every delay and every gap between tokens;
+    - in order: TTFB <= TTFT <= total, and all under the budget;
+    - the inter-token figure consistent with the others: (total - TTFT) / (tokens - 1), >= 0.
+    The gap between tokens as the client saw it may be shorter than the one injected (a client that
+    woke late reads several tokens at once), so it is checked for consistency, not against TOKEN_GAP.
     """
-    return min(samples) * 1000
-
-
-def off_target(shaped_ms: dict[str, float], floor_ms: dict[str, float]) -> list[str]:
-    """What is further than TOLERANCE_MS from the injected truth, after the floor is subtracted."""
-    misses = []
-    for metric, injected, floor_injected in (("ttfb_ms", FIRST_BYTE, FLOOR),
-                                             ("ttft_ms", FIRST_BYTE + FIRST_TOKEN, 2 * FLOOR)):
-        assert shaped_ms[metric] >= injected * 1000 - 0.5, (metric, shaped_ms)  # never less than the truth
-        added = shaped_ms[metric] - floor_ms[metric] + floor_injected * 1000
-        if abs(added - injected * 1000) > TOLERANCE_MS:
-            misses.append(f"{metric}: {shaped_ms[metric]:.1f} - floor {floor_ms[metric]:.1f} vs {injected * 1000:.0f}")
-    if abs(shaped_ms["itl_ms"] - TOKEN_GAP * 1000) > TOLERANCE_MS:
-        misses.append(f"itl_ms: {shaped_ms['itl_ms']:.1f} vs {TOKEN_GAP * 1000:.0f}")
-    return misses
+    ttfb, ttft, total, itl = (ms.get(k) for k in ("ttfb_ms", "ttft_ms", "total_ms", "itl_ms"))
+    if ttfb is None or ttft is None or total is None or itl is None:
+        return [f"a figure is missing: {ms}"]
+    wrong = []
+    first_byte, first_token = FIRST_BYTE * 1000, (FIRST_BYTE + FIRST_TOKEN) * 1000
+    last_token = first_token + (tokens - 1) * TOKEN_GAP * 1000
+    for name, value, least in (("ttfb_ms", ttfb, first_byte), ("ttft_ms", ttft, first_token),
+                               ("total_ms", total, last_token)):
+        if value < least - 0.5:  # 0.5: the figures are rounded; never a tolerance on time itself
+            wrong.append(f"{name} {value:.1f} is less than the {least:.0f} ms injected")
+    if not ttfb <= ttft <= total <= CEILING_MS:
+        wrong.append(f"out of order or over the budget: ttfb {ttfb}, ttft {ttft}, total {total}")
+    if itl < 0 or abs(itl - (total - ttft) / (tokens - 1)) > 0.01:
+        wrong.append(f"itl_ms {itl} is not (total - ttft) / (tokens - 1)")
+    return wrong
