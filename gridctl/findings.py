@@ -573,6 +573,9 @@ STATUS_EXIT: dict[int, ExitCode] = {401: X.AUTH, 403: X.AUTH, 402: X.PAYMENT, 40
 UNSURE_MESSAGE = ("The text shows the status ({status}) but not the answer's body, which says why; at The Grid "
                   "a {status} is one of: {candidates}.")
 UNSURE_HEADING = "{status}: one of these:"
+# An unsure answer's fix is each candidate's own, said as a condition, after the command that settles it.
+UNSURE_FIX = "Run `{next}` to tell them apart. {options}"
+UNSURE_OPTION = "If it is {title}: {fix}"
 UNSURE_NEXT = "`{next}` tells them apart."
 NEXT_TRACE = "gridctl trace -- {command}"
 NEXT_MODELS = "gridctl models {model}"

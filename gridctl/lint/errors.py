@@ -23,7 +23,9 @@ from gridctl.findings import (
     NEXT_TRACE,
     STATUS_CANDIDATES,
     STATUS_EXIT,
+    UNSURE_FIX,
     UNSURE_MESSAGE,
+    UNSURE_OPTION,
     ExitCode,
     Finding,
     confirmed_exit,
@@ -219,11 +221,14 @@ def explain_lines(lines: Iterable[str]) -> Report:
     unsure = _unsure(scan, best)
     if unsure is not None:
         status, codes = unsure
-        titles = "; ".join(f"{re.sub(r' [(][0-9]{3}[)]$', '', CATALOGUE[c].title)} ({c})" for c in codes)
-        top = finding(codes[0], UNSURE_MESSAGE.format(status=status, candidates=titles))
+        titles = "; ".join(f"{_bare(c)} ({c})" for c in codes)
         candidates = [finding(c) for c in codes]
+        options = " ".join(UNSURE_OPTION.format(title=_lower(_bare(c)), fix=_lower(in_client_terms(f, client).fix))
+                           for c, f in zip(codes, candidates, strict=True))
+        top = finding(codes[0], UNSURE_MESSAGE.format(status=status, candidates=titles),
+                      fix=UNSURE_FIX.format(next=_next(scan, status), options=options))
         rest = [_as_info(_finding(m)) for m in best if m.code not in codes][:5]
-        findings = [in_client_terms(top, client)] + rest
+        findings = [top] + rest
         override: ExitCode | None = STATUS_EXIT.get(status, ExitCode.GRID_FAILING if status >= 500 else None)
     else:
         # the runners-up are listed as alternatives (info): only the diagnosis decides the exit code
@@ -251,6 +256,16 @@ def explain_lines(lines: Iterable[str]) -> Report:
     if unsure is not None:
         report.human["unsure_status"] = unsure[0]
     return report
+
+
+def _bare(code: str) -> str:
+    """A catalogue title without its trailing status: `Path not found (404)` -> `Path not found`."""
+    return re.sub(r" [(][0-9]{3}[)]$", "", CATALOGUE[code].title)
+
+
+def _lower(text: str) -> str:
+    """A sentence continued after a colon: `Set X` -> `set X`; a name in capitals (`OPENAI_API_KEY`) stays."""
+    return text[0].lower() + text[1:] if text[:2].istitle() else text
 
 
 # a status-only match: the status itself, an exception class, a reason phrase or a body that only says "Not Found"

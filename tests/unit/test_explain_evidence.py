@@ -477,3 +477,17 @@ def test_401_candidates_follow_the_client(text: str, candidates: list[str]) -> N
     report = explain_text(text)
     assert report.certain is False and [f.code for f in report.candidates] == candidates
     assert int(report.exit_code) == 4
+
+
+@pytest.mark.parametrize("text", ["openai.NotFoundError: Error code: 404", "anthropic.AuthenticationError: Error code: 401",
+                                  "openai.APIStatusError: Error code: 402"])
+def test_an_unsure_fix_is_the_settling_command_then_each_candidates_fix_as_a_condition(text: str) -> None:
+    """No candidate's fix is stated as the fix: the command that tells them apart comes first, then one
+    "If it is ..." per candidate, in the order of the candidates."""
+    report = explain_text(text)
+    fix = report.diagnosis.fix if report.diagnosis else ""
+    assert report.certain is False and report.next_step
+    assert fix.startswith(f"Run `{report.next_step}` to tell them apart. "), fix
+    titles = [CATALOGUE[c.code].title for c in report.candidates]
+    positions = [fix.find(f"If it is {t[0].lower()}{t[1:12]}") for t in titles]
+    assert all(p > 0 for p in positions) and positions == sorted(positions), fix
