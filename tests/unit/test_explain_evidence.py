@@ -488,6 +488,6 @@ def test_an_unsure_fix_is_the_settling_command_then_each_candidates_fix_as_a_con
     fix = report.diagnosis.fix if report.diagnosis else ""
     assert report.certain is False and report.next_step
     assert fix.startswith(f"Run `{report.next_step}` to tell them apart. "), fix
-    titles = [CATALOGUE[c.code].title for c in report.candidates]
-    positions = [fix.find(f"If it is {t[0].lower()}{t[1:12]}") for t in titles]
+    titles = [CATALOGUE[c.code].title.split(" (")[0] for c in report.candidates]
+    positions = [fix.find(f"If it is {t[0].lower()}{t[1:]}:") for t in titles]
     assert all(p > 0 for p in positions) and positions == sorted(positions), fix
