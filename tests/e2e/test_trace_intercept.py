@@ -10,7 +10,6 @@ test-only resolver) must work untouched and unrecorded. No CA file may outlive t
 
 from __future__ import annotations
 
-import datetime
 import http.server
 import json
 import os
@@ -29,6 +28,7 @@ from typing import Any
 import pytest
 
 from tests.support.cli import REPO, Run, clean_env, gridctl, in_parallel
+from tests.support.tls import self_signed
 
 pytestmark = pytest.mark.e2e
 
@@ -70,29 +70,6 @@ CASES: dict[str, tuple[str, list[str], list[str]]] = {
 TWINS = ("doubled-and-model",)
 
 
-def other_host_cert(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for `other.test` (the stand-in for any host trace must not decrypt)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "other.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("other.test")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / "other.pem", folder / "other.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 class _Hello(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         body = b"hello from other.test"
@@ -107,7 +84,7 @@ class _Hello(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def other_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
-    cert, key = other_host_cert(tmp_path_factory.mktemp("other"))
+    cert, key = self_signed(tmp_path_factory.mktemp("other"), "other.test")  # any host trace must not decrypt
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)

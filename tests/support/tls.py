@@ -12,24 +12,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """(certificate, key) for 127.0.0.1, valid for a day."""
+def self_signed(folder: Path, dns_name: str | None = None) -> tuple[Path, Path]:
+    """(certificate, key) for 127.0.0.1 (or for `dns_name`), valid for a day."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gridctl test")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_name or "gridctl test")])
+    san: x509.GeneralName = (x509.DNSName(dns_name) if dns_name
+                             else x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
     now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
+            .add_extension(x509.SubjectAlternativeName([san]), critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    stem = dns_name or "cert"
+    cert_path, key_path = folder / f"{stem}.pem", folder / f"{stem}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
