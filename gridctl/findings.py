@@ -605,3 +605,6 @@ CLIENT_FIXES: dict[str, str] = {
 }
 # trace knows the variable it rewrote and its value: the fix names both.
 VARIABLE_FIX = "{variable} is {value}: set it to {base_url}."
+# trace, a call its program sent to a URL of its own (seen by the forward proxy, no base-URL variable read):
+SOURCE_FIX = ("The base URL is set in the program's own code or config (it read no base-URL variable): {value} there "
+              "should be {base_url} ({label} appends {appends} itself).")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gridctl import grid
-from gridctl.findings import CLIENT_FIXES, VARIABLE_FIX, Finding
+from gridctl.findings import CLIENT_FIXES, SOURCE_FIX, VARIABLE_FIX, Finding
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,14 @@ def variable_fix(f: Finding, variable: str, value: str, canonical: str | None) -
         return f
     return Finding(f.code, f.severity, f.message, VARIABLE_FIX.format(variable=variable, value=value, base_url=want),
                    dict(f.data))
+
+
+def source_fix(f: Finding, client: Client, value: str) -> Finding:
+    """trace, a call to a URL the program set itself: the fix points at its code or config, not a variable."""
+    if not f.code.startswith("url.") or f.code not in CLIENT_FIXES or client.base_url.rstrip("/") == value.rstrip("/"):
+        return f
+    fix = SOURCE_FIX.format(value=value, base_url=client.base_url, label=client.label, appends=client.appends)
+    return Finding(f.code, f.severity, f.message, fix, dict(f.data))
 
 
 def user_agent_of(headers: Iterable[tuple[str, str]]) -> str:

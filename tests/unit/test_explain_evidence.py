@@ -419,10 +419,12 @@ def test_the_client_from_a_user_agent(ua: str, client: str | None) -> None:
     assert (found.name if found else None) == client
 
 
-def _call(slot: str, url: str, ua: str) -> object:
+def _call(slot: str, url: str, ua: str, client_url: str | None = None) -> object:
+    """A recorded call as the reverse proxy keeps it: the client called the proxy under its slot's prefix."""
     from gridctl.trace.record import Call
 
-    return Call(1, slot, "POST", "http://127.0.0.1:1/x", url, url, 0.0, request_headers=[("User-Agent", ua)])
+    client_url = client_url or f"http://127.0.0.1:1/_g/{slot}/x"
+    return Call(1, slot, "POST", client_url, url, url, 0.0, request_headers=[("User-Agent", ua)])
 
 
 @pytest.mark.parametrize(("slot", "url", "ua", "fix"), [
@@ -438,6 +440,20 @@ def test_trace_names_the_variable_it_rewrote(slot: str, url: str, ua: str, fix: 
 
     [finding] = [f for f in lint_call(_call(slot, url, ua))["url"] if f.severity == "error"]  # type: ignore[arg-type]
     assert finding.fix == fix
+
+
+def test_a_url_the_program_set_itself_is_fixed_in_its_code_not_in_a_variable() -> None:
+    """The forward proxy recorded the call at the program's own https URL: it read no base-URL variable, so the
+    fix must not name one (the call shares slot "g" with THEGRID_BASE_URL's default upstream)."""
+    from gridctl.trace.diagnose import lint_call
+
+    url = "https://api.thegrid.ai/v1/v1/chat/completions"
+    [finding] = [f for f in lint_call(_call("g", url, "OpenAI/Python 3.63.0", client_url=url))["url"]  # type: ignore[arg-type]
+                 if f.severity == "error"]
+    assert finding.code == "url.doubled_v1"
+    assert finding.fix.startswith("The base URL is set in the program's own code or config"), finding.fix
+    assert "https://api.thegrid.ai/v1/v1 there should be https://api.thegrid.ai/v1" in finding.fix
+    assert "THEGRID_BASE_URL" not in finding.fix and "OPENAI_BASE_URL" not in finding.fix
 
 
 def test_trace_names_the_key_variable_of_the_client_that_sent_no_key() -> None:
