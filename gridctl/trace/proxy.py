@@ -48,6 +48,8 @@ VERDICT_CAP = 2 * 1024 * 1024  # an answer up to this long is judged whole; a lo
 REQUEST_DEADLINE = 60.0
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
                         "upgrade", "host", "content-length", "expect"})
+# The end of the note on a call whose client closed its connection while the upstream was silent.
+CLIENT_LEFT = "gridctl trace closed the upstream"
 AUTH_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "x-consumption-key", "api-key"})
 
 
@@ -606,7 +608,7 @@ class _Handler(BaseHTTPRequestHandler):
         (the read that waited raised ClientGone), and the call ends now, not with the run."""
         call.client_gone = True
         call.notes.append(f"unfinished: the client closed the connection after {time.time() - call.started:.1f} s, "
-                          f"{when}; gridctl trace closed the upstream")
+                          f"{when}; {CLIENT_LEFT}")
         call.handled = True
         self._abort()
 
