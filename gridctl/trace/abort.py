@@ -5,7 +5,13 @@ byte, or through a pause in a stream), it waits on the client's socket too. A cl
 nothing to read (EOF) or a reset is a client that has gone: the wait raises ClientGone in the handler's own thread,
 httpcore closes that upstream connection (a cancelled generation stops running, and being billed, for nobody), and
 the handler records the call as finished at once. Bytes the client sent ahead (a pipelined request) are not a
-departure: they are only peeked at, stay in the buffer, and the client is not watched again for that call.
+departure: they are only peeked at, stay in the buffer, and the client is not watched again for that call. A
+client that half-closes (shuts only its sending side) is taken as gone, as nginx takes it.
+
+On a connection whose TLS trace terminated (the forward proxy) the TLS layer is never read here: the raw socket is
+peeked at. Its EOF is a client that went; so is, on Linux (POLLRDHUP: the client's FIN has come), one lone record
+the size of a close_notify alert before that FIN (curl and OpenSSL-based clients say goodbye so). Any other bytes
+turn the watch off for that call.
 
 The seam is httpcore's network backend: the upstream reads of the proxy's one httpx client go through `_Stream.read`,
 which waits on both sockets first when the calling thread has a `watching()` call open. No other thread touches
@@ -25,6 +31,18 @@ from collections.abc import Iterator
 from typing import Any
 
 _current = threading.local()
+POLLRDHUP: int = getattr(select, "POLLRDHUP", 0)  # Linux: the peer shut its side, even with bytes still unread
+# A TLS client that says goodbye (curl, OpenSSL's SSL_shutdown) sends a close_notify alert before its FIN: one small
+# record. A TLS 1.2 alert is record type 21 (its encrypted form 26 to ~64 bytes); TLS 1.3 hides it in an
+# application-data record (23) of exactly 19 bytes (2 alert bytes, the inner type, a 16-byte tag).
+CLOSE_NOTIFY_MAX = 5 + 64
+
+
+def _lone_alert(data: bytes) -> bool:
+    """The client's unread bytes are one record, a closing alert by its type and size (the peer's FIN follows it)."""
+    if len(data) < 5 or data[1] != 3 or 5 + int.from_bytes(data[3:5], "big") != len(data):
+        return False
+    return data[0] == 21 or (data[0] == 23 and len(data) == 5 + 19)
 
 
 class ClientGone(Exception):
@@ -41,16 +59,19 @@ class Watch:
         except OSError:
             self.fd = -1
         self.on = self.fd >= 0  # off once the client sent more: an EOF behind those bytes is not seen by a peek
+        self.alert = False  # a TLS client's closing alert is waiting unread: only its FIN is waited for then
 
-    def gone(self) -> bool:
-        """The client socket is readable: EOF or a reset is a client that went; bytes are not (they stay put)."""
-        if isinstance(self.conn, ssl.SSLSocket) and self.conn.pending():  # TLS bytes trace has decrypted but not read: the client sent more
+    def gone(self, hung_up: bool) -> bool:
+        """The client socket is readable: EOF or a reset is a client that went; bytes are not (they stay put).
+        `hung_up`: the peer has shut its side (POLLRDHUP), whatever bytes are still to be read before that."""
+        tls = isinstance(self.conn, ssl.SSLSocket)
+        if isinstance(self.conn, ssl.SSLSocket) and self.conn.pending():  # bytes trace decrypted but has not read yet: the client sent more
             self.on = False
             return False
         try:
             # The raw socket's peek, on a TLS connection too (SSLSocket.recv refuses flags): EOF there is the
-            # client's TCP stream ending; a TLS record (a request, or a close_notify) is bytes, left unread.
-            data = socket.socket.recv(self.conn, 1, socket.MSG_PEEK)
+            # client's TCP stream ending; TLS records are left unread for the TLS layer.
+            data = socket.socket.recv(self.conn, CLOSE_NOTIFY_MAX if tls else 1, socket.MSG_PEEK)
         except (BlockingIOError, InterruptedError, TimeoutError):
             return False
         except ConnectionError:
@@ -58,6 +79,9 @@ class Watch:
         except OSError:
             self.on = False
             return False
+        if data and tls and POLLRDHUP and _lone_alert(data):
+            self.alert = True  # goodbye said: gone once its FIN comes (the alert stays unread)
+            return hung_up
         if data:
             self.on = False
             return False
@@ -70,7 +94,7 @@ class Watch:
         poller = select.poll()
         up = upstream.fileno()
         poller.register(up, select.POLLIN | select.POLLPRI)
-        poller.register(self.fd, select.POLLIN | select.POLLPRI)
+        poller.register(self.fd, select.POLLIN | select.POLLPRI | POLLRDHUP)
         while self.on:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             events = poller.poll(None if left is None else left * 1000)
@@ -78,8 +102,10 @@ class Watch:
                 break
             if any(ev & select.POLLNVAL for _, ev in events):  # the client socket is closed: trace's own stop
                 self.on = False
-            elif self.gone():
+            elif self.gone(any(ev & POLLRDHUP for fd, ev in events if fd == self.fd)):
                 raise ClientGone
+            elif self.alert:  # the alert keeps the socket readable: wait for the hang-up alone
+                poller.modify(self.fd, POLLRDHUP)
         return None if deadline is None else max(0.001, deadline - time.monotonic())
 
 

@@ -6,6 +6,7 @@ reach a line or the record, an abandoned stream that must stop the upstream, lim
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import socket
@@ -293,6 +294,44 @@ def test_a_client_that_goes_during_a_pause_in_a_stream_closes_the_upstream() -> 
                for n in call.notes), call.notes
     diag.diagnose([call])
     assert "trace.stream_cut_downstream" in _codes(call)
+
+
+@pytest.mark.parametrize("goodbye", [False, True])
+def test_a_client_that_goes_from_a_terminated_tls_connection_closes_the_upstream(goodbye: bool) -> None:
+    """The forward proxy's decrypted connections are watched too (the raw socket's peek, never the TLS layer's),
+    whether the client just closes (Python's clients) or sends a close_notify first (curl, OpenSSL)."""
+    import ssl
+
+    from gridctl.emulator.server import start as start_emulator
+    from gridctl.trace.intercept import forward_proxy
+
+    hung = start_emulator("hang")
+    try:
+        with Proxy(_up(hung.root_url), trust_env=False).start() as proxy, \
+                forward_proxy(proxy, {}, hung.root_url, True) as env:
+            ctx = ssl.create_default_context(cafile=env["SSL_CERT_FILE"])
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as raw:
+                raw.sendall(b"CONNECT api.thegrid.ai:443 HTTP/1.1\r\nHost: api.thegrid.ai:443\r\n\r\n")
+                assert raw.recv(4096).startswith(b"HTTP/1.1 200")
+                tls = ctx.wrap_socket(raw, server_hostname="api.thegrid.ai")
+                tls.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.thegrid.ai\r\n"
+                            b"Authorization: Bearer k\r\nContent-Length: 2\r\n\r\n{}")
+                for _ in range(200):
+                    if proxy.calls:
+                        break
+                    time.sleep(0.01)
+                time.sleep(0.2)
+                if goodbye:  # the alert goes out at once; the wait for the proxy's own goes nowhere
+                    tls.settimeout(0.2)
+                    with contextlib.suppress(OSError, ValueError):
+                        tls.unwrap()
+                tls.close()
+            assert proxy.calls[0].done.wait(3.0), "the call did not end when its client went"
+            call = proxy.calls[0]
+    finally:
+        hung.stop()
+    assert call.status is None and call.client_gone and call.url.startswith("https://api.thegrid.ai/")
+    assert any("before the first byte" in n for n in call.notes), call.notes
 
 
 def test_a_client_that_stays_or_sends_ahead_gets_its_answer(emu: Emulator) -> None:
