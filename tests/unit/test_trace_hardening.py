@@ -334,6 +334,20 @@ def test_a_client_that_goes_from_a_terminated_tls_connection_closes_the_upstream
     assert any("before the first byte" in n for n in call.notes), call.notes
 
 
+def test_a_client_that_stays_through_pauses_keeps_getting_the_answer() -> None:
+    with Hostile("trickle", interval=0.15) as upstream, Proxy(_up(upstream.root_url), trust_env=False).start() as proxy:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+            sock.sendall(b'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\n\r\n{"stream": true}')
+            got = b""
+            while got.count(b"\r\n1\r\n") < 4:  # four one-byte chunks, each after a pause
+                chunk = sock.recv(65536)
+                assert chunk, got
+                got += chunk
+            assert not proxy.calls[0].done.is_set() and not proxy.calls[0].client_gone
+        calls = _settled(proxy)
+    assert got.startswith(b"HTTP/1.1 200") and calls[0].client_gone  # it went, when it closed: after the pauses
+
+
 def test_a_client_that_stays_or_sends_ahead_gets_its_answer(emu: Emulator) -> None:
     """Bytes the client sends while it waits (a pipelined request) are not a departure, and are not lost."""
     with Proxy(_up(emu.root_url), trust_env=False).start() as proxy:
