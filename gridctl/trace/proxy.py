@@ -606,6 +606,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _client_left(self, call: Call, when: str) -> None:
         """The client closed its connection while the upstream was silent: the upstream call is closed already
         (the read that waited raised ClientGone), and the call ends now, not with the run."""
+        if self.server.proxy.stopping:  # trace's own stop closed the client's connection: stop() said so already
+            return
         call.client_gone = True
         call.notes.append(f"unfinished: the client closed the connection after {time.time() - call.started:.1f} s, "
                           f"{when}; {CLIENT_LEFT}")

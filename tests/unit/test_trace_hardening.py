@@ -334,6 +334,20 @@ def test_a_client_that_goes_from_a_terminated_tls_connection_closes_the_upstream
     assert any("before the first byte" in n for n in call.notes), call.notes
 
 
+def test_trace_stopping_is_not_a_client_that_went() -> None:
+    with Hostile("silent") as upstream:
+        proxy = Proxy(_up(upstream.root_url), trust_env=False).start()
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            for _ in range(200):
+                if upstream.hits:
+                    break
+                time.sleep(0.01)
+            proxy.stop()  # disconnects the client itself: the call is trace's unfinished one, not a departure
+            call = proxy.calls[0]
+    assert call.notes == ["unfinished: no answer before the client gave up or the trace ended"], call.notes
+
+
 def test_a_client_that_stays_through_pauses_keeps_getting_the_answer() -> None:
     with Hostile("trickle", interval=0.15) as upstream, Proxy(_up(upstream.root_url), trust_env=False).start() as proxy:
         with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
