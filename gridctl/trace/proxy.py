@@ -30,6 +30,7 @@ from gridctl import grid
 from gridctl.errors import NetworkProblem
 from gridctl.findings import Finding, finding
 from gridctl.loopback import TrackedServer
+from gridctl.trace.abort import ClientGone, install, watching
 from gridctl.trace.record import CAPTURE_CAP, Call, StreamStats, redact_body, shown_header, shown_text, shown_url
 
 PREFIX = "/_g/"
@@ -47,6 +48,8 @@ VERDICT_CAP = 2 * 1024 * 1024  # an answer up to this long is judged whole; a lo
 REQUEST_DEADLINE = 60.0
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
                         "upgrade", "host", "content-length", "expect"})
+# The end of the note on a call whose client closed its connection while the upstream was silent.
+CLIENT_LEFT = "gridctl trace closed the upstream"
 AUTH_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "x-consumption-key", "api-key"})
 
 
@@ -176,6 +179,7 @@ class Proxy:
                                    timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
                                    limits=httpx.Limits(max_connections=max_connections,
                                                        max_keepalive_connections=32))
+        install(self.client)  # a client that leaves while the upstream is silent closes the upstream call at once
         self.server = _Server((host, port), self, max_connections)
         self.host = host
         self.port: int = self.server.server_address[1]
@@ -582,33 +586,54 @@ class _Handler(BaseHTTPRequestHandler):
     def _forward(self, call: Call, route: Route, headers: list[tuple[str, str]], body: bytes, t0: float) -> None:
         import httpx
 
+        proxy = self.server.proxy
+        with watching(self.connection):
+            try:
+                req = proxy.client.build_request(self.command, route.url, headers=headers, content=body)
+                resp = proxy.client.send(req, stream=True)
+            except ClientGone:
+                self._client_left(call, "before the first byte")
+                return
+            except httpx.HTTPError as exc:
+                self._upstream_failed(call, exc, t0)
+                return
+            try:
+                call.ttfb_ms = (time.perf_counter() - t0) * 1000
+                self._answer(call, route, resp, t0)
+            finally:
+                resp.close()  # an answer not read to its end closes its upstream connection too
+
+    def _client_left(self, call: Call, when: str) -> None:
+        """The client closed its connection while the upstream was silent: the upstream call is closed already
+        (the read that waited raised ClientGone), and the call ends now, not with the run."""
+        if self.server.proxy.stopping:  # trace's own stop closed the client's connection: stop() said so already
+            return
+        call.client_gone = True
+        call.notes.append(f"unfinished: the client closed the connection after {time.time() - call.started:.1f} s, "
+                          f"{when}; {CLIENT_LEFT}")
+        call.handled = True
+        self._abort()
+
+    def _upstream_failed(self, call: Call, exc: Exception, t0: float) -> None:
+        import httpx
+
         from gridctl.probe.classify import classify_exception
 
         proxy = self.server.proxy
-        try:
-            req = proxy.client.build_request(self.command, route.url, headers=headers, content=body)
-            resp = proxy.client.send(req, stream=True)
-        except httpx.HTTPError as exc:
-            if proxy.stopping:  # our own shutdown closed the upstream call: it stays "no answer"
-                return
-            err = classify_exception(exc)  # its words may quote the server's: no terminal controls in a line
-            call.upstream_error = replace(err, message=shown_text(err.message))
-            call.total_ms = (time.perf_counter() - t0) * 1000
-            if isinstance(exc, httpx.TimeoutException):  # trace's own --upstream-timeout: trace answers
-                call.upstream_error = replace(call.upstream_error, message=f"{call.upstream_error.message} gridctl "
-                                              "trace answered 504 itself (--upstream-timeout).")
-                call.status, call.answered_by_trace = 504, True
-                call.notes.append("gridctl trace answered 504 itself: the upstream passed --upstream-timeout")
-                self._plain(504, b"gridctl trace: the upstream did not answer in time")
-            else:
-                self._abort()  # mirror the reset or refusal: the client sees its connection dropped, as it would have
-            call.handled = True
+        if proxy.stopping:  # our own shutdown closed the upstream call: it stays "no answer"
             return
-        try:
-            call.ttfb_ms = (time.perf_counter() - t0) * 1000
-            self._answer(call, route, resp, t0)
-        finally:
-            resp.close()  # an answer not read to its end closes its upstream connection too
+        err = classify_exception(exc)  # its words may quote the server's: no terminal controls in a line
+        call.upstream_error = replace(err, message=shown_text(err.message))
+        call.total_ms = (time.perf_counter() - t0) * 1000
+        if isinstance(exc, httpx.TimeoutException):  # trace's own --upstream-timeout: trace answers
+            call.upstream_error = replace(call.upstream_error, message=f"{call.upstream_error.message} gridctl "
+                                          "trace answered 504 itself (--upstream-timeout).")
+            call.status, call.answered_by_trace = 504, True
+            call.notes.append("gridctl trace answered 504 itself: the upstream passed --upstream-timeout")
+            self._plain(504, b"gridctl trace: the upstream did not answer in time")
+        else:
+            self._abort()  # mirror the reset or refusal: the client sees its connection dropped, as it would have
+        call.handled = True
 
     def _answer(self, call: Call, route: Route, resp: Any, t0: float) -> None:
         """Pass the upstream's answer back as it comes, recording it on the way."""
@@ -628,6 +653,8 @@ class _Handler(BaseHTTPRequestHandler):
             # Set the moment the last byte is written: a program that exits right after reading it
             # must not see its call counted as unfinished by stop().
             call.handled = True
+        except ClientGone:
+            self._client_left(call, f"during a pause in the answer, after {call.response_bytes} bytes")
         except (httpx.HTTPError, OSError) as exc:
             if isinstance(exc, httpx.HTTPError) and not self.server.proxy.stopping:
                 call.upstream_cut = True

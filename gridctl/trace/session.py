@@ -21,7 +21,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from gridctl import grid
-from gridctl.trace.proxy import Proxy, Upstream, origin_of
+from gridctl.trace.proxy import CLIENT_LEFT, Proxy, Upstream, origin_of
 from gridctl.trace.record import Call
 from gridctl.trace.terminal import Terminal, is_terminal
 
@@ -118,6 +118,7 @@ class Outcome:
 
 GROUP_GRACE_S = 0.4   # each of SIGINT and SIGTERM gets this long before the next signal (the group's whole stop < 1.3 s)
 STOP_BUDGET_S = 0.6   # after Ctrl-C: the proxy's own stop may take no longer (its calls are recorded as they stand)
+INTERRUPT_GRACE_S = 1.0
 IN_FLIGHT = "unfinished: in flight when trace was interrupted (Ctrl-C); nothing after that point is recorded"
 
 
@@ -131,6 +132,7 @@ def run(plan: Plan) -> Outcome:
         raise ProxyError(exc.strerror or str(exc)) from None
     code: int | None = None
     interrupted = False
+    seen: float | None = None  # when trace saw the Ctrl-C (the child's own, on a terminal: when the child ended)
     from gridctl.trace.intercept import forward_proxy
 
     forward = forward_proxy(proxy, plan.env, plan.emulate_root, plan.intercept and bool(plan.argv), plan.say)
@@ -142,17 +144,19 @@ def run(plan: Plan) -> Outcome:
             if not plan.argv:
                 interrupted = _serve_until_interrupt()
             else:
-                code, interrupted = _run_child(plan, proxy, forward_vars)
+                code, seen = _run_child(plan, proxy, forward_vars)
+                interrupted = seen is not None
     except KeyboardInterrupt:  # Ctrl-C before the child started, or while it was being stopped
         interrupted = True
     finally:
-        in_flight = _mark_in_flight(proxy) if interrupted else []
+        in_flight = _mark_in_flight(proxy, seen or time.time()) if interrupted else []
         _stop_proxy(proxy, STOP_BUDGET_S if interrupted else None)
     return Outcome(list(proxy.calls), _shell_code(code), interrupted, in_flight)
 
 
-def _run_child(plan: Plan, proxy: Proxy, forward_vars: dict[str, str] | None) -> tuple[int | None, bool]:
-    """The child in its own process group, its stderr through `plan.terminal`; (exit code, interrupted)."""
+def _run_child(plan: Plan, proxy: Proxy, forward_vars: dict[str, str] | None) -> tuple[int | None, float | None]:
+    """The child in its own process group, its stderr through `plan.terminal`; (exit code, when a Ctrl-C was seen
+    or None)."""
     env = child_env(plan.env, proxy, plan.emulate_root is not None, forward_vars)
     err_fd = plan.terminal.child_stderr(tty=is_terminal(sys.stderr)) if plan.terminal is not None and POSIX else None
     out: int | IO[str] | None = plan.stdout
@@ -176,12 +180,13 @@ def _run_child(plan: Plan, proxy: Proxy, forward_vars: dict[str, str] | None) ->
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        seen = time.time() if interrupted else None
         if give_back is not None:
             give_back()
         _stop_group(child, first=signal.SIGINT if interrupted else signal.SIGTERM)
         if plan.terminal is not None:
             plan.terminal.finish(0.3 if interrupted else 1.0)
-    return child.returncode, interrupted
+    return child.returncode, seen
 
 
 class ChildError(Exception):
@@ -202,13 +207,19 @@ def _serve_until_interrupt() -> bool:
     return False
 
 
-def _mark_in_flight(proxy: Proxy) -> list[int]:
-    """Ctrl-C: every call still waiting for (or reading) its answer says so in its record."""
+def _mark_in_flight(proxy: Proxy, seen: float) -> list[int]:
+    """Ctrl-C: every call still waiting for (or reading) its answer says so in its record; so does a call whose
+    client left as the Ctrl-C ended the program (from INTERRUPT_GRACE_S before trace saw it: on a terminal the
+    program gets the Ctrl-C first), which trace had already closed."""
     ids = []
     for call in proxy.recent(1 << 30):
-        if not call.done.is_set() and not call.handled:
-            call.notes.append(IN_FLIGHT)
-            ids.append(call.id)
+        left = [n for n in call.notes if n.endswith(CLIENT_LEFT)]
+        if left and call.ended >= seen - INTERRUPT_GRACE_S:
+            call.notes = [n for n in call.notes if n not in left]
+        elif call.done.is_set() or call.handled:
+            continue
+        call.notes.append(IN_FLIGHT)
+        ids.append(call.id)
     return ids
 
 

@@ -153,6 +153,21 @@ def test_a_call_held_without_an_answer_gets_a_waiting_line() -> None:
     assert final and final.start() > waiting.start(), run.err  # and its final line when the client gave up
 
 
+def test_a_call_the_program_gives_up_on_gets_its_final_line_at_once() -> None:
+    """Issue 23 section 3: a held call's final line comes when the client gives up, not at the end of the run."""
+    script = ("import os, sys, time, httpx\ntry:\n    httpx.post(os.environ['OPENAI_BASE_URL'] + '/chat/completions', "
+              "timeout=1, headers={'Authorization': 'Bearer ' + os.environ['OPENAI_API_KEY']}, "
+              "json={'model': 'text-prime', 'messages': [{'role': 'user', 'content': 'hi'}]})\n"
+              "except httpx.TimeoutException:\n    print('program: gave up', file=sys.stderr, flush=True)\n"
+              "time.sleep(1.5)\nprint('program: done', file=sys.stderr, flush=True)\n")
+    run = invoke("trace", "--emulate", "hang", "--", sys.executable, "-c", script, env=clean_env())
+    final = re.search(r"^trace #1 POST /v1/chat/completions --- .*\[unfinished: the client closed the connection "
+                      r"after 1\.\d s, before the first byte; gridctl trace closed the upstream\]", run.err, re.M)
+    done = run.err.find("program: done")
+    assert final and "program: gave up" in run.err and 0 <= final.start() < done, run.err
+    assert len(re.findall(r"^trace #1 POST .* --- ", run.err, re.M)) == 1, run.err  # one final line, not two
+
+
 def test_the_key_the_program_prints_itself_is_redacted() -> None:
     """A key with a newline: the SDK's own traceback quotes it (`Illegal header value b'Bearer KEY\\n'`)."""
     script = ("import openai\nc = openai.OpenAI(max_retries=0, timeout=5)\n"

@@ -18,6 +18,8 @@ Modes (every path answers in the mode's way; /api/v2/status.json answers a statu
                  error detail, HTML title, status-page text (`status` picks the HTTP status; 200 default)
   quote-key      an error whose detail quotes the key it was sent: `quote` picks how (see QUOTES)
   hang           reads the request, never answers
+  silent         reads the request, never answers, and counts in `closed` the client closing its connection
+  gap            200 text/event-stream: one event, then silence; counts in `closed` the client closing
   empty          200 with the JSON body `{}`: a success that says nothing
   redirect       307 to `location` (a look-alike host, another origin...)
   reset          reads the request, then resets the connection (RST, no answer)
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import json
+import select
 import socket
 import struct
 import threading
@@ -42,7 +45,7 @@ from urllib.parse import quote as urlquote
 from gridctl.loopback import TrackedServer
 
 MODES = ("trickle", "header-trickle", "endless-line", "huge-body", "gzip-bomb", "escapes", "quote-key", "hang",
-         "empty", "redirect", "reset")
+         "empty", "redirect", "reset", "silent", "gap")
 # What a terminal obeys: clear screen, retitle the window (OSC 0), write the clipboard (OSC 52), 8-bit CSI,
 # a bell, a carriage return that overwrites the line, a bidi override that reorders it.
 ESCAPES = ("\x1b[2J\x1b[H", "\x1b]0;pwned\x07", "\x1b]52;c;cHduZWQ=\x07", "\x9b31m", "\x07", "\r", "\u202e")
@@ -230,6 +233,25 @@ class _Handler(BaseHTTPRequestHandler):
     def _hang(self, stream: bool) -> None:
         self.server.hostile.stopped.wait()
 
+    def _silent(self, stream: bool) -> None:
+        self._until_closed()
+
+    def _gap(self, stream: bool) -> None:
+        self._head(200, "text/event-stream")
+        self._chunk(b'data: {"choices": [{"index": 0, "delta": {"content": "Hel"}}]}\n\n')
+        self._until_closed()
+
+    def _until_closed(self) -> None:
+        """Silence until the client closes its connection (counted) or the server stops."""
+        h = self.server.hostile
+        while not h.stopped.is_set():
+            if select.select([self.connection], [], [], 0.05)[0]:
+                if not self.connection.recv(4096):
+                    with h.lock:
+                        h.closed += 1
+                    self.close_connection = True
+                    return
+
     def _redirect(self, stream: bool) -> None:
         self._head(307, "text/plain", length=0, extra={"location": self.server.hostile.location})
 
@@ -274,6 +296,7 @@ class Hostile:
         self.stopped = threading.Event()
         self.hits = 0
         self.sent = 0  # body bytes written (streaming modes)
+        self.closed = 0  # connections the client closed while a silent mode waited (silent, gap)
         self.location = location
         self.keys: list[str] = []  # the credentials received (the tests' own canaries)
         # [request read, answer ended] per request (monotonic): an endless answer ends when the client leaves

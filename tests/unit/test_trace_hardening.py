@@ -6,6 +6,7 @@ reach a line or the record, an abandoned stream that must stop the upstream, lim
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import socket
@@ -55,11 +56,14 @@ def _errors(call: Call) -> list[str]:
     return [f.code for f in call.findings if f.severity == "error"]
 
 
-def _raw(port: int, data: bytes, timeout: float = 3.0) -> bytes:
-    """Send `data` on a fresh connection, half-close, read all the proxy answers."""
+def _raw(port: int, data: bytes, timeout: float = 3.0, half_close: bool = True) -> bytes:
+    """Send `data` on a fresh connection, half-close, read all the proxy answers. A request forwarded to an
+    upstream keeps its side open (`half_close=False`, and the proxy closes the connection): a client's EOF while
+    trace waits on the upstream is a client that has gone, as in nginx."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
         out = b""
         try:
             while chunk := sock.recv(65536):
@@ -144,7 +148,7 @@ def test_a_path_that_looks_like_a_host_stays_on_the_upstream(target: str) -> Non
     with Hostile("empty") as canary, Hostile("empty") as upstream, \
             Proxy(_up(upstream.root_url), trust_env=False).start() as proxy:
         t = target.format(canary=f"127.0.0.1:{canary.port}")
-        answer = _raw(proxy.port, f"GET {t} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = _raw(proxy.port, f"GET {t} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(), half_close=False)
     # http.server itself folds a leading `//` into one `/`; either way it is a path on the upstream
     assert answer.startswith((b"HTTP/1.1 200", b"HTTP/1.1 400")) and canary.hits == 0
     assert upstream.hits == (1 if answer.startswith(b"HTTP/1.1 200") else 0)
@@ -243,6 +247,139 @@ def test_an_abandoned_stream_closes_the_upstream() -> None:
     assert later - first < 4 * 1024 * 1024 and later < 64 * 1024 * 1024  # it stopped: no GBs for nobody
 
 
+def _gone_while_silent(mode: str, expect: bytes) -> tuple[Call, Hostile, float, list[Call]]:
+    """A raw client sends a call to a silent upstream, reads until `expect`, then closes: the call, the upstream,
+    how long after the close the call ended, and what on_call saw."""
+    reported: list[Call] = []
+    with Hostile(mode) as upstream, Proxy(_up(upstream.root_url), trust_env=False, on_call=reported.append).start() \
+            as proxy:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+            sock.sendall(b'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\n\r\n{"stream": true}')
+            got = b""
+            while expect not in got:
+                chunk = sock.recv(65536)
+                assert chunk, got
+                got += chunk
+            for _ in range(100):  # the call reached the upstream, which is now silent
+                if upstream.hits:
+                    break
+                time.sleep(0.01)
+            time.sleep(0.1)
+        closed = time.monotonic()
+        assert proxy.calls[0].done.wait(3.0), "the call did not end when its client went"
+        took = time.monotonic() - closed
+        for _ in range(300):  # the upstream sees its connection closed
+            if upstream.closed:
+                break
+            time.sleep(0.01)
+        call = proxy.calls[0]
+    return call, upstream, took, reported
+
+
+def test_a_client_that_goes_before_the_first_byte_closes_the_upstream() -> None:
+    call, upstream, took, reported = _gone_while_silent("silent", b"")
+    assert took < 3.0 and upstream.closed == 1 and reported == [call]
+    assert call.status is None and call.client_gone and call.handled
+    assert any(n.startswith("unfinished: the client closed the connection after ") and "before the first byte" in n
+               and n.endswith("gridctl trace closed the upstream") for n in call.notes), call.notes
+    diag.diagnose([call])
+    assert _codes(call)[0] == "net.no_response"
+
+
+def test_a_client_that_goes_during_a_pause_in_a_stream_closes_the_upstream() -> None:
+    call, upstream, took, reported = _gone_while_silent("gap", b'"Hel"')
+    assert took < 3.0 and upstream.closed == 1 and reported == [call]
+    assert call.status == 200 and call.client_gone and call.response_bytes > 0 and not call.upstream_cut
+    assert any("during a pause in the answer" in n and n.endswith("gridctl trace closed the upstream")
+               for n in call.notes), call.notes
+    diag.diagnose([call])
+    assert "trace.stream_cut_downstream" in _codes(call)
+
+
+@pytest.mark.parametrize("goodbye", [False, True])
+def test_a_client_that_goes_from_a_terminated_tls_connection_closes_the_upstream(goodbye: bool) -> None:
+    """The forward proxy's decrypted connections are watched too (the raw socket's peek, never the TLS layer's),
+    whether the client just closes (Python's clients) or sends a close_notify first (curl, OpenSSL)."""
+    import ssl
+
+    from gridctl.emulator.server import start as start_emulator
+    from gridctl.trace.intercept import forward_proxy
+
+    hung = start_emulator("hang")
+    try:
+        with Proxy(_up(hung.root_url), trust_env=False).start() as proxy, \
+                forward_proxy(proxy, {}, hung.root_url, True) as env:
+            ctx = ssl.create_default_context(cafile=env["SSL_CERT_FILE"])
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as raw:
+                raw.sendall(b"CONNECT api.thegrid.ai:443 HTTP/1.1\r\nHost: api.thegrid.ai:443\r\n\r\n")
+                assert raw.recv(4096).startswith(b"HTTP/1.1 200")
+                tls = ctx.wrap_socket(raw, server_hostname="api.thegrid.ai")
+                tls.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.thegrid.ai\r\n"
+                            b"Authorization: Bearer k\r\nContent-Length: 2\r\n\r\n{}")
+                for _ in range(200):
+                    if proxy.calls:
+                        break
+                    time.sleep(0.01)
+                time.sleep(0.2)
+                if goodbye:  # the alert goes out at once; the wait for the proxy's own goes nowhere
+                    tls.settimeout(0.2)
+                    with contextlib.suppress(OSError, ValueError):
+                        tls.unwrap()
+                tls.close()
+            assert proxy.calls[0].done.wait(3.0), "the call did not end when its client went"
+            call = proxy.calls[0]
+    finally:
+        hung.stop()
+    assert call.status is None and call.client_gone and call.url.startswith("https://api.thegrid.ai/")
+    assert any("before the first byte" in n for n in call.notes), call.notes
+
+
+def test_trace_stopping_is_not_a_client_that_went() -> None:
+    with Hostile("silent") as upstream:
+        proxy = Proxy(_up(upstream.root_url), trust_env=False).start()
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            for _ in range(200):
+                if upstream.hits:
+                    break
+                time.sleep(0.01)
+            proxy.stop()  # disconnects the client itself: the call is trace's unfinished one, not a departure
+            call = proxy.calls[0]
+    assert call.notes == ["unfinished: no answer before the client gave up or the trace ended"], call.notes
+
+
+def test_a_client_that_stays_through_pauses_keeps_getting_the_answer() -> None:
+    with Hostile("trickle", interval=0.15) as upstream, Proxy(_up(upstream.root_url), trust_env=False).start() as proxy:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+            sock.sendall(b'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\n\r\n{"stream": true}')
+            got = b""
+            while got.count(b"\r\n1\r\n") < 4:  # four one-byte chunks, each after a pause
+                chunk = sock.recv(65536)
+                assert chunk, got
+                got += chunk
+            assert not proxy.calls[0].done.is_set() and not proxy.calls[0].client_gone
+        calls = _settled(proxy)
+    assert got.startswith(b"HTTP/1.1 200") and calls[0].client_gone  # it went, when it closed: after the pauses
+
+
+def test_a_client_that_stays_or_sends_ahead_gets_its_answer(emu: Emulator) -> None:
+    """Bytes the client sends while it waits (a pipelined request) are not a departure, and are not lost."""
+    with Proxy(_up(emu.root_url), trust_env=False).start() as proxy:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+            one = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n\r\n"
+            sock.sendall(one + one[:20])
+            time.sleep(0.05)
+            sock.sendall(one[20:].replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+            got = b""
+            while chunk := sock.recv(65536):
+                got += chunk
+        calls = _settled(proxy, 2)
+    assert got.count(b"HTTP/1.1 ") == 2 and [c.status for c in calls] == [c.status for c in calls[:1]] * 2
+    assert not any(c.client_gone or c.notes for c in calls), [c.notes for c in calls]
+    direct = httpx.get(emu.root_url + "/v1/models", headers={"Authorization": "Bearer k"}, timeout=5)
+    assert calls[0].status == direct.status_code
+
+
 # --- 6. limits in total -----------------------------------------------------------------------------------------
 
 
@@ -330,9 +467,11 @@ def test_a_bad_proxy_variable_is_a_network_problem(value: str, monkeypatch: pyte
 
 def test_an_upstream_reset_reaches_the_client_as_a_reset() -> None:
     with Hostile("reset") as upstream, Proxy(_up(upstream.root_url), trust_env=False).start() as proxy:
-        answer = _raw(proxy.port, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        answer = _raw(proxy.port, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+                      half_close=False)
         calls = _settled(proxy)
     assert answer == b"" and not calls[0].answered_by_trace and calls[0].status is None
+    assert not calls[0].client_gone  # the upstream's reset, not a client that went
 
 
 def test_a_refused_connection_reaches_the_client_as_no_answer() -> None:
