@@ -141,7 +141,13 @@ def test_trace_lines_never_land_inside_the_programs_lines(tmp_path: Path) -> Non
     assert all(i == 0 or run.err[i - 1] == "\n" for i in starts), run.err
     program = "".join(line for line in run.err.splitlines(keepends=True) if not TRACE_LINE.match(line))
     assert program.replace("\n", "") == copy.read_text("utf-8").replace("\n", "")
-    assert all(line.startswith("progress ") for line in program.splitlines()), program
+    # A program line is split only where the program stalled mid-line longer than trace holds its line back (the
+    # rule in gridctl/trace/terminal.py): then trace's line comes after a newline trace added, and the program's
+    # line goes on after it. Those stalls are the program's own every 25 iterations, and any a busy machine adds.
+    lines = run.err.splitlines()
+    for before, line in zip(["\n"] + lines, lines, strict=False):
+        assert line.startswith("progress ") or TRACE_LINE.match(line + "\n") or TRACE_LINE.match(before + "\n") \
+            or line.startswith("trace:"), (before, line)
 
 
 def test_a_call_held_without_an_answer_gets_a_waiting_line() -> None:
