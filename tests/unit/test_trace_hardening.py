@@ -247,9 +247,9 @@ def test_an_abandoned_stream_closes_the_upstream() -> None:
     assert later - first < 4 * 1024 * 1024 and later < 64 * 1024 * 1024  # it stopped: no GBs for nobody
 
 
-def _gone_while_silent(mode: str, expect: bytes) -> tuple[Call, Hostile, float, list[Call]]:
-    """A raw client sends a call to a silent upstream, reads until `expect`, then closes: the call, the upstream,
-    how long after the close the call ended, and what on_call saw."""
+def _gone_while_silent(mode: str, expect: bytes) -> tuple[Call, Hostile, list[Call]]:
+    """A raw client sends a call to a silent upstream, reads until `expect`, then closes: the call, the upstream
+    and what on_call saw."""
     reported: list[Call] = []
     with Hostile(mode) as upstream, Proxy(_up(upstream.root_url), trust_env=False, on_call=reported.append).start() \
             as proxy:
@@ -265,20 +265,20 @@ def _gone_while_silent(mode: str, expect: bytes) -> tuple[Call, Hostile, float, 
                     break
                 time.sleep(0.01)
             time.sleep(0.1)
-        closed = time.monotonic()
-        assert proxy.calls[0].done.wait(3.0), "the call did not end when its client went"
-        took = time.monotonic() - closed
+        # generous: the upstream never answers and the proxy's own upstream timeout is 300 s, so the call ending
+        # at all is the client's leaving (a wall-clock bound would go red on a busy machine)
+        assert proxy.calls[0].done.wait(20.0), "the call did not end when its client went"
         for _ in range(300):  # the upstream sees its connection closed
             if upstream.closed:
                 break
             time.sleep(0.01)
         call = proxy.calls[0]
-    return call, upstream, took, reported
+    return call, upstream, reported
 
 
 def test_a_client_that_goes_before_the_first_byte_closes_the_upstream() -> None:
-    call, upstream, took, reported = _gone_while_silent("silent", b"")
-    assert took < 3.0 and upstream.closed == 1 and reported == [call]
+    call, upstream, reported = _gone_while_silent("silent", b"")
+    assert upstream.closed == 1 and reported == [call]
     assert call.status is None and call.client_gone and call.handled
     assert any(n.startswith("unfinished: the client closed the connection after ") and "before the first byte" in n
                and n.endswith("gridctl trace closed the upstream") for n in call.notes), call.notes
@@ -287,8 +287,8 @@ def test_a_client_that_goes_before_the_first_byte_closes_the_upstream() -> None:
 
 
 def test_a_client_that_goes_during_a_pause_in_a_stream_closes_the_upstream() -> None:
-    call, upstream, took, reported = _gone_while_silent("gap", b'"Hel"')
-    assert took < 3.0 and upstream.closed == 1 and reported == [call]
+    call, upstream, reported = _gone_while_silent("gap", b'"Hel"')
+    assert upstream.closed == 1 and reported == [call]
     assert call.status == 200 and call.client_gone and call.response_bytes > 0 and not call.upstream_cut
     assert any("during a pause in the answer" in n and n.endswith("gridctl trace closed the upstream")
                for n in call.notes), call.notes
@@ -326,7 +326,7 @@ def test_a_client_that_goes_from_a_terminated_tls_connection_closes_the_upstream
                     with contextlib.suppress(OSError, ValueError):
                         tls.unwrap()
                 tls.close()
-            assert proxy.calls[0].done.wait(3.0), "the call did not end when its client went"
+            assert proxy.calls[0].done.wait(20.0), "the call did not end when its client went"  # generous, as above
             call = proxy.calls[0]
     finally:
         hung.stop()
