@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import REPO, clean_env, gridctl, invoke
+from tests.support.cli import REPO, clean_env, gridctl, invoke, listen_exports
 
 pytestmark = pytest.mark.e2e
 
@@ -98,13 +98,7 @@ def test_ctrl_c_ends_listen_with_130_and_whole_files(tmp_path: Path) -> None:
     proc = _popen("trace", "--listen", "127.0.0.1:0", "--emulate", "healthy", "--har", str(har), "--json",
                   env=clean_env())
     assert proc.stderr is not None
-    exports = {}
-    for line in proc.stderr:
-        if line.startswith("export "):
-            name, _, value = line.removeprefix("export ").strip().partition("=")
-            exports[name] = value
-        if "listening on" in line:
-            break
+    exports = listen_exports(proc.stderr)
     with httpx.Client(timeout=5) as client:
         for _ in range(30):
             client.post(exports["THEGRID_BASE_URL"] + "/chat/completions", headers={"Authorization": f"Bearer {CANARY}"},

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,8 @@ from typing import Any
 from gridctl.emulator.server import Emulator
 from tests.support.contract import ENVELOPE_KEYS, FLOW
 
-__all__ = ["ENVELOPE_KEYS", "FLOW", "REPO", "Run", "clean_env", "emu_env", "gridctl", "in_parallel", "invoke"]
+__all__ = ["ENVELOPE_KEYS", "FLOW", "REPO", "Run", "clean_env", "emu_env", "gridctl", "in_parallel", "invoke",
+           "listen_exports"]
 
 REPO = Path(__file__).resolve().parents[2]
 NULL_KEYRING = "keyring.backends.null.Keyring"
@@ -128,6 +129,18 @@ def invoke(*args: str, env: Mapping[str, str] | None = None, stdin: str | None =
             keyring.core.set_keyring(previous)
         stdout, stderr = out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace")
     return Run(tuple(args), code, stdout, stderr)
+
+
+def listen_exports(stderr: Iterable[str]) -> dict[str, str]:
+    """`trace --listen`'s `export NAME=VALUE` lines, read from its stderr up to "listening on"."""
+    exports: dict[str, str] = {}
+    for line in stderr:
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").strip().partition("=")
+            exports[name] = value
+        if "listening on" in line:
+            break
+    return exports
 
 
 def in_parallel(jobs: Mapping[str, Callable[[], Any]], workers: int = 4) -> dict[str, Future[Any]]:

@@ -22,6 +22,7 @@ from gridctl.trace.main import is_loopback, parse_listen
 from gridctl.trace.proxy import Proxy, Upstream
 from gridctl.trace.record import Call, StreamStats, redact_body
 from gridctl.trace.session import child_env, upstreams
+from tests.support.cli import listen_exports
 
 KEY = "gk-unit-7Qm2Xv9LpR4tYc8NwK3sZb6HfJ1dGe5Aa0o"
 
@@ -191,13 +192,7 @@ def test_ctrl_c_stops_the_child_and_frees_the_port() -> None:
 def test_listen_alone_prints_exports_and_serves_until_ctrl_c() -> None:
     proc = _gridctl("trace", "--listen", "127.0.0.1:0", "--emulate", "healthy")
     assert proc.stderr is not None
-    exports = {}
-    for line in proc.stderr:
-        if line.startswith("export "):
-            name, _, value = line.removeprefix("export ").strip().partition("=")
-            exports[name] = value
-        if "listening on" in line:
-            break
+    exports = listen_exports(proc.stderr)
     r = httpx.post(exports["OPENAI_BASE_URL"] + "/chat/completions", headers={"Authorization": f"Bearer {KEY}"},
                    json={"model": "text-prime", "messages": [{"role": "user", "content": "hi"}]}, timeout=5)
     assert r.status_code == 200 and set(exports) == {"OPENAI_BASE_URL", "OPENAI_API_BASE", "ANTHROPIC_BASE_URL",
