@@ -48,15 +48,7 @@ class Budget:
 
     def install(self, client: Any) -> int:
         """Wrap the network backend of every transport of an httpx.Client; how many were wrapped."""
-        transports = [client._transport, *client._mounts.values()]
-        wrapped = 0
-        for transport in transports:
-            pool = getattr(transport, "_pool", None)
-            inner = getattr(pool, "_network_backend", None)
-            if isinstance(inner, httpcore.NetworkBackend) and not isinstance(inner, _Backend):
-                pool._network_backend = self.backend(inner)  # type: ignore[union-attr]
-                wrapped += 1
-        return wrapped
+        return wrap_network_backends(client, self.backend, _Backend)
 
     def left(self, late: type[Exception]) -> float:
         """Seconds left; `late` raised when none are."""
@@ -207,3 +199,19 @@ class _Stream(httpcore.NetworkStream):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def wrap_network_backends(client: Any, wrap: Callable[[Any], Any], kind: type) -> int:
+    """Replace the httpcore network backend under every transport of an httpx.Client (its proxy mounts too) by
+    `wrap(backend)`, unless it is a `kind` already; how many were wrapped. The one place that reaches into httpx's
+    internals (it has no public hook for the network backend): the deadline budget here and trace's watch for a
+    client that left (trace/abort.py) both go through it. When the internals are not as expected, nothing changes."""
+    wrapped = 0
+    for transport in (getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()):
+        pool = getattr(transport, "_pool", None)
+        inner = getattr(pool, "_network_backend", None)
+        if not isinstance(inner, httpcore.NetworkBackend) or isinstance(inner, kind):
+            continue
+        pool._network_backend = wrap(inner)  # type: ignore[union-attr]
+        wrapped += 1
+    return wrapped

@@ -175,18 +175,11 @@ class _Backend:
         self._inner.sleep(seconds)
 
 
-def install(client: Any) -> bool:
-    """Route the upstream reads of an httpx.Client (and of its proxy mounts) through _Stream; False when httpx's
-    internals are not as expected or the platform has no poll(), and then nothing changes."""
+def install(client: Any) -> int:
+    """Route the upstream reads of an httpx.Client (and of its proxy mounts) through _Stream; how many transports
+    were wrapped (0 when httpx's internals are not as expected or the platform has no poll(): nothing changes)."""
+    from gridctl.probe.budget import wrap_network_backends
+
     if not hasattr(select, "poll"):
-        return False
-    done = False
-    for transport in (getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()):
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if backend is None or not callable(getattr(backend, "connect_tcp", None)):
-            continue
-        if not isinstance(backend, _Backend):
-            pool._network_backend = _Backend(backend)  # type: ignore[union-attr]
-        done = True
-    return done
+        return 0
+    return wrap_network_backends(client, _Backend, _Backend)
