@@ -461,6 +461,20 @@ SECRET_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization",
 SECRET_QUERY = frozenset({"token", "key", "api_key", "apikey", "access_token", "sig", "signature",
                           "x-amz-signature", "x-goog-signature"})
 REDACTED = "REDACTED"
+# Names whose value is a credential wherever they appear: a query parameter, a JSON field, a form field, a
+# header. Compared lower-case with `-` read as `_` (Azure spells it `api-key`).
+KEY_NAMES = frozenset({"api_key", "apikey", "key", "token", "access_token", "refresh_token", "id_token",
+                       "auth_token", "secret", "client_secret", "password", "passwd", "authorization", "auth",
+                       "x_api_key", "bearer", "session_token", "sig", "signature", "credential", "credentials"})
+
+
+def key_name(name: str) -> bool:
+    """Does a field, parameter or header of this name carry a credential?"""
+    return name.strip().lower().replace("-", "_") in KEY_NAMES
+
+
+def _secret_param(name: str) -> bool:
+    return name.lower() in SECRET_QUERY or key_name(name)
 
 
 def redact_header(name: str, value: str) -> str:
@@ -476,7 +490,8 @@ def redact_header(name: str, value: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with signed tokens and keys in its query replaced; an unparseable one loses its query."""
+    """The URL with signed tokens and keys in its query replaced (`?api-key=` too: every key-like name); an
+    unparseable one loses its query. Every command that shows a URL goes through it (-v, trace, explain)."""
     from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
     try:
@@ -484,10 +499,10 @@ def redact_url(url: str) -> str:
         query = parse_qsl(parts.query, keep_blank_values=True)
     except ValueError:
         return scrub(url.split("?", 1)[0] + ("?…" if "?" in url else ""))
-    if not any(k.lower() in SECRET_QUERY for k, _ in query):
+    if not any(_secret_param(k) for k, _ in query):
         return scrub(url)
     for k, v in query:
-        if k.lower() in SECRET_QUERY and v != REDACTED:  # a URL redacted before keeps its mark, not as a secret
+        if _secret_param(k) and v != REDACTED:  # a URL redacted before keeps its mark, not as a secret
             register(v)
-    clean = [(k, REDACTED if k.lower() in SECRET_QUERY else v) for k, v in query]
+    clean = [(k, REDACTED if _secret_param(k) else v) for k, v in query]
     return scrub(urlunsplit(parts._replace(query=urlencode(clean, safe="/:"))))

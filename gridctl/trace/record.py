@@ -16,16 +16,20 @@ from urllib.parse import urlsplit
 
 from gridctl.findings import ExitCode, Finding
 from gridctl.lint import redact as _lint_redact
-from gridctl.secrets import REDACTED, SECRET_QUERY, looks_like_key, redact_header, redact_url, register, scrub
+from gridctl.secrets import (
+    REDACTED,
+    SECRET_QUERY,
+    key_name,
+    looks_like_key,
+    redact_header,
+    redact_url,
+    register,
+    scrub,
+)
 from gridctl.textsafe import clean
 
 CAPTURE_CAP = 16 * 1024  # bytes of each request and response body kept for the record (HAR, --json); the
 # verdict is taken on the whole body (see proxy.py), never on this cut copy
-# Names whose value is a credential wherever they appear: a query parameter, a JSON field, a form field, a
-# header. Compared lower-case with `-` read as `_` (Azure spells it `api-key`).
-KEY_NAMES = frozenset({"api_key", "apikey", "key", "token", "access_token", "refresh_token", "id_token",
-                       "auth_token", "secret", "client_secret", "password", "passwd", "authorization", "auth",
-                       "x_api_key", "bearer", "session_token", "sig", "signature", "credential", "credentials"})
 _NAME = r"(?:x[-_]?api[-_]?key|api[-_]?key|key|(?:access|refresh|id|auth|session)[-_]?token|token|client[-_]?secret" \
         r"|secret|passw(?:or)?d|authorization|auth|bearer|sig|signature|credentials?)"
 _BODY_SECRET = re.compile(r'("' + _NAME + r'"\s*:\s*")((?:[^"\\]|\\.){1,4000})(")', re.IGNORECASE)
@@ -38,11 +42,6 @@ _QUERY_SECRET = re.compile(r"([?&](?:amp;)?(?:" + "|".join(map(re.escape, sorted
                            r")=)([^&\s\"'<>]+)", re.IGNORECASE)
 _TAIL = 96  # bytes of the previous chunk kept so a marker split across chunks is still seen
 _FINISH = re.compile(rb'"(?:finish_reason|stop_reason)"\s*:\s*"[a-z_]+"')
-
-
-def key_name(name: str) -> bool:
-    """Does a field, parameter or header of this name carry a credential?"""
-    return name.strip().lower().replace("-", "_") in KEY_NAMES
 
 
 def redact_shapes(text: str) -> str:
@@ -86,13 +85,11 @@ def redact_body(data: bytes, shapes: bool = False) -> str:
 
 
 def shown_url(url: str) -> str:
-    """A URL fit for the record and the live line: credentials in its query gone (by name and by shape; the
-    path is kept as sent, the lints read it), no terminal controls."""
-    url = redact_url(url)  # scrubbed, signed tokens gone
+    """A URL fit for the record and the live line: credentials in its query gone (by name, secrets.redact_url, and
+    by shape; the path is kept as sent, the lints read it), no terminal controls."""
+    url = redact_url(url)  # scrubbed; signed tokens and every key-named parameter gone
     base, sep, query = url.partition("?")
-    if sep:
-        query = redact_shapes(_positional("?" + query))[1:]
-    return _line(base + sep + query)
+    return _line(base + sep + redact_shapes(query))
 
 
 def shown_header(name: str, value: str, shapes: bool = False) -> str:

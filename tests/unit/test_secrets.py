@@ -231,3 +231,12 @@ def test_scrub_removes_escaped_spellings_of_a_key(key: str) -> None:
         assert key not in scrubbed
         assert json.dumps(key)[1:-1] not in scrubbed
         assert repr(key)[1:-1] not in scrubbed
+
+
+@pytest.mark.parametrize("name", ["api-key", "api_key", "X-Api-Key", "access_token", "client_secret", "password"])
+def test_redact_url_removes_every_key_named_parameter_not_only_signed_tokens(name: str) -> None:
+    """One rule for every command that shows a URL (-v, trace, explain): Azure's `?api-key=` included."""
+    from gridctl.secrets import redact_url
+
+    shown = redact_url(f"https://gw.example/v1/chat?api-version=2024-06-01&{name}=Zq8sK2mX9vB4nR7tL1pW")
+    assert "Zq8sK2mX9vB4nR7tL1pW" not in shown and f"{name}=REDACTED" in shown and "api-version=2024-06-01" in shown
