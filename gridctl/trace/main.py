@@ -136,10 +136,6 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def is_loopback(host: str) -> bool:
-    return grid.is_loopback_host(host)
-
-
 def trace(opts: TraceOptions, term: Terminal, verbose: bool = False) -> Traced:
     from gridctl.render.trace import exchange_lines, export_lines, interrupted_line
     from gridctl.trace.live import Live

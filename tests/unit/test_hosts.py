@@ -32,9 +32,12 @@ def test_a_name_that_starts_like_loopback_is_not(host: str) -> None:
 
 
 def test_trace_asks_the_same_question() -> None:
-    from gridctl.trace.main import is_loopback
+    from gridctl.errors import UsageError
+    from gridctl.trace.main import listen_address
 
-    assert is_loopback("127.0.0.5") and not is_loopback("127.0.0.1.thegrid-ai.com")
+    assert listen_address("127.0.0.5:0", yes=False) == ("127.0.0.5", 0)
+    with pytest.raises(UsageError):  # no terminal here, no --yes: a look-alike name is not loopback
+        listen_address("127.0.0.1.thegrid-ai.com:0", yes=False)
 
 
 def test_plain_http_to_a_127_name_is_not_local() -> None:

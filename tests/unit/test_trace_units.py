@@ -16,9 +16,10 @@ import pytest
 
 from gridctl.emulator.server import Emulator, redact_credential, start
 from gridctl.findings import CATALOGUE, finding
+from gridctl.grid import is_loopback_host as is_loopback
 from gridctl.secrets import redact_header, redact_url
 from gridctl.trace import diagnose as diag
-from gridctl.trace.main import is_loopback, parse_listen
+from gridctl.trace.main import parse_listen
 from gridctl.trace.proxy import Proxy, Upstream
 from gridctl.trace.record import Call, StreamStats, redact_body
 from gridctl.trace.session import child_env, upstreams
