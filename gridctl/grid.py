@@ -47,7 +47,8 @@ SDK_ENV_VARS = (
     "ANTHROPIC_AUTH_TOKEN",
 )
 # Every variable that can hold a key the user has: registered for scrubbing before anything is printed.
-KEY_ENV_VARS = (ENV_API_KEY, ENV_LEGACY_KEY, "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+KEY_ENV_VARS = (ENV_API_KEY, ENV_LEGACY_KEY, "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
+                "AZURE_OPENAI_API_KEY")
 
 TIERS = ("standard", "prime", "max")
 FAMILIES = ("text", "code", "agent")

@@ -215,14 +215,11 @@ def trace(opts: TraceOptions, term: Terminal, verbose: bool = False) -> Traced:
     return Traced(rep, code, calls, outcome.interrupted)
 
 
-KEY_VARS = ("THEGRID_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "AZURE_OPENAI_API_KEY")
-
-
 def _register_keys(env: Mapping[str, str]) -> None:
     """The keys the program will read: redacted wherever they show, its own output (a traceback) included."""
     from gridctl.secrets import register
 
-    for name in KEY_VARS:
+    for name in grid.KEY_ENV_VARS:
         register(env.get(name))
 
 
