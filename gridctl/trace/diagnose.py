@@ -13,7 +13,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from gridctl.findings import ERROR, URL_404_CAUSES, WARNING, ExitCode, Finding, confirmed_exit, finding
 from gridctl.result import CheckResult, Report
-from gridctl.secrets import redact_url
 from gridctl.textsafe import clean
 from gridctl.trace.record import Call, StreamStats
 from gridctl.trace.terms import in_user_terms
@@ -324,34 +323,10 @@ def root_cause(call: Call) -> Finding | None:
     return next((f for f in call.findings if f.severity == ERROR), None)
 
 
-def no_calls(argv: Sequence[str], child_code: int | None) -> Finding:
-    """trace.no_calls with the likely reason."""
-    from pathlib import Path
-
-    reason = ""
-    for arg in argv[1:]:
-        path = Path(arg)
-        try:
-            if path.is_file() and path.stat().st_size < 1_000_000:
-                text = path.read_text("utf-8", "replace")
-            else:
-                continue
-        except OSError:
-            continue
-        import re
-
-        m = re.search(r"""https?://[^\s'"`)]+""", text)
-        if m:
-            reason = f" {arg} has a hard-coded URL ({redact_url(m.group(0))[:80]}), which bypasses the environment."
-            break
-    if not reason and child_code not in (None, 0):
-        reason = f" The program exited with code {child_code} before making a call."
-    return finding("trace.no_calls", "No request reached the proxy." + (reason or " The program may build its own "
-                   "base URL instead of reading the environment, or never reached its first call."))
-
-
-def report(calls: Sequence[Call], argv: Sequence[str], child_code: int | None, target: dict[str, object],
-           idle_warn_ms: float = IDLE_WARN_MS, expect_calls: bool = True) -> Report:
+def report(calls: Sequence[Call], target: dict[str, object],
+           idle_warn_ms: float = IDLE_WARN_MS) -> Report:
+    """The calls' diagnosis as a Report. No call at all is read by trace/nocalls.py (the program's own words
+    first), which the caller adds."""
     diagnose(calls, final=True, idle_warn_ms=idle_warn_ms)
     rep = Report("trace", target=dict(target))
     for call in calls:
@@ -361,8 +336,6 @@ def report(calls: Sequence[Call], argv: Sequence[str], child_code: int | None, t
         rep.checks.append(CheckResult(f"call-{call.id}", title, list(call.findings), data=data,
                                       duration_ms=call.total_ms or 0))
         rep.add_request_id(call.request_id)
-    if not calls and expect_calls:
-        rep.checks.append(CheckResult("traffic", "Traffic", [no_calls(argv, child_code)]))
     for call in calls:
         cause = root_cause(call)
         if cause is not None:

@@ -187,8 +187,7 @@ def trace(opts: TraceOptions, term: Terminal, verbose: bool = False) -> Traced:
             interrupt.set_grace(INTERRUPT_GRACE_S + PER_CALL_S * len(outcome.calls))
         calls, code = outcome.calls, outcome.code
         with lock:
-            rep = diag.report(calls, opts.argv, code, _target(opts), idle_warn_ms=opts.idle_warn_s * 1000,
-                              expect_calls=False)
+            rep = diag.report(calls, _target(opts), idle_warn_ms=opts.idle_warn_s * 1000)
         live.stop([c for c in calls if not c.done.is_set()])
         if not calls and opts.argv and not outcome.interrupted:
             _no_calls(rep, opts.argv, code, term.program_text())

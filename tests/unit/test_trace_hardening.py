@@ -187,7 +187,7 @@ def test_hostile_text_never_reaches_a_line_or_the_har(status: int, tmp_path: Pat
             client.get(proxy.base_for("g") + "/models%1b%5d0;x%07")
         _raw(proxy.port, b"GET /v1/\x1b]0;pwned\x07 HTTP/1.1\r\nHost: x\r\n\r\n")
         calls = _settled(proxy, 3)
-    rep = diag.report(calls, ["prog"], 0, {})
+    rep = diag.report(calls, {})
     lines = [call_line(c) for c in calls] + summary_lines(rep, calls, 0)
     for line in lines:
         assert controls_in(line) == [], line
@@ -219,7 +219,7 @@ def test_a_key_sent_only_by_position_never_reaches_the_record(tmp_path: Path) ->
             c.get(f"{base}/models", headers={"x-goog-api-key": keys[4]})
             c.get(f"{base}/models?access_token={keys[5]}")
         calls = _settled(proxy, 5)
-    rep = diag.report(calls, ["prog"], 0, {})
+    rep = diag.report(calls, {})
     har = tmp_path / "t.har"
     write_har(calls, har)
     everything = har.read_text("utf-8") + json.dumps(rep.extra, ensure_ascii=False) + "\n".join(

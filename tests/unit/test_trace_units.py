@@ -240,7 +240,7 @@ def test_signed_hop_rejected_is_the_token_not_the_key() -> None:
     first = _call(1, 307, 100.0, location="https://gw.thegrid.ai/r?token=REDACTED", raw_response=b"")
     hop = _call(2, 401, 100.01, hop_of=1, upstream_url="https://gw.thegrid.ai/r/v1/chat/completions?token=REDACTED",
                 raw_response=EXPIRED)
-    rep = diag.report([first, hop], ["prog"], 0, {})
+    rep = diag.report([first, hop], {})
     assert codes(hop) == ["http.redirect_rejected"] and rep.diagnosis is not None
     assert rep.diagnosis.code == "http.redirect_rejected" and rep.exit_override is None
     assert "Redirect token expired" in rep.diagnosis.message and "token=" not in rep.diagnosis.message
@@ -261,7 +261,7 @@ def test_retry_after_a_rejected_token_that_works_is_ok() -> None:
              _call(2, 401, 100.01, hop_of=1, upstream_url=signed, raw_response=EXPIRED),
              _call(3, 307, 100.05, location=signed, raw_response=b""),
              _call(4, 200, 100.06, hop_of=3, upstream_url=signed, raw_response=b"{}")]
-    rep = diag.report(calls, ["prog"], 0, {})
+    rep = diag.report(calls, {})
     assert rep.diagnosis is None and calls[1].findings[0].severity == "warning"
     assert calls[2].notes == ["retry of #2 after 30 ms"]  # #2 ended at 100.02
 
@@ -269,7 +269,7 @@ def test_retry_after_a_rejected_token_that_works_is_ok() -> None:
 def test_body_cut_by_the_upstream_counts_the_bytes() -> None:
     cut = _call(1, 200, 100.0, upstream_cut=True, response_bytes=177, raw_response=b'{"id":"x","cho',
                 response_headers=[("content-type", "application/json"), ("content-length", "354")])
-    rep = diag.report([cut], ["prog"], 0, {})
+    rep = diag.report([cut], {})
     assert rep.diagnosis is not None and rep.diagnosis.code == "net.reset"
     assert "after 177 of the 354 bytes its Content-Length announced" in rep.diagnosis.message
     assert rep.diagnosis.data == {"bytes_received": 177, "bytes_expected": 354}
@@ -285,7 +285,7 @@ def test_body_cut_by_the_upstream_counts_the_bytes() -> None:
     # a client that retries a cut body and then gets its answer: the cut attempt is evidence
     calls = [_call(1, 200, 100.0, upstream_cut=True, response_bytes=177, response_headers=[("content-length", "354")]),
              _call(2, 200, 100.5, raw_response=b"{}")]
-    assert diag.report(calls, ["prog"], 0, {}).diagnosis is None and calls[0].findings[0].severity == "warning"
+    assert diag.report(calls, {}).diagnosis is None and calls[0].findings[0].severity == "warning"
 
 
 def test_proxy_names_a_body_that_stalled_upstream_as_a_timeout_not_a_reset() -> None:
