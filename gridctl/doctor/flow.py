@@ -121,7 +121,7 @@ def offline_steps(tgt: Target, body: str | None) -> dict[str, CheckResult]:
 
 
 def _no_contact(tgt: Target) -> bool:
-    from gridctl.probe.ping import no_contact
+    from gridctl.probe.policy import no_contact
 
     return no_contact(tgt.base_url, tgt.api) is not None
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from gridctl.findings import finding
 from gridctl.probe.client import Net, Outcome
-from gridctl.probe.policy import no_contact as no_contact  # re-exported: where callers have looked for it
+from gridctl.probe.policy import no_contact
 from gridctl.result import CheckResult, PingEvidence, Timer
 from gridctl.target import Target
 

@@ -61,7 +61,7 @@ def _report(command: str, settings: Settings, p: Plan, checks: list[CheckResult]
 
 
 def _refused(p: Plan) -> CheckResult | None:
-    from gridctl.probe.ping import no_contact
+    from gridctl.probe.policy import no_contact
 
     bad = no_contact(p.dest.url.rsplit("/", 1)[0], p.call.api)
     if bad is not None:

@@ -1,7 +1,7 @@
 """Where a recorded call may be re-sent, and one request through gridctl's one HTTP seam.
 
 The key goes only where `ping` would send it: probe/client.py's Net.send() refuses a look-alike host
-and plain http off this machine (probe/ping.no_contact) and lets the key follow a redirect only as
+and plain http off this machine (probe/policy.no_contact) and lets the key follow a redirect only as
 may_carry_key() allows. A HAR recorded against another host is re-sent to The Grid's own host (or the
 --base-url / --emulate one), never to the host inside the HAR unless that is The Grid's or loopback.
 """

@@ -115,9 +115,9 @@ def same_origin(url: str, origin: str) -> bool:
 
 
 def lookalike(url: str) -> Finding | None:
-    """The look-alike refusal (probe.ping.no_contact) for a URL a redirect joined: only a host that imitates
+    """The look-alike refusal (probe.policy.no_contact) for a URL a redirect joined: only a host that imitates
     The Grid's, or no usable URL, stops it."""
-    from gridctl.probe.ping import no_contact
+    from gridctl.probe.policy import no_contact
 
     bad = no_contact(url)
     return bad if bad is not None and bad.code in ("url.host_typo", "url.invalid") else None

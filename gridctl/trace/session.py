@@ -57,7 +57,7 @@ class Plan:
 
 def upstreams(env: Mapping[str, str], emulate_root: str | None) -> list[Upstream]:
     """One upstream per variable the user set (every variable when none is set)."""
-    from gridctl.probe.ping import no_contact
+    from gridctl.probe.policy import no_contact
 
     chosen = [s for s, (var, _) in SLOTS.items() if env.get(var, "").strip()] or list(SLOTS)
     if emulate_root is not None:  # no real upstream to protect: every SDK's variable points at the emulator
